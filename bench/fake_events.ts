@@ -1,0 +1,125 @@
+/**
+ * Events shaped like Lantern's run events (progress, token, result), for the
+ * baseline and stand-in servers, plus a guard that ends a bench server when
+ * the harness that started it is gone.
+ *
+ * @module
+ */
+
+/** The eight steps of a run, as in lib/protocol.ts. */
+export const FAKE_STEPS = [
+  "start",
+  "context",
+  "analyzing",
+  "planning",
+  "validation",
+  "execution",
+  "memory",
+  "completion",
+] as const;
+
+/** A wire event before it is serialised; `ts` is set by the caller. */
+export type FakeEvent = Record<string, unknown> & {
+  type: string;
+  runId: string;
+  seq: number;
+  ts: number;
+};
+
+/** Builds the event of a run at a given seq; `total` is the run's event count. */
+export interface EventBuilder {
+  (seq: number): FakeEvent;
+  total: number;
+}
+
+const WORDS = ["I", "will", "remember", "that", "the", "bench", "runs", "at", "noon", "."];
+
+/**
+ * Makes a builder for a run of `progress` progress events, `tokens` token
+ * events and one result, in that order (seq 1..total).
+ */
+export function makeEventBuilder(
+  runId: string,
+  progress: number,
+  tokens: number,
+  pad = 0,
+): EventBuilder {
+  const padding = "x".repeat(Math.max(0, pad));
+  const build = ((seq: number): FakeEvent => {
+    if (seq <= progress) {
+      const step = FAKE_STEPS[Math.min(FAKE_STEPS.length - 1, Math.floor((seq - 1) / 2))]!;
+      const phase = seq % 2 === 1 ? "start" : "end";
+      return {
+        type: "progress",
+        runId,
+        seq,
+        ts: 0,
+        progress: {
+          step,
+          phase,
+          message: `${step} ${phase === "start" ? "started" : "finished"}`,
+          details: `Step ${step} of the run${padding}`,
+          timestamp: new Date().toISOString(),
+          metadata: { stepIndex: FAKE_STEPS.indexOf(step) },
+        },
+      };
+    }
+    if (seq <= progress + tokens) {
+      const i = seq - progress - 1;
+      return { type: "token", runId, seq, ts: 0, delta: `${WORDS[i % WORDS.length]} ` };
+    }
+    return {
+      type: "result",
+      runId,
+      seq,
+      ts: 0,
+      result: {
+        runId,
+        message: WORDS.join(" "),
+        plan: [{ tool: "memory.add", args: { text: "the bench runs at noon" } }],
+        actions: [{
+          tool: "memory.add",
+          args: { text: "the bench runs at noon" },
+          ok: true,
+          summary: "Remembered: the bench runs at noon",
+          output: { id: "m1" },
+          durationMs: 0.1,
+        }],
+        memories: { added: [], removed: [] },
+        steps: FAKE_STEPS.map((step) => ({ step, durationMs: 0 })),
+        engine: "local",
+      },
+    };
+  }) as EventBuilder;
+  build.total = progress + tokens + 1;
+  return build;
+}
+
+/**
+ * Calls `stop` (then exits) when the process `BENCH_PARENT_PID` is gone, so a
+ * bench server never outlives a killed harness. Also stops on SIGTERM/SIGINT.
+ */
+export function exitWithParent(stop: () => Promise<void> | void): void {
+  const parent = Number(Deno.env.get("BENCH_PARENT_PID") || 0);
+  const quit = async () => {
+    try {
+      await Promise.race([stop(), new Promise((r) => setTimeout(r, 1000))]);
+    } finally {
+      Deno.exit(0);
+    }
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, quit);
+  }
+  if (parent > 0) {
+    const timer = setInterval(() => {
+      try {
+        Deno.statSync(`/proc/${parent}`);
+      } catch {
+        clearInterval(timer);
+        quit();
+      }
+    }, 1000);
+    Deno.unrefTimer(timer);
+  }
+}

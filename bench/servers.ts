@@ -1,0 +1,203 @@
+/**
+ * Starts and stops the servers under test as child processes on loopback:
+ * Lantern (main.ts), the stand-in and the baseline. Each runs under
+ * `setpriv --pdeathsig KILL` (it dies with the harness) with the open-files
+ * limit raised to the hard limit.
+ *
+ * @module
+ */
+
+import { nowMs } from "./stats.ts";
+
+/** Which server a phase runs against. */
+export type ServerKind = "lantern" | "standin" | "baseline";
+
+/** A running server. */
+export interface ServerHandle {
+  kind: ServerKind;
+  pid: number;
+  port: number;
+  /** Last lines it printed (stdout and stderr), for error reports. */
+  logTail: string[];
+  /** Stops it (SIGTERM, then SIGKILL after a grace period). */
+  stop(): Promise<void>;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number>;
+}
+
+const live = new Set<Deno.ChildProcess>();
+
+/** Every child started by this module and not yet ended (for emergency kill). */
+export function liveChildren(): Set<Deno.ChildProcess> {
+  return live;
+}
+
+/** Registers a child so {@linkcode killAll} can end it. */
+export function track(child: Deno.ChildProcess): void {
+  live.add(child);
+  child.status.finally(() => live.delete(child));
+}
+
+/** Kills every tracked child at once (SIGKILL); used on abort. */
+export function killAll(): void {
+  for (const child of live) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** A free loopback TCP port (bound then released). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** `bash -c` prefix that raises the fd limit and ties the child's life to ours. */
+export function wrapped(argv: string[]): string[] {
+  return [
+    "-c",
+    'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec setpriv --pdeathsig KILL -- "$@"',
+    "bench",
+    ...argv,
+  ];
+}
+
+/** Reads a stream line by line, calling `onLine` for each. */
+export async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of stream) {
+    pending += decoder.decode(chunk, { stream: true });
+    let nl;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      onLine(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+    }
+  }
+  if (pending) onLine(pending);
+}
+
+/** Options of {@linkcode startServer}. */
+export interface StartOptions {
+  kind: ServerKind;
+  /** Repository root (cwd of the server). */
+  root: string;
+  env: Record<string, string>;
+  /** How long to wait for "Listening on", ms. */
+  readyTimeoutMs: number;
+}
+
+function serverArgv(kind: ServerKind): string[] {
+  switch (kind) {
+    case "lantern":
+      return ["deno", "run", "--allow-all", "main.ts"];
+    case "standin":
+      return [
+        "deno",
+        "run",
+        "--allow-net=127.0.0.1",
+        "--allow-env",
+        "--allow-read",
+        "--allow-write",
+        "bench/standin_server.ts",
+      ];
+    case "baseline":
+      return [
+        "deno",
+        "run",
+        "--allow-net=127.0.0.1",
+        "--allow-env",
+        "--allow-read=/proc",
+        "bench/baseline_server.ts",
+      ];
+  }
+}
+
+/**
+ * Starts a server on a free loopback port and waits until it prints
+ * "Listening on http://127.0.0.1:PORT" and answers GET /api/projects.
+ */
+export async function startServer(options: StartOptions): Promise<ServerHandle> {
+  const port = freePort();
+  const env: Record<string, string> = {
+    ...options.env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    BENCH_PARENT_PID: String(Deno.pid),
+    NO_COLOR: "1",
+  };
+  const child = new Deno.Command("bash", {
+    args: wrapped(serverArgv(options.kind)),
+    cwd: options.root,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  track(child);
+  const logTail: string[] = [];
+  let listening!: () => void;
+  const ready = new Promise<void>((r) => listening = r);
+  const onLine = (line: string) => {
+    logTail.push(line);
+    if (logTail.length > 40) logTail.shift();
+    if (line.includes(`Listening on http://127.0.0.1:${port}`)) listening();
+  };
+  readLines(child.stdout, onLine).catch(() => {});
+  readLines(child.stderr, onLine).catch(() => {});
+  const exited = child.status.then((s) => s.code);
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return void await exited;
+    stopped = true;
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    const grace = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }, 3000);
+    await exited;
+    clearTimeout(grace);
+  };
+
+  const deadline = nowMs() + options.readyTimeoutMs;
+  const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), options.readyTimeoutMs));
+  const outcome = await Promise.race([
+    ready.then(() => "ready" as const),
+    exited.then(() => "exited" as const),
+    timeout,
+  ]);
+  if (outcome !== "ready") {
+    await stop();
+    throw new Error(
+      `${options.kind} server did not start (${outcome}):\n  ${logTail.slice(-15).join("\n  ")}`,
+    );
+  }
+  // Confirm it answers HTTP before handing it over.
+  while (nowMs() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/projects`, { signal: AbortSignal.timeout(2000) });
+      await res.body?.cancel();
+      if (res.status < 500) break;
+    } catch {
+      // Not yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { kind: options.kind, pid: child.pid, port, logTail, stop, exited };
+}

@@ -1,0 +1,210 @@
+/**
+ * The tools a plan can use. Each has a name, a description, a zod schema for
+ * its arguments (also given to language models as JSON Schema) and a `run`
+ * that acts for real on the project's memories in KV.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { Memory, PlanAction } from "../protocol.ts";
+import type { MemoryStore } from "../store/memories.ts";
+import type { MessageStore } from "../store/messages.ts";
+import { overlap } from "./words.ts";
+
+/** What a tool can reach while it runs. */
+export interface ToolContext {
+  projectId: string;
+  runId: string;
+  memories: MemoryStore;
+  messages: MessageStore;
+  signal: AbortSignal;
+}
+
+/** What a tool returns. */
+export interface ToolOutput {
+  summary: string;
+  output: unknown;
+  added?: Memory[];
+  removed?: Memory[];
+}
+
+/** A tool: its name, what it does, its arguments' schema, and its effect. */
+export interface Tool<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  schema: S;
+  run(args: z.infer<S>, ctx: ToolContext): Promise<ToolOutput>;
+}
+
+function tool<S extends z.ZodType>(t: Tool<S>): Tool<S> {
+  return t;
+}
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+/** The minimum word overlap for a memory to count as a match. */
+export const MATCH_THRESHOLD = 0.5;
+
+/** Memories ranked by word overlap with a query, best first, above the threshold. */
+export async function searchMemories(
+  ctx: ToolContext,
+  query: string,
+  limit = 5,
+): Promise<{ memory: Memory; score: number }[]> {
+  const all = await ctx.memories.list(ctx.projectId);
+  return all
+    .map((memory) => ({ memory, score: overlap(query, memory.text) }))
+    .filter((m) => m.score >= MATCH_THRESHOLD)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, limit);
+}
+
+/** Every tool, by name. */
+export const TOOLS = {
+  save_memory: tool({
+    name: "save_memory",
+    description: "Save one fact to the project's memory so later runs can use it.",
+    schema: z.object({ text: text(2000).describe("The fact to remember, as a sentence.") })
+      .strict(),
+    async run(args, ctx) {
+      ctx.signal.throwIfAborted();
+      const memory = await ctx.memories.add(ctx.projectId, {
+        text: args.text,
+        source: "agent",
+        runId: ctx.runId,
+      });
+      return { summary: `Saved "${memory.text}".`, output: memory, added: [memory] };
+    },
+  }),
+  search_memories: tool({
+    name: "search_memories",
+    description: "Find the project's memories that share words with a query.",
+    schema: z.object({ query: text(500).describe("Words to look for.") }).strict(),
+    async run(args, ctx) {
+      const found = await searchMemories(ctx, args.query);
+      return {
+        summary: found.length === 0
+          ? `No memory matches "${args.query}".`
+          : `Found ${found.length} ${found.length === 1 ? "memory" : "memories"}.`,
+        output: found.map((f) => ({ ...f.memory, score: Number(f.score.toFixed(2)) })),
+      };
+    },
+  }),
+  delete_memory: tool({
+    name: "delete_memory",
+    description: "Forget the memories that best match a query (or one memory by id).",
+    schema: z.object({
+      query: text(500).optional().describe("Words of the memory to forget."),
+      id: z.string().max(64).optional().describe("The id of the memory to forget."),
+    }).strict().refine((a) => a.query !== undefined || a.id !== undefined, {
+      message: "Give a query or an id.",
+    }),
+    async run(args, ctx) {
+      ctx.signal.throwIfAborted();
+      const removed: Memory[] = [];
+      if (args.id !== undefined) {
+        const memory = await ctx.memories.delete(ctx.projectId, args.id);
+        if (memory) removed.push(memory);
+      } else if (args.query !== undefined) {
+        const found = await searchMemories(ctx, args.query);
+        const best = found[0]?.score;
+        for (const f of found.filter((f) => f.score === best)) {
+          ctx.signal.throwIfAborted();
+          const memory = await ctx.memories.delete(ctx.projectId, f.memory.id);
+          if (memory) removed.push(memory);
+        }
+      }
+      return {
+        summary: removed.length === 0
+          ? "Nothing matched, so nothing was forgotten."
+          : `Forgot ${removed.map((m) => `"${m.text}"`).join(", ")}.`,
+        output: removed,
+        removed,
+      };
+    },
+  }),
+  list_memories: tool({
+    name: "list_memories",
+    description: "List everything the project remembers.",
+    schema: z.object({}).strict(),
+    async run(_args, ctx) {
+      const all = await ctx.memories.list(ctx.projectId);
+      return {
+        summary: `The project has ${all.length} ${all.length === 1 ? "memory" : "memories"}.`,
+        output: all,
+      };
+    },
+  }),
+  summarize_project: tool({
+    name: "summarize_project",
+    description: "Gather the project's memories and recent conversation for a summary.",
+    schema: z.object({}).strict(),
+    async run(_args, ctx) {
+      const [memories, messages] = await Promise.all([
+        ctx.memories.list(ctx.projectId),
+        ctx.messages.list(ctx.projectId, 50),
+      ]);
+      const questions = messages.filter((m) => m.role === "user").length;
+      return {
+        summary: `${memories.length} memories and ${messages.length} messages gathered.`,
+        output: { memories, messageCount: messages.length, questions },
+      };
+    },
+  }),
+} as const satisfies Record<string, Tool<z.ZodType>>;
+
+/** The name of a known tool. */
+export type ToolName = keyof typeof TOOLS;
+
+/** A problem with one action of a plan. */
+export interface PlanProblem {
+  index: number;
+  tool: string;
+  message: string;
+}
+
+/**
+ * Checks every action of a plan: a known tool, arguments its schema accepts.
+ * Returns the actions with parsed arguments, or every problem found.
+ *
+ * @example
+ * ```ts
+ * import { validatePlan } from "./tools.ts";
+ * const bad = validatePlan([{ tool: "launch_rocket", args: {} }]);
+ * console.log(bad.ok ? "ok" : bad.problems[0]?.message); // Unknown tool "launch_rocket".
+ * ```
+ */
+export function validatePlan(
+  plan: PlanAction[],
+): { ok: true; plan: PlanAction[] } | { ok: false; problems: PlanProblem[] } {
+  const problems: PlanProblem[] = [];
+  const parsed: PlanAction[] = [];
+  plan.forEach((action, index) => {
+    const known = Object.hasOwn(TOOLS, action.tool) ? TOOLS[action.tool as ToolName] : null;
+    if (!known) {
+      problems.push({ index, tool: action.tool, message: `Unknown tool "${action.tool}".` });
+      return;
+    }
+    const result = known.schema.safeParse(action.args);
+    if (!result.success) {
+      const detail = result.error.issues
+        .map((i) => (i.path.length ? `${i.path.join(".")}: ` : "") + i.message)
+        .join("; ");
+      problems.push({
+        index,
+        tool: action.tool,
+        message: `Invalid arguments for "${action.tool}": ${detail}.`,
+      });
+      return;
+    }
+    parsed.push({ ...action, args: result.data as Record<string, unknown> });
+  });
+  return problems.length ? { ok: false, problems } : { ok: true, plan: parsed };
+}
+
+/** Runs one validated action. */
+export function runTool(action: PlanAction, ctx: ToolContext): Promise<ToolOutput> {
+  const t = TOOLS[action.tool as ToolName] as Tool<z.ZodType>;
+  return t.run(action.args, ctx);
+}

@@ -1,0 +1,37 @@
+/**
+ * What route handlers need, passed to each route module, and small helpers
+ * they share.
+ *
+ * @module
+ */
+
+import type { Config } from "../config.ts";
+import { HttpError } from "../http_error.ts";
+import { isId } from "../ids.ts";
+import type { Project } from "../protocol.ts";
+import type { RunRegistry } from "../runs/registry.ts";
+import type { Stores } from "../store/mod.ts";
+
+/** The app's dependencies. */
+export interface AppDeps {
+  config: Config;
+  stores: Stores;
+  runs: RunRegistry;
+}
+
+/** Reads a project by id or throws a 404 (also for ids of the wrong shape). */
+export async function requireProject(stores: Stores, id: string | undefined): Promise<Project> {
+  const project = id && isId(id) ? await stores.projects.get(id) : null;
+  if (!project) {
+    throw new HttpError(404, "project_not_found", `Project "${String(id).slice(0, 80)}" was not found.`);
+  }
+  return project;
+}
+
+/** Checks that a path parameter has the shape of an id, or throws a 404. */
+export function requireId(id: string | undefined, what: "run" | "memory"): string {
+  if (!id || !isId(id)) {
+    throw new HttpError(404, `${what}_not_found`, `The ${what} "${String(id).slice(0, 80)}" was not found.`);
+  }
+  return id;
+}

@@ -1,0 +1,210 @@
+/**
+ * Lantern's wire protocol and record shapes, declared once and shared by the
+ * server, the island and the tests.
+ *
+ * A run emits {@linkcode RunEvent}s. On the wire each one is a Server-Sent
+ * Event with `id: <seq>` and a single `data:` line holding the JSON.
+ *
+ * @example Narrow an event by its type
+ * ```ts
+ * import { isTerminal, type RunEvent } from "./protocol.ts";
+ *
+ * const event: RunEvent = { type: "token", runId: "r1", seq: 3, ts: 1, delta: "Hi" };
+ * if (event.type === "token") console.log(event.delta);
+ * console.log(isTerminal(event)); // false
+ * ```
+ *
+ * @module
+ */
+
+/** The eight steps of a run, in the order they always happen. */
+export const STEPS = [
+  "start",
+  "context",
+  "analyzing",
+  "planning",
+  "validation",
+  "execution",
+  "memory",
+  "completion",
+] as const;
+
+/** One of the eight {@linkcode STEPS}. */
+export type StepName = typeof STEPS[number];
+
+/**
+ * Where a progress event sits in its step: `start` opens it, `end` closes it,
+ * `update` reports something in between (one tool action, a retry).
+ */
+export type ProgressPhase = "start" | "update" | "end";
+
+/** The payload of a `progress` event. */
+export interface Progress {
+  step: StepName;
+  phase: ProgressPhase;
+  message: string;
+  details: string;
+  /** ISO 8601 time the event was emitted. */
+  timestamp: string;
+  metadata: Record<string, unknown>;
+}
+
+/** One action of a plan: a tool and its arguments. */
+export interface PlanAction {
+  /** Set by engines that plan with tool calls; echoed in results. */
+  id?: string;
+  tool: string;
+  args: Record<string, unknown>;
+}
+
+/** A plan action after it ran. */
+export interface ActionResult extends PlanAction {
+  ok: boolean;
+  /** A short, human-readable outcome. */
+  summary: string;
+  /** The tool's structured output. */
+  output: unknown;
+  durationMs: number;
+}
+
+/** Token counts reported by a model-backed engine. */
+export interface Usage {
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What a finished run returns: the body of `/chat` and of the `result` event. */
+export interface ChatResult {
+  runId: string;
+  /** The assistant's answer (Markdown). */
+  message: string;
+  plan: PlanAction[];
+  actions: ActionResult[];
+  memories: { added: Memory[]; removed: Memory[] };
+  steps: { step: StepName; durationMs: number }[];
+  engine: string;
+  usage?: Usage;
+}
+
+/** The payload of an `error` event and of a failed run's record. */
+export interface RunError {
+  code: string;
+  message: string;
+  step: StepName | null;
+}
+
+/** The payload of a `cancelled` event. */
+export interface RunCancelled {
+  message: string;
+  step: StepName | null;
+}
+
+/** An event before the run registry stamps it with `runId`, `seq` and `ts`. */
+export type AgentEvent =
+  | { type: "progress"; progress: Progress }
+  | { type: "token"; delta: string }
+  | { type: "result"; result: ChatResult }
+  | { type: "error"; error: RunError }
+  | { type: "cancelled"; cancelled: RunCancelled };
+
+/** The fields every event on the wire carries. */
+export interface EventStamp {
+  runId: string;
+  /** 1, 2, 3… without gaps within a run. */
+  seq: number;
+  /** Epoch milliseconds, with a sub-millisecond fraction, when emitted. */
+  ts: number;
+}
+
+/** An event as it travels on the wire and sits in the run log. */
+export type RunEvent = AgentEvent & EventStamp;
+
+/** The types of event that end a run's stream. */
+export const TERMINAL_TYPES = ["result", "error", "cancelled"] as const;
+
+/**
+ * Whether an event ends its run.
+ *
+ * @example
+ * ```ts
+ * import { isTerminal } from "./protocol.ts";
+ * console.log(isTerminal({ type: "error", error: { code: "x", message: "y", step: null } })); // true
+ * ```
+ */
+export function isTerminal(event: { type: string }): boolean {
+  return event.type === "result" || event.type === "error" ||
+    event.type === "cancelled";
+}
+
+/** A project: the container of a conversation and a memory. */
+export interface Project {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+/** Why a user's message did not get an answer, when it did not. */
+export type MessageStatus = "cancelled" | "interrupted" | "failed";
+
+/** One entry of a project's conversation. */
+export interface Message {
+  id: string;
+  role: "user" | "assistant";
+  content: string;
+  runId: string | null;
+  createdAt: string;
+  /** Set on a user message whose run ended without an answer. */
+  status?: MessageStatus;
+}
+
+/** One thing a project remembers. */
+export interface Memory {
+  id: string;
+  text: string;
+  /** `user` when added through the API or page, `agent` when a run saved it. */
+  source: "user" | "agent";
+  createdAt: string;
+  runId?: string;
+}
+
+/** The states of a run. */
+export type RunStatus =
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "cancelled"
+  | "interrupted";
+
+/** A run's record, as `GET /api/projects/:id/runs/:runId` returns it. */
+export interface RunRecord {
+  id: string;
+  projectId: string;
+  message: string;
+  status: RunStatus;
+  createdAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+  /** The seq of the last event in the log. */
+  lastSeq: number;
+  /** The instance that drives the run. */
+  owner: string;
+  /** The user's message in the conversation. */
+  messageId: string;
+  engine: string;
+  result: ChatResult | null;
+  error: RunError | null;
+  usage: Usage | null;
+}
+
+/** The body of `POST /api/projects/:id/runs`. */
+export interface RunStarted {
+  runId: string;
+  eventsUrl: string;
+  cancelUrl: string;
+}
+
+/** Every error response: `{"error":{"code","message"}}`. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}

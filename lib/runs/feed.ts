@@ -1,0 +1,122 @@
+/**
+ * A run's events in memory, shared by every follower in this isolate.
+ *
+ * The feed holds each event once, with its event-stream frame already
+ * encoded; followers keep only a cursor (a seq). A follower that reads slowly
+ * therefore costs nothing but its cursor: it is never buffered for, and it
+ * catches up from the feed (or from the KV log for events the feed dropped).
+ *
+ * @module
+ */
+
+import type { RunEvent } from "../protocol.ts";
+import { isTerminal } from "../protocol.ts";
+import { encodeServerSentEvent } from "../sse.ts";
+
+const encoder = new TextEncoder();
+
+/** Encodes an event as its event-stream frame: `id: <seq>` and one `data:` line. */
+export function encodeFrame(event: RunEvent, json = JSON.stringify(event)): Uint8Array {
+  return encoder.encode(encodeServerSentEvent({ id: event.seq, data: json }));
+}
+
+/** Reads events after a seq from somewhere slower than memory (the KV log). */
+export type Backfill = (after: number, upTo: number) => Promise<RunEvent[]>;
+
+/**
+ * The in-memory event list of one run.
+ *
+ * @example
+ * ```ts
+ * import { RunFeed } from "./feed.ts";
+ * const feed = new RunFeed("r1", "p1");
+ * feed.push({ type: "token", runId: "r1", seq: 1, ts: 0, delta: "hi" });
+ * console.log(feed.lastSeq, feed.after(0).length); // 1 1
+ * ```
+ */
+export class RunFeed {
+  readonly runId: string;
+  readonly projectId: string;
+  /** Events with seq `base + 1` onward. */
+  events: RunEvent[] = [];
+  frames: Uint8Array[] = [];
+  /** The seq before the first event held in memory. */
+  base = 0;
+  lastSeq = 0;
+  done = false;
+  /** Followers currently attached (for stats and clean-up). */
+  followers = 0;
+  /** Reads what the feed no longer (or never) held. */
+  backfill: Backfill | null = null;
+  #waiters = new Set<() => void>();
+
+  /** A feed for one run. */
+  constructor(runId: string, projectId: string) {
+    this.runId = runId;
+    this.projectId = projectId;
+  }
+
+  /** Appends the next event (seq must be `lastSeq + 1`) and wakes waiters. */
+  push(event: RunEvent, frame: Uint8Array = encodeFrame(event)): void {
+    if (this.done) return;
+    if (event.seq !== this.lastSeq + 1) {
+      throw new RangeError(`Run ${this.runId} expected seq ${this.lastSeq + 1}, got ${event.seq}.`);
+    }
+    this.events.push(event);
+    this.frames.push(frame);
+    this.lastSeq = event.seq;
+    if (isTerminal(event)) this.done = true;
+    this.wake();
+  }
+
+  /** Drops the oldest events from memory, keeping seq > `upTo`. */
+  trim(upTo: number): void {
+    const count = Math.min(upTo - this.base, this.events.length);
+    if (count <= 0) return;
+    this.events.splice(0, count);
+    this.frames.splice(0, count);
+    this.base += count;
+  }
+
+  /** Marks the feed finished without a terminal event (its run is gone). */
+  close(): void {
+    this.done = true;
+    this.wake();
+  }
+
+  /** The events in memory after a seq (empty when behind `base`). */
+  after(seq: number): RunEvent[] {
+    return seq < this.base ? [] : this.events.slice(seq - this.base);
+  }
+
+  /** The frames in memory after a seq (empty when behind `base`). */
+  framesAfter(seq: number): Uint8Array[] {
+    return seq < this.base ? [] : this.frames.slice(seq - this.base);
+  }
+
+  /** Resolves at the next push or close. `cancel` stops waiting. */
+  wait(): { promise: Promise<void>; cancel: () => void } {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiters.add(resolve);
+    return {
+      promise,
+      cancel: () => {
+        this.#waiters.delete(resolve);
+        resolve();
+      },
+    };
+  }
+
+  /** Wakes every waiter (used by push, close and heartbeats). */
+  wake(): void {
+    if (this.#waiters.size === 0) return;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const resolve of waiters) resolve();
+  }
+
+  /** How many followers are waiting for the next event. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+}

@@ -1,0 +1,690 @@
+/**
+ * The run registry: every run is a durable object. The instance that starts a
+ * run drives the agent, hands each event to its live followers from memory at
+ * once, and appends it to the run's log in KV in the background (several
+ * events per atomic write while a write is in flight). Any instance can
+ * follow a run (from memory here, or from the log and a KV `watch`
+ * elsewhere), cancel it (a KV inbox reaches the owner), and finish what a
+ * dead instance left running (marked `interrupted`).
+ *
+ * @module
+ */
+
+import { runAgent } from "../agent/run_agent.ts";
+import type { Engine } from "../agent/engine.ts";
+import { HttpError } from "../http_error.ts";
+import { newId } from "../ids.ts";
+import {
+  type AgentEvent,
+  type Message,
+  type Project,
+  type RunEvent,
+  type RunRecord,
+  type RunStatus,
+  type StepName,
+} from "../protocol.ts";
+import { isoNow, listValues, type Stores } from "../store/mod.ts";
+import { encodeFrame, RunFeed } from "./feed.ts";
+import { followerStats } from "./follow.ts";
+import { type LogEntry, RunLog } from "./run_log.ts";
+
+/** Options of a {@linkcode RunRegistry}. */
+export interface RegistryOptions {
+  stores: Stores;
+  engine: Engine;
+  /** How long a run's log is kept (ms). */
+  runTtlMs: number;
+  /** How long this instance's lease lasts without renewal (ms). */
+  leaseMs: number;
+  /** Whether events are appended to the KV log (on by default). */
+  durableLog?: boolean;
+  /** How long a finished run stays in memory for late followers (ms). */
+  retainMs?: number;
+  /** Events a feed holds in memory before the oldest are served from KV. */
+  maxEventsInMemory?: number;
+}
+
+/** A run this instance drives. */
+interface LiveRun {
+  record: RunRecord;
+  userMessage: Message;
+  feed: RunFeed;
+  controller: AbortController;
+  step: StepName | null;
+  pending: LogEntry[];
+  flushing: Promise<void> | null;
+  committedSeq: number;
+  finished: PromiseWithResolvers<void>;
+  started: number;
+}
+
+/** A run driven elsewhere, followed here through the log and a watch. */
+interface RemoteRun {
+  feed: RunFeed;
+  record: RunRecord;
+  stop: () => void;
+}
+
+const CANCEL = "cancel";
+const SHUTDOWN = "shutdown";
+const STATUS_OF: Record<string, RunStatus> = {
+  result: "succeeded",
+  error: "failed",
+  cancelled: "cancelled",
+};
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Starts, follows, cancels and recovers runs. See the module docs.
+ *
+ * @example
+ * ```ts
+ * import { RunRegistry } from "./registry.ts";
+ * import { createStores } from "../store/mod.ts";
+ * import { LocalEngine } from "../agent/local_engine.ts";
+ * import { followEvents } from "./follow.ts";
+ *
+ * const stores = createStores(await Deno.openKv(":memory:"));
+ * const runs = new RunRegistry({ stores, engine: new LocalEngine(), runTtlMs: 60_000, leaseMs: 10_000 });
+ * await runs.init();
+ * const project = await stores.projects.create("Demo");
+ * const run = await runs.start(project, "Remember that tea is at 4");
+ * const { feed, release } = await runs.open(project.id, run.id);
+ * for await (const event of followEvents(feed, 0)) if (event.type === "result") console.log(event.result.message);
+ * release();
+ * await runs.close(0);
+ * stores.kv.close();
+ * ```
+ */
+export class RunRegistry {
+  /** This instance's id; runs it drives name it as their owner. */
+  readonly instanceId: string = newId();
+  readonly log: RunLog;
+  #kv: Deno.Kv;
+  #stores: Stores;
+  #engine: Engine;
+  #leaseMs: number;
+  #durable: boolean;
+  #retainMs: number;
+  #maxInMemory: number;
+  #live = new Map<string, LiveRun>();
+  #remote = new Map<string, RemoteRun>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #leaseTimer: ReturnType<typeof setInterval> | undefined;
+  #inbox: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | null = null;
+  #watches = 0;
+  #shutdown = new AbortController();
+
+  /** A registry; call {@linkcode RunRegistry.init} before use. */
+  constructor(options: RegistryOptions) {
+    this.#stores = options.stores;
+    this.#kv = options.stores.kv;
+    this.#engine = options.engine;
+    this.#leaseMs = options.leaseMs;
+    this.#durable = options.durableLog ?? true;
+    this.#retainMs = options.retainMs ?? 60_000;
+    this.#maxInMemory = options.maxEventsInMemory ?? 4096;
+    this.log = new RunLog(this.#kv, options.runTtlMs);
+  }
+
+  /** Aborts when the registry shuts down: followers then say goodbye. */
+  get shutdownSignal(): AbortSignal {
+    return this.#shutdown.signal;
+  }
+
+  /** The engine that drives runs here. */
+  get engine(): Engine {
+    return this.#engine;
+  }
+
+  /**
+   * Takes this instance's lease, listens for cancels sent to it, and marks
+   * runs whose owner is gone as interrupted.
+   */
+  async init(): Promise<void> {
+    await this.#renewLease();
+    this.#listenForCancels();
+    await this.sweep();
+    this.#leaseTimer = setInterval(() => {
+      this.#renewLease().then(() => this.sweep()).catch((error) => {
+        if (!this.#shutdown.signal.aborted) console.error("Lease renewal failed:", error);
+      });
+    }, Math.max(50, Math.floor(this.#leaseMs / 3)));
+  }
+
+  /** Starts a run at once and returns its record. */
+  async start(project: Project, message: string): Promise<RunRecord> {
+    if (this.#shutdown.signal.aborted) {
+      throw new HttpError(503, "shutting_down", "The server is shutting down; try again in a moment.");
+    }
+    const runId = newId();
+    const userMessage = this.#stores.messages.build({ role: "user", content: message, runId });
+    const record: RunRecord = {
+      id: runId,
+      projectId: project.id,
+      message,
+      status: "running",
+      createdAt: isoNow(),
+      endedAt: null,
+      durationMs: null,
+      lastSeq: 0,
+      owner: this.instanceId,
+      messageId: userMessage.id,
+      engine: this.#engine.name,
+      result: null,
+      error: null,
+      usage: null,
+    };
+    await this.#kv.atomic()
+      .set(["runs", project.id, runId], record)
+      .set(["running", runId], { projectId: project.id, owner: this.instanceId })
+      .set(this.#stores.messages.key(project.id, userMessage.id), userMessage)
+      .commit();
+    const live: LiveRun = {
+      record,
+      userMessage,
+      feed: new RunFeed(runId, project.id),
+      controller: new AbortController(),
+      step: null,
+      pending: [],
+      flushing: null,
+      committedSeq: 0,
+      finished: Promise.withResolvers<void>(),
+      started: performance.now(),
+    };
+    if (this.#durable) live.feed.backfill = (after, upTo) => this.log.read(runId, after, upTo);
+    this.#live.set(runId, live);
+    this.#drive(live, project);
+    return { ...record };
+  }
+
+  /** A run's record, or null when the project has no such run. */
+  async get(projectId: string, runId: string): Promise<RunRecord | null> {
+    const live = this.#live.get(runId);
+    if (live) {
+      return live.record.projectId === projectId ? { ...live.record, lastSeq: live.feed.lastSeq } : null;
+    }
+    return (await this.#kv.get<RunRecord>(["runs", projectId, runId])).value;
+  }
+
+  /** A project's runs, newest first. */
+  async list(projectId: string, limit = 100): Promise<RunRecord[]> {
+    const stored = await listValues<RunRecord>(this.#kv, ["runs", projectId], {
+      reverse: true,
+      limit,
+    });
+    return stored.map((r) => {
+      const live = this.#live.get(r.id);
+      return live ? { ...live.record, lastSeq: live.feed.lastSeq } : r;
+    });
+  }
+
+  /**
+   * The feed of a run, wherever it is driven. Call `release` when done so a
+   * remote run's watch can stop. Throws a 404 {@linkcode HttpError} for an
+   * unknown run and a 410 when its log has expired.
+   */
+  async open(projectId: string, runId: string): Promise<{ feed: RunFeed; release: () => void }> {
+    const live = this.#live.get(runId);
+    if (live) {
+      if (live.record.projectId !== projectId) throw notFound(runId);
+      return { feed: live.feed, release: () => {} };
+    }
+    const remote = this.#remote.get(runId);
+    if (remote && remote.record.projectId === projectId) return this.#hold(runId, remote);
+    const record = (await this.#kv.get<RunRecord>(["runs", projectId, runId])).value;
+    if (!record) throw notFound(runId);
+    const head = await this.log.head(runId);
+    if (!head) {
+      if (record.status !== "running") {
+        throw new HttpError(410, "run_expired", `The events of run "${runId}" have expired.`);
+      }
+      // A run with no log yet (the owner has not written): follow it anyway.
+    }
+    const again = this.#remote.get(runId);
+    if (again) return this.#hold(runId, again);
+    const created = await this.#follow(record);
+    return this.#hold(runId, created);
+  }
+
+  /**
+   * Stops a run and resolves with its final record. A run driven elsewhere is
+   * stopped through its owner's inbox. Idempotent: a finished run answers with
+   * its final record.
+   */
+  async cancel(projectId: string, runId: string): Promise<RunRecord> {
+    const live = this.#live.get(runId);
+    if (live) {
+      if (live.record.projectId !== projectId) throw notFound(runId);
+      if (!live.feed.done) live.controller.abort(CANCEL);
+      await live.finished.promise;
+      return { ...live.record, lastSeq: live.feed.lastSeq };
+    }
+    const record = (await this.#kv.get<RunRecord>(["runs", projectId, runId])).value;
+    if (!record) throw notFound(runId);
+    if (record.status !== "running") return record;
+    if (!(await this.#ownerAlive(record.owner))) {
+      return (await this.#interrupt(record)) ?? record;
+    }
+    await this.#kv.atomic()
+      .set(["cancel", record.owner, runId], { projectId, at: Date.now() })
+      .set(["inbox", record.owner], { runId, at: Date.now() })
+      .commit();
+    const done = await this.#waitForEnd(runId, 5_000);
+    const final = (await this.#kv.get<RunRecord>(["runs", projectId, runId])).value ?? record;
+    if (!done && final.status === "running") {
+      throw new HttpError(504, "cancel_timeout", `Run "${runId}" did not stop in time; try again.`);
+    }
+    return final;
+  }
+
+  /** Marks runs whose owner's lease has lapsed as interrupted. */
+  async sweep(): Promise<number> {
+    let count = 0;
+    const owners = new Map<string, boolean>();
+    for await (const entry of this.#kv.list<{ projectId: string; owner: string }>({ prefix: ["running"] })) {
+      const runId = entry.key[1] as string;
+      const { projectId, owner } = entry.value;
+      if (owner === this.instanceId) continue;
+      let alive = owners.get(owner);
+      if (alive === undefined) owners.set(owner, alive = await this.#ownerAlive(owner));
+      if (alive) continue;
+      const record = (await this.#kv.get<RunRecord>(["runs", projectId, runId])).value;
+      if (!record) {
+        await this.#kv.delete(entry.key);
+        continue;
+      }
+      if (await this.#interrupt(record)) count++;
+    }
+    return count;
+  }
+
+  /** What the registry holds open, for tests and stats. */
+  stats(): {
+    liveRuns: number;
+    running: number;
+    remoteRuns: number;
+    watches: number;
+    streams: number;
+    streamTimers: number;
+    timers: number;
+  } {
+    return {
+      liveRuns: this.#live.size,
+      running: [...this.#live.values()].filter((r) => !r.feed.done).length,
+      remoteRuns: this.#remote.size,
+      watches: this.#watches,
+      streams: followerStats.streams,
+      streamTimers: followerStats.timers,
+      timers: this.#timers.size,
+    };
+  }
+
+  /**
+   * Shuts down: followers get a final comment, runs get `graceMs` to finish
+   * and are then marked interrupted, the lease is released.
+   */
+  async close(graceMs = 5_000): Promise<void> {
+    if (this.#shutdown.signal.aborted) return;
+    this.#shutdown.abort();
+    clearInterval(this.#leaseTimer);
+    const running = [...this.#live.values()].filter((r) => !r.feed.done);
+    if (running.length > 0 && graceMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(running.map((r) => r.finished.promise)),
+        new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const run of running) if (!run.feed.done) run.controller.abort(SHUTDOWN);
+    await Promise.all(running.map((r) => r.finished.promise));
+    await Promise.all([...this.#live.values()].map((r) => r.flushing));
+    for (const remote of this.#remote.values()) remote.stop();
+    this.#remote.clear();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#live.clear();
+    await this.#inbox?.cancel().catch(() => {});
+    this.#inbox = null;
+    await this.#kv.delete(["instances", this.instanceId]).catch(() => {});
+  }
+
+  // --- driving a run -------------------------------------------------------
+
+  async #drive(live: LiveRun, project: Project): Promise<void> {
+    const signal = live.controller.signal;
+    const aborted = new Promise<"aborted">((resolve) => {
+      if (signal.aborted) resolve("aborted");
+      signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+    });
+    const iterator = runAgent({
+      runId: live.record.id,
+      project,
+      userMessage: live.userMessage,
+      stores: this.#stores,
+      engine: this.#engine,
+      signal,
+    });
+    try {
+      while (true) {
+        const next = await Promise.race([iterator.next(), aborted]);
+        if (next === "aborted" || next.done) break;
+        this.#emit(live, next.value);
+        if (live.feed.done) break;
+      }
+    } catch (error) {
+      if (!signal.aborted) console.error(`Run ${live.record.id} stopped on an error:`, error);
+    }
+    if (!live.feed.done) {
+      if (signal.reason === SHUTDOWN) {
+        this.#emit(live, {
+          type: "error",
+          error: {
+            code: "interrupted",
+            message: "The server shut down before this run finished. Send your message again.",
+            step: live.step,
+          },
+        });
+      } else if (signal.aborted) {
+        this.#emit(live, {
+          type: "cancelled",
+          cancelled: { message: "Stopped before it finished.", step: live.step },
+        });
+      } else {
+        this.#emit(live, {
+          type: "error",
+          error: {
+            code: "internal_error",
+            message: "The run ended without an answer. Please try again.",
+            step: live.step,
+          },
+        });
+      }
+    }
+    // Let the agent unwind (it stops at its next await) without waiting on it.
+    if (!signal.aborted) live.controller.abort(CANCEL);
+    iterator.return(undefined).catch(() => {});
+  }
+
+  #emit(live: LiveRun, body: AgentEvent): void {
+    const feed = live.feed;
+    // Stamp fields first so the JSON reads type, runId, seq, ts, payload.
+    const { type, ...payload } = body;
+    const event = { type, runId: feed.runId, seq: feed.lastSeq + 1, ts: now(), ...payload } as RunEvent;
+    if (event.type === "progress") live.step = event.progress.step;
+    const json = JSON.stringify(event);
+    feed.push(event, encodeFrame(event, json));
+    if (feed.done) this.#settle(live, event);
+    if (this.#durable) {
+      live.pending.push({ seq: event.seq, json });
+      live.flushing ??= this.#flush(live);
+    } else if (feed.done) {
+      live.flushing = this.#commitFinal(live);
+    }
+  }
+
+  /** Updates the in-memory record when the terminal event is emitted. */
+  #settle(live: LiveRun, event: RunEvent): void {
+    const record = live.record;
+    record.status = STATUS_OF[event.type] ?? "failed";
+    if (event.type === "error" && event.error.code === "interrupted") record.status = "interrupted";
+    record.endedAt = isoNow();
+    record.durationMs = Number((performance.now() - live.started).toFixed(3));
+    record.lastSeq = event.seq;
+    if (event.type === "result") {
+      record.result = event.result;
+      record.usage = event.result.usage ?? null;
+    }
+    if (event.type === "error") record.error = event.error;
+    if (event.type === "cancelled") {
+      record.error = { code: "cancelled", message: event.cancelled.message, step: event.cancelled.step };
+    }
+  }
+
+  /** Writes pending events to the log, a batch per atomic commit. */
+  async #flush(live: LiveRun): Promise<void> {
+    const runId = live.record.id;
+    while (live.pending.length > 0) {
+      let size = 0;
+      let count = 0;
+      while (count < live.pending.length && count < 200 && size < 300_000) {
+        size += live.pending[count]!.json.length;
+        count++;
+      }
+      const batch = live.pending.slice(0, count);
+      const last = batch.at(-1)!;
+      const done = live.feed.done && last.seq === live.feed.lastSeq;
+      for (let attempt = 1;; attempt++) {
+        const op = this.#kv.atomic();
+        this.log.append(op, runId, batch, done);
+        if (done) this.#finalMutations(op, live);
+        try {
+          await op.commit();
+          break;
+        } catch (error) {
+          if (attempt >= 5) {
+            console.error(`Run ${runId}: the log write failed ${attempt} times:`, error);
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+        }
+      }
+      live.pending.splice(0, count);
+      live.committedSeq = last.seq;
+      if (live.feed.events.length > this.#maxInMemory) {
+        live.feed.trim(Math.min(live.committedSeq, live.feed.lastSeq - this.#maxInMemory / 2));
+      }
+    }
+    live.flushing = null;
+    if (live.feed.done) this.#finish(live);
+  }
+
+  /** Without a log, the final record is still written. */
+  async #commitFinal(live: LiveRun): Promise<void> {
+    const op = this.#kv.atomic();
+    this.#finalMutations(op, live);
+    await op.commit().catch((error) => console.error(`Run ${live.record.id}: final write failed:`, error));
+    live.flushing = null;
+    this.#finish(live);
+  }
+
+  #finalMutations(op: Deno.AtomicOperation, live: LiveRun): void {
+    const { record, userMessage } = live;
+    op.set(["runs", record.projectId, record.id], record);
+    op.delete(["running", record.id]);
+    if (record.status !== "succeeded") {
+      const status = record.status === "interrupted"
+        ? "interrupted"
+        : record.status === "cancelled"
+        ? "cancelled"
+        : "failed";
+      op.set(this.#stores.messages.key(record.projectId, userMessage.id), { ...userMessage, status });
+    }
+  }
+
+  /** The run is terminal and saved: release waiters, drop it from memory later. */
+  #finish(live: LiveRun): void {
+    live.finished.resolve();
+    if (this.#shutdown.signal.aborted) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#live.delete(live.record.id);
+    }, this.#retainMs);
+    Deno.unrefTimer(timer);
+    this.#timers.add(timer);
+  }
+
+  // --- following runs driven elsewhere ------------------------------------
+
+  #hold(runId: string, remote: RemoteRun): { feed: RunFeed; release: () => void } {
+    let released = false;
+    remote.feed.followers++;
+    return {
+      feed: remote.feed,
+      release: () => {
+        if (released) return;
+        released = true;
+        remote.feed.followers--;
+        // followers also counts in-flight followEvents/followFrames; stop when none.
+        queueMicrotask(() => {
+          if (remote.feed.followers <= 0 && this.#remote.get(runId) === remote) {
+            remote.stop();
+            this.#remote.delete(runId);
+          }
+        });
+      },
+    };
+  }
+
+  async #follow(record: RunRecord): Promise<RemoteRun> {
+    const runId = record.id;
+    const feed = new RunFeed(runId, record.projectId);
+    feed.backfill = (after, upTo) => this.log.read(runId, after, upTo);
+    for (const event of await this.log.read(runId, 0)) feed.push(event);
+    let stopped = false;
+    let reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | null = null;
+    const timers: { liveness?: ReturnType<typeof setInterval> } = {};
+    const remote: RemoteRun = {
+      feed,
+      record,
+      stop: () => {
+        if (stopped) return;
+        stopped = true;
+        clearInterval(timers.liveness);
+        if (reader) {
+          this.#watches--;
+          reader.cancel().catch(() => {});
+        }
+        if (!feed.done) feed.close();
+      },
+    };
+    if (feed.done || record.status !== "running") {
+      if (!feed.done) feed.close();
+      return remote;
+    }
+    this.#remote.set(runId, remote);
+    reader = this.#kv.watch([this.log.headKey(runId)]).getReader();
+    this.#watches++;
+    (async () => {
+      try {
+        while (!stopped) {
+          const { done } = await reader!.read();
+          if (done || stopped) break;
+          for (const event of await this.log.read(runId, feed.lastSeq)) {
+            if (event.seq === feed.lastSeq + 1) feed.push(event);
+          }
+          if (feed.done) break;
+        }
+      } catch (error) {
+        if (!stopped) console.error(`Watching run ${runId} failed:`, error);
+      } finally {
+        if (this.#remote.get(runId) === remote) {
+          remote.stop();
+          if (feed.followers <= 0) this.#remote.delete(runId);
+        }
+      }
+    })();
+    // If the owner dies, nobody else will end the run: check its lease.
+    timers.liveness = setInterval(async () => {
+      if (stopped || feed.done) return;
+      if (!(await this.#ownerAlive(record.owner))) await this.#interrupt(record);
+    }, this.#leaseMs);
+    Deno.unrefTimer(timers.liveness);
+    return remote;
+  }
+
+  async #waitForEnd(runId: string, timeoutMs: number): Promise<boolean> {
+    const reader = this.#kv.watch<[{ done: boolean }]>([this.log.headKey(runId)]).getReader();
+    this.#watches++;
+    const timer = setTimeout(() => reader.cancel().catch(() => {}), timeoutMs);
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) return false;
+        if (value[0].value?.done) return true;
+      }
+    } finally {
+      clearTimeout(timer);
+      this.#watches--;
+      reader.cancel().catch(() => {});
+    }
+  }
+
+  // --- leases, orphans and cancels ------------------------------------------
+
+  async #renewLease(): Promise<void> {
+    await this.#kv.set(["instances", this.instanceId], { expiresAt: Date.now() + this.#leaseMs }, {
+      expireIn: this.#leaseMs * 3,
+    });
+  }
+
+  async #ownerAlive(owner: string): Promise<boolean> {
+    if (owner === this.instanceId) return !this.#shutdown.signal.aborted;
+    const lease = (await this.#kv.get<{ expiresAt: number }>(["instances", owner])).value;
+    return lease !== null && lease.expiresAt > Date.now();
+  }
+
+  /** Ends an orphaned run with an `interrupted` error; null if it already ended. */
+  async #interrupt(record: RunRecord): Promise<RunRecord | null> {
+    const recordKey = ["runs", record.projectId, record.id];
+    const headKey = this.log.headKey(record.id);
+    const messageKey = this.#stores.messages.key(record.projectId, record.messageId);
+    const [recordEntry, headEntry, messageEntry] = await this.#kv.getMany<
+      [RunRecord, { lastSeq: number; done: boolean }, Message]
+    >([recordKey, headKey, messageKey]);
+    const current = recordEntry.value;
+    if (!current || current.status !== "running") return null;
+    const op = this.#kv.atomic().check(recordEntry, headEntry);
+    const lastSeq = headEntry.value?.lastSeq ?? 0;
+    const error = {
+      code: "interrupted",
+      message: "The server stopped before this run finished. Send your message again.",
+      step: null,
+    };
+    const final: RunRecord = {
+      ...current,
+      status: "interrupted",
+      endedAt: isoNow(),
+      durationMs: Date.parse(isoNow()) - Date.parse(current.createdAt),
+      error,
+      lastSeq: headEntry.value?.done ? lastSeq : lastSeq + 1,
+    };
+    if (!headEntry.value?.done) {
+      const event: RunEvent = { type: "error", runId: record.id, seq: lastSeq + 1, ts: now(), error };
+      this.log.append(op, record.id, [{ seq: event.seq, json: JSON.stringify(event) }], true);
+    }
+    op.set(recordKey, final).delete(["running", record.id]);
+    if (messageEntry.value) op.set(messageKey, { ...messageEntry.value, status: "interrupted" });
+    const { ok } = await op.commit();
+    return ok ? final : null;
+  }
+
+  #listenForCancels(): void {
+    const reader = this.#kv.watch([["inbox", this.instanceId]]).getReader();
+    this.#inbox = reader;
+    (async () => {
+      try {
+        while (true) {
+          const { done } = await reader.read();
+          if (done) break;
+          for await (const entry of this.#kv.list({ prefix: ["cancel", this.instanceId] })) {
+            const runId = entry.key[2] as string;
+            await this.#kv.delete(entry.key);
+            const live = this.#live.get(runId);
+            if (live && !live.feed.done) live.controller.abort(CANCEL);
+          }
+        }
+      } catch (error) {
+        if (!this.#shutdown.signal.aborted) console.error("The cancel inbox stopped:", error);
+      }
+    })();
+  }
+}
+
+function notFound(runId: string): HttpError {
+  return new HttpError(404, "run_not_found", `Run "${runId}" was not found in this project.`);
+}

@@ -1,0 +1,41 @@
+/**
+ * Schemas for every request body and parameter (zod), with limits.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/** The largest message a user can send, in bytes of UTF-8. */
+export const MAX_MESSAGE_BYTES = 32 * 1024;
+/** The largest JSON body any route reads, in bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const encoder = new TextEncoder();
+// Tab, newline and carriage return are text; other control characters are not.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+function cleanText(label: string, maxBytes: number) {
+  return z.string({ error: `${label} must be a string.` })
+    .refine((s) => s.trim().length > 0, `${label} cannot be empty.`)
+    .refine((s) => !CONTROL.test(s), `${label} cannot contain control characters.`)
+    .refine((s) => encoder.encode(s).length <= maxBytes, {
+      message: `${label} is longer than ${maxBytes} bytes.`,
+      params: { tooLarge: true },
+    })
+    .transform((s) => s.trim());
+}
+
+/** `{"message"}` for chat, chat-stream and runs. */
+export const MessageBody = z.object({ message: cleanText("message", MAX_MESSAGE_BYTES) });
+
+/** `{"name"}` for a new project. */
+export const ProjectBody = z.object({ name: cleanText("name", 200) });
+
+/** `{"text"}` for a new memory. */
+export const MemoryBody = z.object({ text: cleanText("text", 2000) });
+
+/** A `Last-Event-ID` header or `lastEventId` parameter. */
+export const LastEventId = z.string().regex(/^\d{1,15}$/, "lastEventId must be a whole number.")
+  .transform(Number);

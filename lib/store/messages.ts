@@ -1,0 +1,70 @@
+/**
+ * A project's conversation in KV: `["messages", projectId, messageId]`, ids
+ * sorted by time so a list is oldest first.
+ *
+ * @module
+ */
+
+import { newId } from "../ids.ts";
+import type { Message, MessageStatus } from "../protocol.ts";
+import { isoNow, listValues } from "./kv.ts";
+
+/**
+ * Appends to and reads a project's conversation.
+ *
+ * @example
+ * ```ts
+ * import { MessageStore } from "./messages.ts";
+ * const kv = await Deno.openKv(":memory:");
+ * const messages = new MessageStore(kv);
+ * await messages.add("p1", { role: "user", content: "Hello", runId: null });
+ * console.log((await messages.list("p1")).length); // 1
+ * kv.close();
+ * ```
+ */
+export class MessageStore {
+  #kv: Deno.Kv;
+
+  /** A store over an open KV. */
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Builds a message record with a new id (not yet saved). */
+  build(fields: Pick<Message, "role" | "content" | "runId">): Message {
+    return { id: newId(), ...fields, createdAt: isoNow() };
+  }
+
+  /** The KV key of a message. */
+  key(projectId: string, messageId: string): Deno.KvKey {
+    return ["messages", projectId, messageId];
+  }
+
+  /** Appends a message to a project's conversation. */
+  async add(
+    projectId: string,
+    fields: Pick<Message, "role" | "content" | "runId">,
+  ): Promise<Message> {
+    const message = this.build(fields);
+    await this.#kv.set(this.key(projectId, message.id), message);
+    return message;
+  }
+
+  /** The conversation, oldest first (at most `limit` latest when given). */
+  async list(projectId: string, limit?: number): Promise<Message[]> {
+    if (limit === undefined) return await listValues<Message>(this.#kv, ["messages", projectId]);
+    const latest = await listValues<Message>(this.#kv, ["messages", projectId], {
+      reverse: true,
+      limit,
+    });
+    return latest.reverse();
+  }
+
+  /** Marks a user message as left without an answer. */
+  async mark(projectId: string, messageId: string, status: MessageStatus): Promise<void> {
+    const key = this.key(projectId, messageId);
+    const entry = await this.#kv.get<Message>(key);
+    if (entry.value === null) return;
+    await this.#kv.atomic().check(entry).set(key, { ...entry.value, status }).commit();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Projects in KV: `["projects", id]`.
+ *
+ * @module
+ */
+
+import { newId } from "../ids.ts";
+import type { Project } from "../protocol.ts";
+import { deletePrefix, isoNow, listValues } from "./kv.ts";
+
+/**
+ * Creates, lists, reads and deletes projects.
+ *
+ * @example
+ * ```ts
+ * import { ProjectStore } from "./projects.ts";
+ * const kv = await Deno.openKv(":memory:");
+ * const projects = new ProjectStore(kv);
+ * const p = await projects.create("Garden");
+ * console.log((await projects.get(p.id))?.name); // Garden
+ * kv.close();
+ * ```
+ */
+export class ProjectStore {
+  #kv: Deno.Kv;
+
+  /** A store over an open KV. */
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Creates a project with a new id. */
+  async create(name: string): Promise<Project> {
+    const project: Project = { id: newId(), name, createdAt: isoNow() };
+    await this.#kv.set(["projects", project.id], project);
+    return project;
+  }
+
+  /** Every project, newest first. */
+  list(): Promise<Project[]> {
+    return listValues<Project>(this.#kv, ["projects"], { reverse: true });
+  }
+
+  /** One project, or null. */
+  async get(id: string): Promise<Project | null> {
+    return (await this.#kv.get<Project>(["projects", id])).value;
+  }
+
+  /** Deletes a project with its messages, memories and runs. False if absent. */
+  async delete(id: string): Promise<boolean> {
+    const existing = await this.#kv.get(["projects", id]);
+    if (existing.value === null) return false;
+    await this.#kv.delete(["projects", id]);
+    for (const prefix of ["messages", "memories", "runs"]) {
+      await deletePrefix(this.#kv, [prefix, id]);
+    }
+    return true;
+  }
+}

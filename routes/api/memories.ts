@@ -1,0 +1,38 @@
+/**
+ * `/api/projects/:id/messages` and `/api/projects/:id/memories`.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { HttpError } from "../../lib/http_error.ts";
+import { readJson } from "../../lib/http/body.ts";
+import { type AppDeps, requireId, requireProject } from "../../lib/http/deps.ts";
+import { renderMarkdown } from "../../lib/markdown.ts";
+import { MemoryBody } from "../../lib/schemas.ts";
+
+/** Registers the conversation and memory routes. */
+export function memoryRoutes(app: Hono, { stores }: AppDeps): void {
+  app.get("/api/projects/:id/messages", async (c) => {
+    const project = await requireProject(stores, c.req.param("id"));
+    const messages = await stores.messages.list(project.id);
+    if (c.req.query("format") !== "html") return c.json(messages);
+    return c.json(messages.map((m) => ({ ...m, html: renderMarkdown(m.content) })));
+  });
+  app.get("/api/projects/:id/memories", async (c) => {
+    const project = await requireProject(stores, c.req.param("id"));
+    return c.json(await stores.memories.list(project.id));
+  });
+  app.post("/api/projects/:id/memories", async (c) => {
+    const { text } = await readJson(c.req.raw, MemoryBody);
+    const project = await requireProject(stores, c.req.param("id"));
+    return c.json(await stores.memories.add(project.id, { text, source: "user" }), 201);
+  });
+  app.delete("/api/projects/:id/memories/:memoryId", async (c) => {
+    const project = await requireProject(stores, c.req.param("id"));
+    const memoryId = requireId(c.req.param("memoryId"), "memory");
+    const removed = await stores.memories.delete(project.id, memoryId);
+    if (!removed) throw new HttpError(404, "memory_not_found", `The memory "${memoryId}" was not found.`);
+    return c.json({ deleted: removed.id });
+  });
+}

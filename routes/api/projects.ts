@@ -1,0 +1,25 @@
+/**
+ * `/api/projects`: create, list, read and delete projects.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { readJson } from "../../lib/http/body.ts";
+import { type AppDeps, requireProject } from "../../lib/http/deps.ts";
+import { ProjectBody } from "../../lib/schemas.ts";
+
+/** Registers the project routes. */
+export function projectRoutes(app: Hono, { stores }: AppDeps): void {
+  app.post("/api/projects", async (c) => {
+    const { name } = await readJson(c.req.raw, ProjectBody);
+    return c.json(await stores.projects.create(name), 201);
+  });
+  app.get("/api/projects", async (c) => c.json(await stores.projects.list()));
+  app.get("/api/projects/:id", async (c) => c.json(await requireProject(stores, c.req.param("id"))));
+  app.delete("/api/projects/:id", async (c) => {
+    const project = await requireProject(stores, c.req.param("id"));
+    await stores.projects.delete(project.id);
+    return c.json({ deleted: project.id });
+  });
+}

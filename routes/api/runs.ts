@@ -1,0 +1,96 @@
+/**
+ * Runs: `/chat` (wait for the result), `/chat-stream` (start and follow on
+ * one response), `/runs` (start, list, read, follow, cancel).
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { HttpError } from "../../lib/http_error.ts";
+import { readJson } from "../../lib/http/body.ts";
+import { type AppDeps, requireId, requireProject } from "../../lib/http/deps.ts";
+import type { RunStarted } from "../../lib/protocol.ts";
+import { runOutcome, runStream } from "../../lib/runs/stream_response.ts";
+import { LastEventId, MessageBody } from "../../lib/schemas.ts";
+
+function lastEventId(header: string | undefined, query: string | undefined): number {
+  const raw = header ?? query;
+  if (raw === undefined || raw === "") return 0;
+  const parsed = LastEventId.safeParse(raw.trim());
+  if (!parsed.success) {
+    throw new HttpError(
+      400,
+      "invalid_last_event_id",
+      `Last-Event-ID must be a whole number, got "${raw.slice(0, 40)}".`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Registers the run routes. */
+export function runRoutes(app: Hono, { stores, runs, config }: AppDeps): void {
+  const base = (projectId: string, runId: string) => `/api/projects/${projectId}/runs/${runId}`;
+
+  app.post("/api/projects/:id/chat", async (c) => {
+    const { message } = await readJson(c.req.raw, MessageBody);
+    const project = await requireProject(stores, c.req.param("id"));
+    const run = await runs.start(project, message);
+    return c.json(await runOutcome(runs, project.id, run.id));
+  });
+
+  app.post("/api/projects/:id/chat-stream", async (c) => {
+    // The body is read whole before the streaming response is returned.
+    const { message } = await readJson(c.req.raw, MessageBody);
+    const project = await requireProject(stores, c.req.param("id"));
+    const run = await runs.start(project, message);
+    return await runStream(runs, project.id, run.id, {
+      after: 0,
+      heartbeatMs: config.heartbeatMs,
+      headers: { "x-events-url": `${base(project.id, run.id)}/events` },
+    });
+  });
+
+  app.post("/api/projects/:id/runs", async (c) => {
+    const { message } = await readJson(c.req.raw, MessageBody);
+    const project = await requireProject(stores, c.req.param("id"));
+    const run = await runs.start(project, message);
+    const body: RunStarted = {
+      runId: run.id,
+      eventsUrl: `${base(project.id, run.id)}/events`,
+      cancelUrl: `${base(project.id, run.id)}/cancel`,
+    };
+    return c.json(body, 202, { location: base(project.id, run.id) });
+  });
+
+  app.get("/api/projects/:id/runs", async (c) => {
+    const project = await requireProject(stores, c.req.param("id"));
+    return c.json(await runs.list(project.id));
+  });
+
+  app.get("/api/projects/:id/runs/:runId", async (c) => {
+    const project = await requireProject(stores, c.req.param("id"));
+    const runId = requireId(c.req.param("runId"), "run");
+    const run = await runs.get(project.id, runId);
+    if (!run) throw new HttpError(404, "run_not_found", `Run "${runId}" was not found in this project.`);
+    return c.json(run);
+  });
+
+  app.get("/api/projects/:id/runs/:runId/events", async (c) => {
+    const project = await requireProject(stores, c.req.param("id"));
+    const runId = requireId(c.req.param("runId"), "run");
+    const after = lastEventId(c.req.header("last-event-id"), c.req.query("lastEventId"));
+    return await runStream(runs, project.id, runId, {
+      after,
+      heartbeatMs: config.heartbeatMs,
+      retryMs: config.retryMs,
+    });
+  });
+
+  app.post("/api/projects/:id/runs/:runId/cancel", async (c) => {
+    await c.req.raw.body?.cancel().catch(() => {});
+    const project = await requireProject(stores, c.req.param("id"));
+    const runId = requireId(c.req.param("runId"), "run");
+    const run = await runs.cancel(project.id, runId);
+    return c.json({ runId: run.id, status: run.status, run });
+  });
+}

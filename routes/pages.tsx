@@ -1,0 +1,145 @@
+/**
+ * The pages: `/` lists and creates projects; `/projects/:id` shows the
+ * conversation, the timeline and the memories. Both forms work without
+ * JavaScript.
+ *
+ * @module
+ */
+
+import type { Context, Hono } from "hono";
+import { renderToString } from "preact-render-to-string";
+import type { VNode } from "preact";
+import { IslandProps, Layout } from "../components/Layout.tsx";
+import ChatPanel, { type ChatPanelProps } from "../islands/ChatPanel.tsx";
+import { HttpError } from "../lib/http_error.ts";
+import { readForm, schemaError } from "../lib/http/body.ts";
+import { type AppDeps, requireProject } from "../lib/http/deps.ts";
+import { isId } from "../lib/ids.ts";
+import { renderMarkdown } from "../lib/markdown.ts";
+import { runOutcome } from "../lib/runs/stream_response.ts";
+import { MessageBody, ProjectBody } from "../lib/schemas.ts";
+
+function page(c: Context, node: VNode, status = 200): Response {
+  return c.html("<!DOCTYPE html>" + renderToString(node), status as 200);
+}
+
+/** Registers the page routes. */
+export function pageRoutes(app: Hono, { stores, runs }: AppDeps): void {
+  app.get("/", async (c) => {
+    const projects = await stores.projects.list();
+    const engine = runs.engine;
+    return page(
+      c,
+      <Layout title="Lantern">
+        <section class="panel intro" aria-labelledby="projects-title">
+          <h1 id="projects-title">Projects</h1>
+          <p class="muted" data-engine={engine.name}>
+            Answers come from the <strong>{engine.name}</strong> engine
+            {engine.model !== engine.name && (
+              <>
+                , model <strong>{engine.model}</strong>
+              </>
+            )}.
+          </p>
+          <form method="post" action="/projects" class="inline-form" data-new-project>
+            <label for="name">New project</label>
+            <input id="name" name="name" required maxLength={200} placeholder="Project name" />
+            <button type="submit">Create</button>
+          </form>
+          {projects.length === 0
+            ? <p class="empty">No projects yet. Create one to start.</p>
+            : (
+              <ul class="project-list">
+                {projects.map((p) => (
+                  <li key={p.id}>
+                    <a href={`/projects/${p.id}`} data-project={p.id}>{p.name}</a>
+                    <time datetime={p.createdAt}>{p.createdAt.slice(0, 10)}</time>
+                  </li>
+                ))}
+              </ul>
+            )}
+        </section>
+      </Layout>,
+    );
+  });
+
+  app.post("/projects", async (c) => {
+    const form = await readForm(c.req.raw);
+    const parsed = ProjectBody.safeParse({ name: form.name });
+    if (!parsed.success) throw schemaError(parsed.error);
+    const project = await stores.projects.create(parsed.data.name);
+    return c.redirect(`/projects/${project.id}`, 303);
+  });
+
+  app.get("/projects/:id", async (c) => {
+    const id = c.req.param("id");
+    const project = id && isId(id) ? await stores.projects.get(id) : null;
+    if (!project) {
+      return page(
+        c,
+        <Layout title="Not found · Lantern">
+          <section class="panel">
+            <h1>Project not found</h1>
+            <p>
+              There is no project here. <a href="/">See all projects</a>.
+            </p>
+          </section>
+        </Layout>,
+        404,
+      );
+    }
+    const [messages, memories, recent] = await Promise.all([
+      stores.messages.list(project.id),
+      stores.memories.list(project.id),
+      runs.list(project.id, 1),
+    ]);
+    const active = recent[0]?.status === "running" ? recent[0] : null;
+    const base = `/api/projects/${project.id}/runs`;
+    const notice = c.req.query("notice");
+    const props: ChatPanelProps = {
+      project,
+      messages: messages.map((m) => ({
+        ...m,
+        html: m.role === "assistant" ? renderMarkdown(m.content) : "",
+      })),
+      memories,
+      activeRun: active
+        ? {
+          runId: active.id,
+          eventsUrl: `${base}/${active.id}/events`,
+          cancelUrl: `${base}/${active.id}/cancel`,
+        }
+        : null,
+      engine: { name: runs.engine.name, model: runs.engine.model },
+      ...(notice ? { notice: notice.slice(0, 500) } : {}),
+    };
+    return page(
+      c,
+      <Layout title={`${project.name} · Lantern`} script>
+        <h1 class="project-title">{project.name}</h1>
+        <div id="chat" data-island="ChatPanel">
+          <ChatPanel {...props} />
+        </div>
+        <IslandProps id="chat" props={props} />
+      </Layout>,
+    );
+  });
+
+  app.post("/projects/:id/messages", async (c) => {
+    const form = await readForm(c.req.raw);
+    const project = await requireProject(stores, c.req.param("id"));
+    const parsed = MessageBody.safeParse({ message: form.message });
+    if (!parsed.success) {
+      const notice = schemaError(parsed.error).message;
+      return c.redirect(`/projects/${project.id}?notice=${encodeURIComponent(notice)}`, 303);
+    }
+    const run = await runs.start(project, parsed.data.message);
+    try {
+      await runOutcome(runs, project.id, run.id);
+    } catch (error) {
+      const notice = error instanceof HttpError ? error.message : "The run failed.";
+      return c.redirect(`/projects/${project.id}?notice=${encodeURIComponent(notice)}`, 303);
+    }
+    return c.redirect(`/projects/${project.id}#latest`, 303);
+  });
+}
