@@ -1,0 +1,184 @@
+/**
+ * Test helpers: a real Lantern on loopback (in-process or as a child
+ * process), JSON calls, and an event-stream reader built on
+ * eventsource-parser (an independent parser).
+ *
+ * @module
+ */
+
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import { loadConfig } from "../lib/config.ts";
+import type { Project, RunEvent } from "../lib/protocol.ts";
+import { createLantern, type Lantern } from "../lib/server.ts";
+
+/** A server started by {@linkcode startServer}. */
+export interface TestServer {
+  url: string;
+  lantern: Lantern;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Environment for tests: in-memory KV, no pacing. Override per test. */
+export const TEST_ENV: Record<string, string> = {
+  LANTERN_KV_PATH: ":memory:",
+  LANTERN_LOCAL_PACE_MS: "0",
+  LANTERN_LOCAL_TOKEN_MS: "0",
+  LANTERN_HEARTBEAT_MS: "15000",
+};
+
+/** Starts Lantern in this process on a free loopback port. */
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const lantern = await createLantern(loadConfig({ ...TEST_ENV, ...env }));
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, lantern.fetch);
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    const stopping = server.shutdown();
+    await lantern.close(0);
+    await stopping;
+  };
+  return { url, lantern, close, [Symbol.asyncDispose]: close };
+}
+
+/** A JSON request; returns status, headers and the parsed body. */
+export async function call<T = unknown>(
+  url: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; body: T }> {
+  const res = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers: {
+      ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+      ...init.headers,
+    },
+    body: init.body === undefined
+      ? undefined
+      : typeof init.body === "string"
+      ? init.body
+      : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch { /* not JSON: keep the text */ }
+  return { status: res.status, headers: res.headers, body: body as T };
+}
+
+/** Creates a project through the API. */
+export async function createProject(url: string, name = "Test project"): Promise<Project> {
+  const { status, body } = await call<Project>(`${url}/api/projects`, { body: { name } });
+  if (status !== 201) throw new Error(`Creating a project answered ${status}.`);
+  return body;
+}
+
+/** One parsed event-stream message, with the time it arrived. */
+export interface Received {
+  id: string | undefined;
+  event: string | undefined;
+  data: string;
+  at: number;
+}
+
+/** Reads an event-stream response incrementally with eventsource-parser. */
+export async function* readEvents(response: Response): AsyncGenerator<Received> {
+  if (!response.body) return;
+  const stream = response.body
+    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(new EventSourceParserStream());
+  for await (const message of stream) {
+    yield {
+      id: message.id,
+      event: message.event,
+      data: message.data,
+      at: performance.timeOrigin + performance.now(),
+    };
+  }
+}
+
+/** Collects every run event of an event-stream response until it ends. */
+export async function collectRunEvents(response: Response): Promise<(RunEvent & { at: number })[]> {
+  const out: (RunEvent & { at: number })[] = [];
+  for await (const message of readEvents(response)) {
+    out.push({ ...(JSON.parse(message.data) as RunEvent), at: message.at });
+  }
+  return out;
+}
+
+/** Starts a chat-stream run and returns the response. */
+export function chatStream(url: string, projectId: string, message: string): Promise<Response> {
+  return fetch(`${url}/api/projects/${projectId}/chat-stream`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message }),
+  });
+}
+
+/** A free loopback port. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Lantern as a child process (for kill and restart tests). */
+export interface ChildServer {
+  url: string;
+  process: Deno.ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Starts `main.ts` (or another entry) as a child process and waits until it listens. */
+export async function spawnServer(
+  env: Record<string, string>,
+  { entry = "main.ts", args = [] as string[] } = {},
+): Promise<ChildServer> {
+  const port = Number(env.PORT ?? freePort());
+  const process = new Deno.Command(Deno.execPath(), {
+    args: entry === "main.ts" ? ["run", "-A", "main.ts", ...args] : args,
+    env: { ...TEST_ENV, ...env, PORT: String(port), HOST: "127.0.0.1" },
+    stdout: "piped",
+    stderr: "piped",
+    cwd: new URL("..", import.meta.url).pathname,
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  };
+  const pumps = Promise.all([pump(process.stdout), pump(process.stderr)]);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  while (true) {
+    try {
+      const res = await fetch(`${url}/api/projects`);
+      await res.body?.cancel();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        process.kill("SIGKILL");
+        throw new Error(`The server did not start:\n${text}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    process,
+    output: () => text,
+    async kill(signal: Deno.Signal = "SIGTERM") {
+      try {
+        process.kill(signal);
+      } catch { /* already gone */ }
+      const status = await process.status;
+      await pumps;
+      return status;
+    },
+  };
+}
