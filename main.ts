@@ -6,8 +6,49 @@
  * @module
  */
 
-import { loadConfig } from "./lib/config.ts";
+import { type Config, loadConfig } from "./lib/config.ts";
 import { createLantern } from "./lib/server.ts";
+
+/** Whether a listening address only accepts connections from this machine. */
+export function isLoopback(hostname: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === "::1" ||
+    hostname === "[::1]" || hostname === "localhost";
+}
+
+/**
+ * What Lantern says about access at start-up: who can reach it, and a
+ * warning when it is open to the network without a token.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./lib/config.ts";
+ * import { accessNotice } from "./main.ts";
+ * console.log(accessNotice(loadConfig({ HOST: "0.0.0.0" }))[0]?.startsWith("WARNING")); // true
+ * ```
+ */
+export function accessNotice(config: Config): string[] {
+  const lines: string[] = [];
+  if (config.token !== null) {
+    lines.push(`Access: LANTERN_TOKEN is set; the API needs it and browsers sign in at /sign-in.`);
+    if (config.token.length < 16) {
+      lines.push(
+        `WARNING: LANTERN_TOKEN is only ${config.token.length} characters; use 16 or more random ones.`,
+      );
+    }
+  } else if (isLoopback(config.host)) {
+    lines.push(
+      `Access: open (no LANTERN_TOKEN), so Lantern listens on ${config.host} only; ` +
+        `set LANTERN_TOKEN before setting HOST to reach it from elsewhere.`,
+    );
+  } else {
+    lines.push(
+      `WARNING: HOST is "${config.host}" and LANTERN_TOKEN is not set: anyone who can reach this ` +
+        `address can read and change everything in Lantern. Set LANTERN_TOKEN.`,
+    );
+  }
+  if (!config.limits) lines.push("Limits: off (LANTERN_LIMITS=off); no rate limits or stream caps.");
+  return lines;
+}
 
 if (import.meta.main) {
   let config;
@@ -35,8 +76,11 @@ if (import.meta.main) {
           config.kvPath || "platform default"
         }`,
       );
+      for (const line of accessNotice(config)) {
+        (line.startsWith("WARNING") ? console.warn : console.log)(line);
+      }
     },
-  }, lantern.fetch);
+  }, (request, info) => lantern.fetch(request, info));
 
   let stopping = false;
   const shutdown = async (signal: string) => {

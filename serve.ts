@@ -3,6 +3,9 @@
  * isolate builds its own registry over the same KV file, so a run started
  * in one isolate is followed and cancelled from any other through KV.
  *
+ * The listening address comes from `deno serve --host` (the task uses
+ * 127.0.0.1). Rate limits and stream caps are counted per isolate.
+ *
  * @module
  */
 
@@ -11,4 +14,7 @@ import { createLantern } from "./lib/server.ts";
 
 const lantern = await createLantern(loadConfig());
 
-export default { fetch: lantern.fetch } satisfies Deno.ServeDefaultExport;
+export default {
+  // The connection info's remote address is the client identity limits count by.
+  fetch: (request, info) => lantern.fetch(request, info),
+} satisfies Deno.ServeDefaultExport;

@@ -10,12 +10,13 @@
  * Environment: `PORT`, `HOST`, `BASELINE_PROGRESS` (progress events per run,
  * default 16), `BASELINE_TOKENS` (token events, default 10), `BASELINE_PAD`
  * (extra characters in each progress event's details, default 0),
- * `BENCH_PARENT_PID` (exit when that process is gone).
+ * `BASELINE_HOLD=1` (send the first event, then hold the stream open and
+ * silent until the client leaves: the reference for memory per open stream).
  *
  * @module
  */
 
-import { exitWithParent, makeEventBuilder } from "./fake_events.ts";
+import { exitOnSignal, makeEventBuilder } from "./fake_events.ts";
 
 const env = Deno.env.toObject();
 const hostname = env.HOST || "127.0.0.1";
@@ -23,6 +24,8 @@ const port = Number(env.PORT || 0);
 const progressCount = Number(env.BASELINE_PROGRESS || 16);
 const tokenCount = Number(env.BASELINE_TOKENS || 10);
 const pad = Number(env.BASELINE_PAD || 0);
+const hold = env.BASELINE_HOLD === "1";
+const never = new Promise<void>(() => {});
 
 const encoder = new TextEncoder();
 const sseHeaders = {
@@ -37,6 +40,7 @@ function eventStream(runId: string): ReadableStream<Uint8Array> {
   let seq = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
+      if (hold && seq === 1) return never;
       seq++;
       const event = build(seq);
       event.ts = performance.timeOrigin + performance.now();
@@ -84,4 +88,4 @@ const server = Deno.serve({
   return new Response("not found", { status: 404 });
 });
 
-exitWithParent(() => server.shutdown());
+exitOnSignal(() => server.shutdown());

@@ -59,6 +59,12 @@ export interface HoldClientConfig extends ClientBase {
   settleMs: number;
   /** When > 0, after the last step: a measured quiet window of this length, ms. */
   windowMs: number;
+  /**
+   * When true, one run is started per project (POST runs) and the streams
+   * are followers of those runs (GET eventsUrl), shared round-robin; when
+   * false, every stream starts its own run.
+   */
+  followers: boolean;
 }
 
 /** Either kind of client configuration. */

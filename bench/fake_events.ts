@@ -96,11 +96,10 @@ export function makeEventBuilder(
 }
 
 /**
- * Calls `stop` (then exits) when the process `BENCH_PARENT_PID` is gone, so a
- * bench server never outlives a killed harness. Also stops on SIGTERM/SIGINT.
+ * Calls `stop` (then exits) on SIGTERM or SIGINT. The harness also starts
+ * every server under `setpriv --pdeathsig KILL`, so none outlives it.
  */
-export function exitWithParent(stop: () => Promise<void> | void): void {
-  const parent = Number(Deno.env.get("BENCH_PARENT_PID") || 0);
+export function exitOnSignal(stop: () => Promise<void> | void): void {
   const quit = async () => {
     try {
       await Promise.race([stop(), new Promise((r) => setTimeout(r, 1000))]);
@@ -110,16 +109,5 @@ export function exitWithParent(stop: () => Promise<void> | void): void {
   };
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(signal, quit);
-  }
-  if (parent > 0) {
-    const timer = setInterval(() => {
-      try {
-        Deno.statSync(`/proc/${parent}`);
-      } catch {
-        clearInterval(timer);
-        quit();
-      }
-    }, 1000);
-    Deno.unrefTimer(timer);
   }
 }

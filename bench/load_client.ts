@@ -224,6 +224,7 @@ async function streamRun(
   conn: HttpConnection,
   config: ClientConfig,
   projectId: string,
+  eventsPath: string | null,
   handlers: {
     sent: (at: number) => void;
     head: (head: ResponseHead, at: number) => void;
@@ -232,6 +233,10 @@ async function streamRun(
     error: (message: string) => void;
   },
 ): Promise<boolean> {
+  if (eventsPath) {
+    const outcome = await conn.request("GET", eventsPath, undefined, handlers);
+    return outcome === "complete";
+  }
   const body = JSON.stringify({ message: config.message });
   if (config.route === "chat-stream") {
     const outcome = await conn.request("POST", `/api/projects/${projectId}/chat-stream`, body, handlers);
@@ -306,7 +311,7 @@ async function oneRun(
     latencies?.push(at - event.ts);
     check.observe(event.seq, event.type);
   }, () => keepAlives++);
-  const ended = await streamRun(conn, config, projectId, {
+  const ended = await streamRun(conn, config, projectId, null, {
     sent: (at) => sentAt = at,
     head: (h) => status = h.status,
     text: (t, at) => {
@@ -475,6 +480,25 @@ interface HeldStream {
 async function runHold(config: HoldClientConfig): Promise<HoldClientResult> {
   const target = config.steps.at(-1) ?? 0;
   const projects = await makeProjects(config);
+  const eventsPaths: string[] = [];
+  if (config.followers) {
+    // One run per project, started up front; every stream follows one of them.
+    const conn = await HttpConnection.open(config.host, config.port, 4096);
+    try {
+      for (const projectId of projects) {
+        const res = await jsonRequest(conn, "POST", `/api/projects/${projectId}/runs`, {
+          message: config.message,
+        });
+        const url = String((res.body as { eventsUrl?: string })?.eventsUrl ?? "");
+        if (res.status !== 202 || !url) {
+          throw new Error(`POST runs → ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+        }
+        eventsPaths.push(url.startsWith("http") ? new URL(url).pathname : url);
+      }
+    } finally {
+      conn.close();
+    }
+  }
   const streams: HeldStream[] = [];
   const errors: string[] = [];
   let failed = 0;
@@ -525,22 +549,28 @@ async function runHold(config: HoldClientConfig): Promise<HoldClientResult> {
     }, () => {
       if (inWindow) s.windowKeepAlives++;
     });
-    s.done = streamRun(s.conn, config, projects[i % projects.length]!, {
-      sent: (at) => s.sentAt = at,
-      head: (h, at) => {
-        s.status = h.status;
-        s.openedAt = at;
-        opened();
+    s.done = streamRun(
+      s.conn,
+      config,
+      projects[i % projects.length]!,
+      eventsPaths[i % eventsPaths.length] ?? null,
+      {
+        sent: (at) => s.sentAt = at,
+        head: (h, at) => {
+          s.status = h.status;
+          s.openedAt = at;
+          opened();
+        },
+        text: (t, at) => {
+          if (s.status === 200) parser.feed(t, at);
+        },
+        bytes: (n) => {
+          s.bytes += n;
+          if (inWindow) s.windowBytes += n;
+        },
+        error: (message) => fail(message),
       },
-      text: (t, at) => {
-        if (s.status === 200) parser.feed(t, at);
-      },
-      bytes: (n) => {
-        s.bytes += n;
-        if (inWindow) s.windowBytes += n;
-      },
-      error: (message) => fail(message),
-    }).then((complete) => {
+    ).then((complete) => {
       if (!closing) s.endedEarly = true;
       opened();
       return complete;

@@ -14,7 +14,15 @@ import type {
   LoadClientResult,
 } from "./client_protocol.ts";
 import { runClients } from "./clients.ts";
-import { countFds, ProcSampler, type ProcSnapshot, readProc, tryReadProc } from "./proc_stats.ts";
+import {
+  countFds,
+  type MachineCpu,
+  ProcSampler,
+  type ProcSnapshot,
+  readMachineCpu,
+  readProc,
+  tryReadProc,
+} from "./proc_stats.ts";
 import { type ServerKind, startServer } from "./servers.ts";
 import { nowMs, Samples, summarize, type Summary } from "./stats.ts";
 
@@ -52,6 +60,20 @@ export interface ServerCost {
   hwmBytes: number;
   ctxSwitchesPerSec: number;
   threads: number;
+  /** CPU share of one core by thread name over the span (threads that used any). */
+  threadShares: Record<string, number>;
+}
+
+/** CPU share by thread between two snapshots (threads that started later count from zero). */
+export function threadShares(a: ProcSnapshot, b: ProcSnapshot): Record<string, number> {
+  const wall = (b.at - a.at) / 1000;
+  const out: Record<string, number> = {};
+  if (wall <= 0) return out;
+  for (const [name, cpu] of Object.entries(b.threadCpu)) {
+    const share = (cpu - (a.threadCpu[name] ?? 0)) / wall;
+    if (share > 0.005) out[name] = Math.round(share * 1000) / 1000;
+  }
+  return out;
 }
 
 /** The clients' cost over the measured span (worst client). */
@@ -91,10 +113,20 @@ export interface LoadPhaseResult {
   spanSeconds: number;
   serverCost: ServerCost | null;
   clientCost: ClientsCost | null;
+  /** Either of the two below. */
   clientBound: boolean;
   clientBoundReasons: string[];
+  /** Events/s limited by a client's CPU. */
+  throughputBound: boolean;
+  /** Latency and TTFE delayed by a client's event loop. */
+  latencyBound: boolean;
   /** Server + clients used ≥ 90% of all cores. */
   saturated: boolean;
+  /**
+   * Cores used by other processes on the machine during the measured span
+   * (machine busy time − server − clients − harness), e.g. a test suite.
+   */
+  otherCores: number | null;
   wallSeconds: number;
 }
 
@@ -111,6 +143,8 @@ export interface LoadPhaseOptions {
   warmupRuns: number;
   timeoutMs: number;
   route: "chat-stream" | "runs";
+  /** Extra `deno run` flags for the server, such as `--cpu-prof`. */
+  denoFlags?: string[];
 }
 
 let kvCounter = 0;
@@ -138,6 +172,7 @@ function serverCost(a: ProcSnapshot, b: ProcSnapshot, sampler: ProcSampler): Ser
     hwmBytes: b.hwmBytes,
     ctxSwitchesPerSec: wall > 0 ? (b.ctxSwitches - a.ctxSwitches) / wall : 0,
     threads: b.threads,
+    threadShares: threadShares(a, b),
   };
 }
 
@@ -164,17 +199,20 @@ function emptySummary(): Summary {
   return { count: 0, min: NaN, mean: NaN, p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN };
 }
 
-/** Judges whether clients limited a phase's figures. */
-export function judgeClientBound(cost: ClientsCost | null): string[] {
-  if (!cost) return [];
-  const reasons: string[] = [];
+/**
+ * Judges whether clients limited a phase's figures: a saturated client CPU
+ * caps throughput; event-loop lag delays receipt times (latency, TTFE).
+ */
+export function judgeClientBound(cost: ClientsCost | null): { throughput: string[]; latency: string[] } {
+  const out = { throughput: [] as string[], latency: [] as string[] };
+  if (!cost) return out;
   if (cost.cpuShareMax >= CLIENT_BOUND.cpuShare) {
-    reasons.push(`client CPU ${(cost.cpuShareMax * 100).toFixed(0)}% of a core`);
+    out.throughput.push(`client CPU ${(cost.cpuShareMax * 100).toFixed(0)}% of a core`);
   }
   if (cost.lagP99MaxMs > CLIENT_BOUND.lagP99Ms) {
-    reasons.push(`client loop lag p99 ${cost.lagP99MaxMs.toFixed(1)} ms`);
+    out.latency.push(`client loop lag p99 ${cost.lagP99MaxMs.toFixed(1)} ms`);
   }
-  return reasons;
+  return out;
 }
 
 /** Runs one load phase: fresh server, warm-up, measured waves of `n` concurrent runs. */
@@ -209,17 +247,27 @@ export async function runLoadPhase(ctx: PhaseContext, o: LoadPhaseOptions): Prom
     clientCost: null,
     clientBound: false,
     clientBoundReasons: [],
+    throughputBound: false,
+    latencyBound: false,
     saturated: false,
+    otherCores: null,
     wallSeconds: 0,
   };
   let server;
   try {
-    server = await startServer({ kind: o.server, root: ctx.root, env, readyTimeoutMs: ctx.readyTimeoutMs });
+    server = await startServer({
+      kind: o.server,
+      root: ctx.root,
+      env,
+      readyTimeoutMs: ctx.readyTimeoutMs,
+      denoFlags: o.denoFlags,
+    });
   } catch (err) {
     return { ...base, error: (err as Error).message, wallSeconds: (nowMs() - began) / 1000 };
   }
   const sampler = new ProcSampler(server.pid, 100);
   const snaps: Record<string, ProcSnapshot> = {};
+  const machine: Record<string, { cpu: MachineCpu; self: number }> = {};
   try {
     const parts = split(o.n, o.clients);
     const deadline = nowMs() + o.timeoutMs - 5000;
@@ -251,10 +299,12 @@ export async function runLoadPhase(ctx: PhaseContext, o: LoadPhaseOptions): Prom
       onMark: (round) => {
         const snap = tryReadProc(server!.pid);
         if (snap) snaps[round.name] = snap;
+        machine[round.name] = { cpu: readMachineCpu(), self: readProc(Deno.pid, false).cpuSeconds };
       },
     });
     const results = outcome.results.filter((r): r is LoadClientResult => r.kind === "load");
     const errors = [...outcome.errors];
+    if (errors.length) errors.push(`server log: ${server.logTail.slice(-8).join(" | ")}`);
     if (outcome.timedOut) errors.push(`phase timed out after ${o.timeoutMs} ms`);
     if (results.length === 0) {
       return {
@@ -280,6 +330,14 @@ export async function runLoadPhase(ctx: PhaseContext, o: LoadPhaseOptions): Prom
     const sCost = snaps.start && snaps.end ? serverCost(snaps.start, snaps.end, sampler) : null;
     const reasons = judgeClientBound(cCost);
     const cores = navigator.hardwareConcurrency;
+    let otherCores: number | null = null;
+    if (sCost && machine.start && machine.end) {
+      const wall = (machine.end.cpu.at - machine.start.cpu.at) / 1000;
+      const busy = machine.end.cpu.busySeconds - machine.start.cpu.busySeconds;
+      const self = machine.end.self - machine.start.self;
+      const clients = results.reduce((a, r) => a + r.cost.cpuSeconds, 0);
+      otherCores = wall > 0 ? Math.max(0, (busy - sCost.cpuSeconds - clients - self) / wall) : null;
+    }
     return {
       ...base,
       ok: sum((r) => r.failed) === 0 && !outcome.timedOut && results.length === configs.length,
@@ -302,9 +360,12 @@ export async function runLoadPhase(ctx: PhaseContext, o: LoadPhaseOptions): Prom
       spanSeconds: span,
       serverCost: sCost,
       clientCost: cCost,
-      clientBound: reasons.length > 0,
-      clientBoundReasons: reasons,
+      clientBound: reasons.throughput.length + reasons.latency.length > 0,
+      clientBoundReasons: [...reasons.throughput, ...reasons.latency],
+      throughputBound: reasons.throughput.length > 0,
+      latencyBound: reasons.latency.length > 0,
       saturated: sCost ? sCost.cpuShare + cCost.cpuShareSum >= 0.9 * cores : false,
+      otherCores,
       wallSeconds: (nowMs() - began) / 1000,
     };
   } finally {
@@ -356,6 +417,7 @@ export interface HoldPhaseResult {
     eventsInWindow: number;
     keepAlivesPerStream: number;
     streamsWoken: number;
+    threadShares: Record<string, number>;
   } | null;
   openMs: Summary;
   serverHwmBytes: number;
@@ -379,6 +441,8 @@ export interface HoldPhaseOptions {
   route: "chat-stream" | "runs";
   /** Projects per client; streams share them round-robin. */
   projectsPerClient: (streams: number) => number;
+  /** Streams follow one shared run per project instead of starting their own. */
+  followers: boolean;
 }
 
 /** Opens streams in steps and keeps them open: capacity, memory per stream, idle cost. */
@@ -437,6 +501,7 @@ export async function runHoldPhase(ctx: PhaseContext, o: HoldPhaseOptions): Prom
         steps,
         settleMs: o.settleMs,
         windowMs: o.windowMs,
+        followers: o.followers,
       };
     });
     let ready: ProcSnapshot | null = null;
@@ -506,6 +571,7 @@ export async function runHoldPhase(ctx: PhaseContext, o: HoldPhaseOptions): Prom
         eventsInWindow: sum((r) => r.window!.events),
         keepAlivesPerStream: streams ? sum((r) => r.window!.keepAlives) / streams : 0,
         streamsWoken: sum((r) => r.window!.streamsWoken),
+        threadShares: threadShares(ws, we),
       };
     }
     const openAll = new Samples();

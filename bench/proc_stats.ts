@@ -18,6 +18,11 @@ export interface ProcSnapshot {
   threads: number;
   /** Voluntary + involuntary context switches summed over all threads. */
   ctxSwitches: number;
+  /**
+   * CPU seconds by thread name (`main` for the JS thread; others by their
+   * kernel name with numbers dropped, e.g. `sw-` for Deno KV's SQLite worker).
+   */
+  threadCpu: Record<string, number>;
 }
 
 let clockTicks = 100;
@@ -50,6 +55,7 @@ export function readProc(pid: number, withThreads = true): ProcSnapshot {
   const ticks = Number(fields[11]) + Number(fields[12]);
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   let ctxSwitches = 0;
+  const threadCpu: Record<string, number> = {};
   if (withThreads) {
     try {
       for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
@@ -57,6 +63,12 @@ export function readProc(pid: number, withThreads = true): ProcSnapshot {
           const t = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/status`);
           ctxSwitches += statusField(t, "voluntary_ctxt_switches") +
             statusField(t, "nonvoluntary_ctxt_switches");
+          const ts = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/stat`);
+          const tf = ts.slice(ts.lastIndexOf(")") + 2).split(" ");
+          const name = task.name === String(pid)
+            ? "main"
+            : ts.slice(ts.indexOf("(") + 1, ts.lastIndexOf(")")).replace(/[0-9]+$/, "").trim();
+          threadCpu[name] = (threadCpu[name] ?? 0) + (Number(tf[11]) + Number(tf[12])) / CLOCK_TICKS;
         } catch {
           // The thread ended between listing and reading.
         }
@@ -72,6 +84,7 @@ export function readProc(pid: number, withThreads = true): ProcSnapshot {
     hwmBytes: statusField(status, "VmHWM") * 1024,
     threads: statusField(status, "Threads"),
     ctxSwitches,
+    threadCpu,
   };
 }
 
@@ -82,6 +95,23 @@ export function tryReadProc(pid: number, withThreads = true): ProcSnapshot | nul
   } catch {
     return null;
   }
+}
+
+/** Machine-wide CPU counters from /proc/stat, in CPU seconds. */
+export interface MachineCpu {
+  at: number;
+  /** CPU seconds spent busy (user, nice, system, irq, softirq, steal) on all cores. */
+  busySeconds: number;
+}
+
+/** Reads machine-wide CPU time (all cores) from /proc/stat. */
+export function readMachineCpu(): MachineCpu {
+  const at = performance.timeOrigin + performance.now();
+  const line = Deno.readTextFileSync("/proc/stat").split("\n", 1)[0]!;
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  return { at, busySeconds: busy / CLOCK_TICKS };
 }
 
 /** Number of open file descriptors of a process, or `null` if unreadable. */

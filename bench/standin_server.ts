@@ -5,13 +5,12 @@
  * exists. It is not Lantern and its figures say nothing about Lantern.
  *
  * Environment: `PORT`, `HOST`, `LANTERN_KV_PATH`, `LANTERN_LOCAL_PACE_MS`,
- * `LANTERN_LOCAL_TOKEN_MS`, `LANTERN_HEARTBEAT_MS`, `LANTERN_RUN_LOG`,
- * `BENCH_PARENT_PID`.
+ * `LANTERN_LOCAL_TOKEN_MS`, `LANTERN_HEARTBEAT_MS`, `LANTERN_RUN_LOG`.
  *
  * @module
  */
 
-import { exitWithParent, type FakeEvent, makeEventBuilder } from "./fake_events.ts";
+import { exitOnSignal, type FakeEvent, makeEventBuilder } from "./fake_events.ts";
 
 const env = Deno.env.toObject();
 const hostname = env.HOST || "127.0.0.1";
@@ -154,7 +153,7 @@ const server = Deno.serve({
   return new Response("not found", { status: 404 });
 });
 
-exitWithParent(async () => {
+exitOnSignal(async () => {
   await server.shutdown();
   kv.close();
 });

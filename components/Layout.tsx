@@ -1,8 +1,25 @@
 import type { ComponentChildren } from "preact";
 
-/** The page shell: landmarks, styles and the island script. */
+/** The one script a page with islands loads; `deno task size` measures it and its chunks. */
+export const ISLAND_SCRIPT = "/static/islands/client.js";
+
+/** A skip link at the top of the page, for keyboard users. */
+export interface SkipLink {
+  href: string;
+  label: string;
+}
+
+/**
+ * The page shell: landmarks, styles, skip links and the island script.
+ * `skip` adds skip links after "Skip to content".
+ */
 export function Layout(
-  { title, children, script = false }: { title: string; children: ComponentChildren; script?: boolean },
+  { title, children, script = false, skip = [] }: {
+    title: string;
+    children: ComponentChildren;
+    script?: boolean;
+    skip?: SkipLink[];
+  },
 ) {
   return (
     <html lang="en">
@@ -13,10 +30,11 @@ export function Layout(
         <title>{title}</title>
         <link rel="stylesheet" href="/static/styles.css" />
         <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
-        {script && <script type="module" src="/static/islands/client.js" defer />}
+        {script && <script type="module" src={ISLAND_SCRIPT} />}
       </head>
       <body>
         <a class="skip" href="#main">Skip to content</a>
+        {skip.map((link) => <a key={link.href} class="skip" href={link.href}>{link.label}</a>)}
         <header class="site-header">
           <a href="/" class="brand">
             <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
@@ -28,7 +46,7 @@ export function Layout(
             <span>Lantern</span>
           </a>
         </header>
-        <main id="main">{children}</main>
+        <main id="main" tabIndex={-1}>{children}</main>
       </body>
     </html>
   );

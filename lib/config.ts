@@ -33,6 +33,25 @@ export interface Config {
   runLog: boolean;
   /** How long running runs get to finish on shutdown (ms). */
   shutdownGraceMs: number;
+  /**
+   * The access token (`LANTERN_TOKEN`). When set, every API route needs it as
+   * a bearer token or a session cookie from `/sign-in`; null means open access.
+   */
+  token: string | null;
+  /** How long a sign-in session cookie lasts (ms). */
+  sessionTtlMs: number;
+  /** Failed sign-ins (and wrong bearer tokens) allowed per client per minute. */
+  signInPerMin: number;
+  /** Whether the rate limits and stream caps below apply (`LANTERN_LIMITS`). */
+  limits: boolean;
+  /** Runs a client may start per minute; 0 means no limit. */
+  runsPerMin: number;
+  /** Runs a project may have running at once; 0 means no limit. */
+  maxRunsPerProject: number;
+  /** Event streams a client may hold open at once; 0 means no limit. */
+  maxStreamsPerClient: number;
+  /** Event streams open at once in all; 0 means no limit. */
+  maxStreams: number;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -53,6 +72,17 @@ function flag(env: Record<string, string | undefined>, name: string, fallback: b
   throw new Error(`${name} must be "on" or "off", got "${env[name]}".`);
 }
 
+function token(env: Record<string, string | undefined>): string | null {
+  const raw = env.LANTERN_TOKEN;
+  if (raw === undefined || raw === "") return null;
+  // A header value loses surrounding whitespace and cannot hold control characters.
+  // deno-lint-ignore no-control-regex
+  if (raw.trim() !== raw || /[\u0000-\u001f\u007f]/.test(raw)) {
+    throw new Error("LANTERN_TOKEN cannot start or end with a space or contain control characters.");
+  }
+  return raw;
+}
+
 /**
  * Reads the configuration from an environment (by default `Deno.env`).
  * Throws an `Error` with a sentence naming the variable when a value is wrong.
@@ -62,6 +92,7 @@ function flag(env: Record<string, string | undefined>, name: string, fallback: b
  * import { loadConfig } from "./config.ts";
  * const config = loadConfig({ PORT: "9000" });
  * console.log(config.port, config.host); // 9000 127.0.0.1
+ * console.log(config.token, config.limits); // null true
  * ```
  */
 export function loadConfig(
@@ -93,6 +124,14 @@ export function loadConfig(
     localTokenMs: int(env, "LANTERN_LOCAL_TOKEN_MS", 15),
     runLog: flag(env, "LANTERN_RUN_LOG", true),
     shutdownGraceMs: int(env, "LANTERN_SHUTDOWN_GRACE_MS", 5_000),
+    token: token(env),
+    sessionTtlMs: int(env, "LANTERN_SESSION_TTL_MS", 7 * 24 * 60 * 60 * 1000),
+    signInPerMin: int(env, "LANTERN_RATE_SIGN_IN_PER_MIN", 10),
+    limits: flag(env, "LANTERN_LIMITS", true),
+    runsPerMin: int(env, "LANTERN_RATE_RUNS_PER_MIN", 30),
+    maxRunsPerProject: int(env, "LANTERN_MAX_RUNS_PER_PROJECT", 3),
+    maxStreamsPerClient: int(env, "LANTERN_MAX_STREAMS_PER_CLIENT", 20),
+    maxStreams: int(env, "LANTERN_MAX_STREAMS", 10_000),
   };
   if (config.heartbeatMs < 10) {
     throw new Error(`LANTERN_HEARTBEAT_MS must be at least 10, got "${config.heartbeatMs}".`);

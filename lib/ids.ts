@@ -6,6 +6,8 @@
 
 let lastTime = 0;
 let counter = 0;
+/** Ids per millisecond that three base-36 characters can number. */
+const COUNTER_LIMIT = 36 ** 3;
 
 /**
  * A new id: 9 base-36 characters of time (plus a counter for ids made in the
@@ -22,13 +24,17 @@ let counter = 0;
  */
 export function newId(): string {
   const now = Date.now();
-  if (now === lastTime) counter++;
-  else {
+  // A clock that steps back (an NTP correction) or more ids in one
+  // millisecond than the counter holds must not break the order: keep
+  // counting on the last time used, moving it on when the counter is full.
+  if (now > lastTime) {
     lastTime = now;
     counter = 0;
+  } else if (++counter >= COUNTER_LIMIT) {
+    lastTime++;
+    counter = 0;
   }
-  const time = now.toString(36).padStart(9, "0") +
-    counter.toString(36).padStart(3, "0").slice(-3);
+  const time = lastTime.toString(36).padStart(9, "0") + counter.toString(36).padStart(3, "0");
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   let n = 0n;
   for (const byte of bytes) n = (n << 8n) | BigInt(byte);

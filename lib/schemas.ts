@@ -39,3 +39,15 @@ export const MemoryBody = z.object({ text: cleanText("text", 2000) });
 /** A `Last-Event-ID` header or `lastEventId` parameter. */
 export const LastEventId = z.string().regex(/^\d{1,15}$/, "lastEventId must be a whole number.")
   .transform(Number);
+
+/** A project, run or memory id in a path (see lib/ids.ts): 37 base-36 characters. */
+export const Id = z.string().regex(/^[0-9a-z]{37}$/, "An id is 37 lowercase letters and digits.");
+
+/** The sign-in form: the token, and the local page to return to. */
+export const SignInForm = z.object({
+  token: z.string({ error: "Enter the token." }).min(1, "Enter the token.").max(
+    1024,
+    "The token is too long.",
+  ),
+  next: z.string().max(2000).optional(),
+});

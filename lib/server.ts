@@ -8,6 +8,7 @@ import type { Hono } from "hono";
 import { createEngine } from "./agent/engines.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
+import { createLimits, type Limits } from "./http/limits.ts";
 import { RunRegistry } from "./runs/registry.ts";
 import { createStores, openKv, type Stores } from "./store/mod.ts";
 
@@ -17,8 +18,13 @@ export interface Lantern {
   stores: Stores;
   runs: RunRegistry;
   app: Hono;
-  /** The request handler. */
-  fetch: (request: Request) => Response | Promise<Response>;
+  /** Rate limits and stream caps (null members are off), for tests and stats. */
+  limits: Limits;
+  /**
+   * The request handler. Pass `Deno.serve`'s connection info as `info`: its
+   * remote address is the client identity that limits count by.
+   */
+  fetch: (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   /** Lets runs finish (up to `graceMs`), tells followers, closes KV. */
   close(graceMs?: number): Promise<void>;
 }
@@ -48,14 +54,16 @@ export async function createLantern(config: Config): Promise<Lantern> {
     durableLog: config.runLog,
   });
   await runs.init();
-  const app = createApp({ config, stores, runs });
+  const limits = createLimits(config);
+  const app = createApp({ config, stores, runs, limits });
   let closed = false;
   return {
     config,
     stores,
     runs,
     app,
-    fetch: (request) => app.fetch(request),
+    limits,
+    fetch: (request, info) => app.fetch(request, info),
     async close(graceMs = config.shutdownGraceMs) {
       if (closed) return;
       closed = true;

@@ -5,10 +5,14 @@
  * @module
  */
 
-import { type RunEvent, type StepName, STEPS } from "./protocol.ts";
+import type { RunEvent, RunRecord, StepName } from "./protocol.ts";
+import { isTerminal, STEPS } from "./protocol.ts";
 
-/** The state of one step in the timeline. */
-export type StepStatus = "pending" | "active" | "done" | "error" | "cancelled";
+/**
+ * The state of one step in the timeline. `skipped` is a step that never ran
+ * because the run stopped or failed before it.
+ */
+export type StepStatus = "pending" | "active" | "done" | "error" | "cancelled" | "skipped";
 
 /** One item of the timeline. */
 export interface TimelineStep {
@@ -23,14 +27,20 @@ export interface TimelineStep {
   updates: { message: string; details: string; ok?: boolean }[];
 }
 
+/** How a run ended, or that it is still going (`null`: no run yet). */
+export type Outcome = "running" | "succeeded" | "failed" | "cancelled" | null;
+
 /** The whole timeline with the answer so far and how the run ended. */
 export interface Timeline {
   runId: string | null;
   lastSeq: number;
   steps: TimelineStep[];
   answer: string;
-  outcome: "running" | "succeeded" | "failed" | "cancelled" | null;
+  outcome: Outcome;
   error: { code: string; message: string; step: StepName | null } | null;
+  /** Event time (epoch ms) of the run's first and terminal events. */
+  startedAt: number | null;
+  endedAt: number | null;
 }
 
 /** Human names of the steps. */
@@ -70,12 +80,15 @@ export function emptyTimeline(runId: string | null = null): Timeline {
     answer: "",
     outcome: runId ? "running" : null,
     error: null,
+    startedAt: null,
+    endedAt: null,
   };
 }
 
 /**
  * Applies one event and returns the new timeline (the old one is unchanged).
- * Events at or below `lastSeq` are ignored, so a replay never doubles a step.
+ * Events at or below `lastSeq` are ignored, so a replay never doubles a step;
+ * only the first terminal event of a running timeline always applies.
  *
  * @example
  * ```ts
@@ -88,8 +101,16 @@ export function emptyTimeline(runId: string | null = null): Timeline {
  * ```
  */
 export function applyEvent(timeline: Timeline, event: RunEvent): Timeline {
-  if (event.seq <= timeline.lastSeq) return timeline;
-  const next: Timeline = { ...timeline, lastSeq: event.seq, runId: event.runId };
+  // The first terminal event ends a running timeline even with an old seq:
+  // after a crash the log can be shorter than what a page already saw.
+  const ends = isTerminal(event) && timeline.outcome === "running";
+  if (event.seq <= timeline.lastSeq && !ends) return timeline;
+  const next: Timeline = {
+    ...timeline,
+    lastSeq: Math.max(timeline.lastSeq, event.seq),
+    runId: event.runId,
+    startedAt: timeline.startedAt ?? event.ts,
+  };
   const patch = (step: StepName | null, change: (s: TimelineStep) => TimelineStep) => {
     next.steps = next.steps.map((s) => (s.step === step ? change(s) : s));
   };
@@ -126,6 +147,16 @@ export function applyEvent(timeline: Timeline, event: RunEvent): Timeline {
     case "result":
       next.outcome = "succeeded";
       next.answer = event.result.message;
+      next.endedAt = event.ts;
+      // An answer means every step ran, also those this timeline missed
+      // (a page that fell back to polling sees only the end).
+      next.steps = next.steps.map((s) =>
+        s.status === "active"
+          ? { ...s, status: "done", endedAt: event.ts }
+          : s.status === "pending"
+          ? { ...s, status: "done" }
+          : s
+      );
       break;
     case "error":
     case "cancelled": {
@@ -133,15 +164,173 @@ export function applyEvent(timeline: Timeline, event: RunEvent): Timeline {
       const info = failed ? event.error : { code: "cancelled", ...event.cancelled };
       next.outcome = failed ? "failed" : "cancelled";
       next.error = info;
+      next.endedAt = event.ts;
       const at = info.step ?? next.steps.find((s) => s.status === "active")?.step ?? null;
-      patch(at, (s) => ({
-        ...s,
-        status: failed ? "error" : "cancelled",
-        endedAt: event.ts,
-        message: info.message,
-      }));
+      next.steps = next.steps.map((s) => {
+        if (s.step === at || s.status === "active") {
+          return {
+            ...s,
+            status: failed ? "error" : "cancelled",
+            startedAt: s.startedAt ?? event.ts,
+            endedAt: event.ts,
+            message: s.step === at ? info.message : s.message,
+          };
+        }
+        return s.status === "pending" ? { ...s, status: "skipped" } : s;
+      });
       break;
     }
   }
   return next;
+}
+
+/** Folds a list of events into a timeline (replays, tests, the server). */
+export function foldEvents(events: Iterable<RunEvent>, runId: string | null = null): Timeline {
+  let timeline = emptyTimeline(runId);
+  for (const event of events) timeline = applyEvent(timeline, event);
+  return timeline;
+}
+
+/**
+ * The timeline of a run that has ended, from its record alone: how it
+ * ended, where, and how long each step took when the run succeeded (the
+ * record keeps no step messages). The page shows it for the last run.
+ *
+ * @example
+ * ```ts ignore
+ * import { timelineFromRecord } from "./timeline.ts";
+ * const timeline = timelineFromRecord(record);
+ * console.log(timeline.outcome); // succeeded
+ * ```
+ */
+export function timelineFromRecord(record: RunRecord): Timeline {
+  const startedAt = Date.parse(record.createdAt);
+  const endedAt = record.endedAt ? Date.parse(record.endedAt) : startedAt;
+  const base: Timeline = { ...emptyTimeline(record.id), startedAt, endedAt };
+  if (record.status === "succeeded") {
+    const durations = new Map(record.result?.steps.map((s) => [s.step, s.durationMs]));
+    return {
+      ...base,
+      outcome: "succeeded",
+      answer: record.result?.message ?? "",
+      steps: base.steps.map((s) => {
+        const ms = durations.get(s.step);
+        return { ...s, status: "done", ...(ms === undefined ? {} : { startedAt: 0, endedAt: ms }) };
+      }),
+    };
+  }
+  if (record.status === "running") return base;
+  const failed = record.status !== "cancelled";
+  const info = record.error ?? { code: failed ? "internal_error" : "cancelled", message: "", step: null };
+  const at = info.step ? STEPS.indexOf(info.step) : -1;
+  return {
+    ...base,
+    outcome: failed ? "failed" : "cancelled",
+    error: failed ? info : { ...info, code: "cancelled" },
+    steps: base.steps.map((s, i) => ({
+      ...s,
+      status: i < at ? "done" : i === at ? (failed ? "error" : "cancelled") : "skipped",
+      message: i === at ? info.message : "",
+    })),
+  };
+}
+
+/** How many steps have finished (done, failed or stopped). */
+export function stepsFinished(timeline: Timeline): number {
+  return timeline.steps.filter((s) => s.status === "done" || s.status === "error" || s.status === "cancelled")
+    .length;
+}
+
+/**
+ * What a screen reader hears for one event, or `null` for events that are
+ * not announced: each step once when it starts, and how the run ended.
+ * Tokens are not announced, the answer is read when it is complete.
+ *
+ * @example
+ * ```ts
+ * import { announcementFor } from "./timeline.ts";
+ * const line = announcementFor({
+ *   type: "progress", runId: "r1", seq: 3, ts: 5,
+ *   progress: { step: "analyzing", phase: "start", message: "Reading", details: "", timestamp: "", metadata: {} },
+ * });
+ * console.log(line); // Step 3 of 8, Analyzing: Reading
+ * ```
+ */
+export function announcementFor(event: RunEvent): string | null {
+  switch (event.type) {
+    case "progress": {
+      const p = event.progress;
+      if (p.phase !== "start") return null;
+      const index = STEPS.indexOf(p.step) + 1;
+      return `Step ${index} of ${STEPS.length}, ${STEP_LABELS[p.step]}${p.message ? `: ${p.message}` : ""}`;
+    }
+    case "result":
+      return "Answer ready.";
+    case "error":
+      return `The run failed: ${explainError(event.error)}`;
+    case "cancelled":
+      return "Stopped.";
+    default:
+      return null;
+  }
+}
+
+/**
+ * What the person can do after a run ends with error `code`: one sentence.
+ *
+ * @example
+ * ```ts
+ * import { nextStepHint } from "./timeline.ts";
+ * console.log(nextStepHint("interrupted")); // Send your message again.
+ * ```
+ */
+export function nextStepHint(code: string): string {
+  if (code === "interrupted") return "Send your message again.";
+  if (code === "lost") return "Reload the page to see where it stands.";
+  if (code === "invalid_plan") return "Rephrase your message and send it again.";
+  if (code === "cancelled") return "Send a new message when you are ready.";
+  if (code === "model_auth") return "Check OPENAI_API_KEY on the server, then send your message again.";
+  if (code === "model_not_found") return "Check LANTERN_MODEL on the server, then send your message again.";
+  if (code === "model_rate_limited") return "Wait a minute, then send your message again.";
+  if (code.startsWith("model_")) return "The model did not answer; try again in a moment.";
+  return "Try again; if it keeps failing, check the server's log.";
+}
+
+/**
+ * An error's message followed by what to do next, unless the message says
+ * it already.
+ *
+ * @example
+ * ```ts
+ * import { explainError } from "./timeline.ts";
+ * console.log(explainError({ code: "invalid_plan", message: "The plan names no tool." }));
+ * // The plan names no tool. Rephrase your message and send it again.
+ * ```
+ */
+export function explainError(error: { code: string; message: string }): string {
+  const hint = nextStepHint(error.code);
+  return mentionsHint(error.message, hint) ? error.message : `${error.message} ${hint}`;
+}
+
+/** Whether `message` already tells the person what `hint` says. */
+export function mentionsHint(message: string, hint: string): boolean {
+  const words = (text: string) => text.toLowerCase().replace(/[^a-z0-9 ]/g, "");
+  return words(message).includes(words(hint));
+}
+
+/**
+ * A duration for people: `850 ms`, `1.6 s`, `2 min 5 s`.
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./timeline.ts";
+ * console.log(formatDuration(1640)); // 1.6 s
+ * ```
+ */
+export function formatDuration(ms: number): string {
+  const value = Math.max(0, ms);
+  if (value < 1000) return `${Math.round(value)} ms`;
+  if (value < 60_000) return `${(value / 1000).toFixed(1)} s`;
+  const seconds = Math.round(value / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }

@@ -1,7 +1,7 @@
 /**
  * The pages: `/` lists and creates projects; `/projects/:id` shows the
- * conversation, the timeline and the memories. Both forms work without
- * JavaScript.
+ * conversation, the timeline and the memories. Every form works without
+ * JavaScript: create a project, send a message, stop a run, forget a memory.
  *
  * @module
  */
@@ -13,7 +13,7 @@ import { IslandProps, Layout } from "../components/Layout.tsx";
 import ChatPanel, { type ChatPanelProps } from "../islands/ChatPanel.tsx";
 import { HttpError } from "../lib/http_error.ts";
 import { readForm, schemaError } from "../lib/http/body.ts";
-import { type AppDeps, requireProject } from "../lib/http/deps.ts";
+import { type AppDeps, requireId, requireProject } from "../lib/http/deps.ts";
 import { isId } from "../lib/ids.ts";
 import { renderMarkdown } from "../lib/markdown.ts";
 import { runOutcome } from "../lib/runs/stream_response.ts";
@@ -33,6 +33,10 @@ export function pageRoutes(app: Hono, { stores, runs }: AppDeps): void {
       <Layout title="Lantern">
         <section class="panel intro" aria-labelledby="projects-title">
           <h1 id="projects-title">Projects</h1>
+          <p class="lede">
+            Each project has its own conversation and memory. Lantern plans every answer in eight steps and
+            shows you each one as it happens.
+          </p>
           <p class="muted" data-engine={engine.name}>
             Answers come from the <strong>{engine.name}</strong> engine
             {engine.model !== engine.name && (
@@ -94,6 +98,7 @@ export function pageRoutes(app: Hono, { stores, runs }: AppDeps): void {
       runs.list(project.id, 1),
     ]);
     const active = recent[0]?.status === "running" ? recent[0] : null;
+    const last = recent[0] && recent[0].status !== "running" ? recent[0] : null;
     const base = `/api/projects/${project.id}/runs`;
     const notice = c.req.query("notice");
     const props: ChatPanelProps = {
@@ -110,13 +115,32 @@ export function pageRoutes(app: Hono, { stores, runs }: AppDeps): void {
           cancelUrl: `${base}/${active.id}/cancel`,
         }
         : null,
+      // The last run's outcome and step times; its plan and outputs stay on the server.
+      lastRun: last && {
+        ...last,
+        result: last.result &&
+          { ...last.result, plan: [], actions: [], memories: { added: [], removed: [] } },
+      },
       engine: { name: runs.engine.name, model: runs.engine.model },
       ...(notice ? { notice: notice.slice(0, 500) } : {}),
     };
     return page(
       c,
-      <Layout title={`${project.name} · Lantern`} script>
+      <Layout
+        title={`${project.name} · Lantern`}
+        script
+        skip={[{ href: "#message", label: "Skip to your message" }]}
+      >
+        <nav aria-label="Breadcrumb" class="crumbs">
+          <a href="/">Projects</a>
+        </nav>
         <h1 class="project-title">{project.name}</h1>
+        <noscript>
+          <p class="notice">
+            JavaScript is off: messages still work, and the page shows the answer when the run is done. Turn
+            it on to watch each step live.
+          </p>
+        </noscript>
         <div id="chat" data-island="ChatPanel">
           <ChatPanel {...props} />
         </div>
@@ -141,5 +165,21 @@ export function pageRoutes(app: Hono, { stores, runs }: AppDeps): void {
       return c.redirect(`/projects/${project.id}?notice=${encodeURIComponent(notice)}`, 303);
     }
     return c.redirect(`/projects/${project.id}#latest`, 303);
+  });
+
+  // The Stop button's form action, for pages without JavaScript.
+  app.post("/projects/:id/runs/:runId/cancel", async (c) => {
+    await readForm(c.req.raw);
+    const project = await requireProject(stores, c.req.param("id"));
+    await runs.cancel(project.id, requireId(c.req.param("runId"), "run"));
+    return c.redirect(`/projects/${project.id}#latest`, 303);
+  });
+
+  // The Forget button's form action, for pages without JavaScript.
+  app.post("/projects/:id/memories/:memoryId/forget", async (c) => {
+    await readForm(c.req.raw);
+    const project = await requireProject(stores, c.req.param("id"));
+    await stores.memories.delete(project.id, requireId(c.req.param("memoryId"), "memory"));
+    return c.redirect(`/projects/${project.id}`, 303);
   });
 }

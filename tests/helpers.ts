@@ -25,6 +25,8 @@ export const TEST_ENV: Record<string, string> = {
   LANTERN_LOCAL_PACE_MS: "0",
   LANTERN_LOCAL_TOKEN_MS: "0",
   LANTERN_HEARTBEAT_MS: "15000",
+  // Tests of the limits turn them on themselves.
+  LANTERN_LIMITS: "off",
 };
 
 /** Starts Lantern in this process on a free loopback port. */

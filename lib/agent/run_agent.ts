@@ -69,9 +69,24 @@ function progress(
   return { type: "progress", progress: payload };
 }
 
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 function describePlan(plan: PlanAction[]): string {
+  // Before validation a plan is whatever the engine returned: describe it without trusting it.
+  if (!Array.isArray(plan)) return "The plan is not a list of actions.";
   if (plan.length === 0) return "No tool is needed.";
-  return plan.map((a, i) => `${i + 1}. ${a.tool}(${JSON.stringify(a.args)})`).join("\n");
+  return plan.map((a, i) => {
+    const tool = typeof a?.tool === "string" ? a.tool : "?";
+    let args: string;
+    try {
+      args = JSON.stringify(a?.args) ?? "";
+    } catch {
+      args = "…";
+    }
+    return `${i + 1}. ${tool}(${args})`;
+  }).join("\n");
 }
 
 function describeProblems(problems: PlanProblem[]): string {
@@ -152,7 +167,9 @@ export async function* runAgent(input: AgentInput): AsyncGenerator<AgentEvent, v
     ]);
     const history = recent.filter((m) => m.id !== userMessage.id && m.runId !== runId);
     yield end(
-      `Loaded ${history.length} messages and ${memories.length} memories`,
+      `Loaded ${count(history.length, "message", "messages")} and ${
+        count(memories.length, "memory", "memories")
+      }`,
       "",
       { messages: history.length, memories: memories.length },
     );
@@ -173,15 +190,14 @@ export async function* runAgent(input: AgentInput): AsyncGenerator<AgentEvent, v
 
     yield* step("planning", "Making a plan");
     let plan = yield* notes("planning", engine.plan(ctx, analysis));
+    const planned = Array.isArray(plan) ? plan.length : 0;
     yield end(
-      plan.length === 0
-        ? "No tool needed"
-        : `Planned ${plan.length} ${plan.length === 1 ? "action" : "actions"}`,
+      planned === 0 ? "No tool needed" : `Planned ${planned} ${planned === 1 ? "action" : "actions"}`,
       describePlan(plan),
-      { plan, actions: plan.length },
+      { plan, actions: planned },
     );
 
-    yield* step("validation", "Checking the plan", "", { actions: plan.length });
+    yield* step("validation", "Checking the plan", "", { actions: planned });
     let checked = validatePlan(plan);
     if (!checked.ok && engine.replansInvalid) {
       yield progress(
@@ -262,8 +278,8 @@ export async function* runAgent(input: AgentInput): AsyncGenerator<AgentEvent, v
     const failed = actions.filter((a) => !a.ok).length;
     yield end(
       failed === 0
-        ? `Ran ${actions.length} ${actions.length === 1 ? "action" : "actions"}`
-        : `${failed} of ${actions.length} actions failed`,
+        ? actions.length === 0 ? "No action needed" : `Ran ${count(actions.length, "action", "actions")}`
+        : `${failed} of ${count(actions.length, "action", "actions")} failed`,
       "",
       { actions: actions.length, failed },
     );

@@ -43,8 +43,21 @@ function tool<S extends z.ZodType>(t: Tool<S>): Tool<S> {
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
+/** The longest fact `save_memory` accepts, in characters. */
+export const MAX_MEMORY_CHARS = 2000;
+/** The longest query `search_memories` and `delete_memory` accept, in characters. */
+export const MAX_QUERY_CHARS = 500;
+
 /** The minimum word overlap for a memory to count as a match. */
 export const MATCH_THRESHOLD = 0.5;
+
+/** A fact's text reduced to what makes it the same fact: case, spacing, final stop. */
+function sameFact(text: string): string {
+  return text.normalize("NFC").toLowerCase().replace(/\s+/g, " ").replace(/(?<![\s.!])[\s.!]+$/, "").trim();
+}
+
+/** How many of the latest user messages `summarize_project` reports. */
+const RECENT_REQUESTS = 3;
 
 /** Memories ranked by word overlap with a query, best first, above the threshold. */
 export async function searchMemories(
@@ -65,9 +78,14 @@ export const TOOLS = {
   save_memory: tool({
     name: "save_memory",
     description: "Save one fact to the project's memory so later runs can use it.",
-    schema: z.object({ text: text(2000).describe("The fact to remember, as a sentence.") })
+    schema: z.object({ text: text(MAX_MEMORY_CHARS).describe("The fact to remember, as a sentence.") })
       .strict(),
     async run(args, ctx) {
+      ctx.signal.throwIfAborted();
+      // Saying the same thing twice should not fill the memory with copies.
+      const key = sameFact(args.text);
+      const existing = (await ctx.memories.list(ctx.projectId)).find((m) => sameFact(m.text) === key);
+      if (existing) return { summary: `Already remembered "${existing.text}".`, output: existing, added: [] };
       ctx.signal.throwIfAborted();
       const memory = await ctx.memories.add(ctx.projectId, {
         text: args.text,
@@ -80,7 +98,7 @@ export const TOOLS = {
   search_memories: tool({
     name: "search_memories",
     description: "Find the project's memories that share words with a query.",
-    schema: z.object({ query: text(500).describe("Words to look for.") }).strict(),
+    schema: z.object({ query: text(MAX_QUERY_CHARS).describe("Words to look for.") }).strict(),
     async run(args, ctx) {
       const found = await searchMemories(ctx, args.query);
       return {
@@ -95,7 +113,7 @@ export const TOOLS = {
     name: "delete_memory",
     description: "Forget the memories that best match a query (or one memory by id).",
     schema: z.object({
-      query: text(500).optional().describe("Words of the memory to forget."),
+      query: text(MAX_QUERY_CHARS).optional().describe("Words of the memory to forget."),
       id: z.string().max(64).optional().describe("The id of the memory to forget."),
     }).strict().refine((a) => a.query !== undefined || a.id !== undefined, {
       message: "Give a query or an id.",
@@ -141,14 +159,21 @@ export const TOOLS = {
     description: "Gather the project's memories and recent conversation for a summary.",
     schema: z.object({}).strict(),
     async run(_args, ctx) {
-      const [memories, messages] = await Promise.all([
+      const [memories, counts, latest] = await Promise.all([
         ctx.memories.list(ctx.projectId),
-        ctx.messages.list(ctx.projectId, 50),
+        ctx.messages.count(ctx.projectId),
+        ctx.messages.list(ctx.projectId, 4 * RECENT_REQUESTS + 2),
       ]);
-      const questions = messages.filter((m) => m.role === "user").length;
+      // What the user asked before this run, newest last.
+      const recent = latest
+        .filter((m) => m.role === "user" && m.runId !== ctx.runId)
+        .slice(-RECENT_REQUESTS)
+        .map((m) => m.content);
       return {
-        summary: `${memories.length} memories and ${messages.length} messages gathered.`,
-        output: { memories, messageCount: messages.length, questions },
+        summary: `${memories.length} ${memories.length === 1 ? "memory" : "memories"} and ${counts.total} ${
+          counts.total === 1 ? "message" : "messages"
+        } gathered.`,
+        output: { memories, messageCount: counts.total, userMessages: counts.user, recent },
       };
     },
   }),
@@ -178,9 +203,29 @@ export interface PlanProblem {
 export function validatePlan(
   plan: PlanAction[],
 ): { ok: true; plan: PlanAction[] } | { ok: false; problems: PlanProblem[] } {
+  // An engine's plan is checked, not trusted: it may not even be a list.
+  if (!Array.isArray(plan)) {
+    return {
+      ok: false,
+      problems: [{ index: 0, tool: "", message: `A plan must be a list of actions, got ${describe(plan)}.` }],
+    };
+  }
   const problems: PlanProblem[] = [];
   const parsed: PlanAction[] = [];
-  plan.forEach((action, index) => {
+  plan.forEach((action: unknown, index) => {
+    if (typeof action !== "object" || action === null || typeof (action as PlanAction).tool !== "string") {
+      problems.push({
+        index,
+        tool: "",
+        message: `Action ${index + 1} must name a tool, got ${describe(action)}.`,
+      });
+      return;
+    }
+    return check(action as PlanAction, index);
+  });
+  return problems.length ? { ok: false, problems } : { ok: true, plan: parsed };
+
+  function check(action: PlanAction, index: number): void {
     const known = Object.hasOwn(TOOLS, action.tool) ? TOOLS[action.tool as ToolName] : null;
     if (!known) {
       problems.push({ index, tool: action.tool, message: `Unknown tool "${action.tool}".` });
@@ -199,8 +244,18 @@ export function validatePlan(
       return;
     }
     parsed.push({ ...action, args: result.data as Record<string, unknown> });
-  });
-  return problems.length ? { ok: false, problems } : { ok: true, plan: parsed };
+  }
+}
+
+/** A short description of an unexpected value, for a problem's message. */
+function describe(value: unknown): string {
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? String(value);
+  } catch {
+    json = String(value);
+  }
+  return json.length > 60 ? `${json.slice(0, 59)}…` : json;
 }
 
 /** Runs one validated action. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { HttpError } from "../http_error.ts";
 import { MAX_BODY_BYTES } from "../schemas.ts";
@@ -19,7 +20,14 @@ export async function readBytes(request: Request, limit = MAX_BODY_BYTES): Promi
   let size = 0;
   const reader = request.body.getReader();
   while (true) {
-    const { value, done } = await reader.read();
+    let step: ReadableStreamReadResult<Uint8Array>;
+    try {
+      step = await reader.read();
+    } catch {
+      // The client went away or sent a broken chunked body.
+      throw new HttpError(400, "body_unreadable", "The request body could not be read to its end.");
+    }
+    const { value, done } = step;
     if (done) break;
     size += value.length;
     if (size > limit) {
@@ -109,4 +117,42 @@ export async function readForm(request: Request, limit = MAX_BODY_BYTES): Promis
   }
   const text = decodeUtf8(await readBytes(request, limit));
   return Object.fromEntries(new URLSearchParams(text));
+}
+
+/** Options of {@linkcode bodyLimit}. */
+export interface BodyLimitOptions {
+  /** The cap for every route, in bytes (default {@linkcode MAX_BODY_BYTES}). */
+  maxBytes?: number;
+  /** A route's own cap, when it reads more (the AG-UI route reads whole threads). */
+  limitFor?: (method: string, path: string) => number | undefined;
+}
+
+/**
+ * A middleware that refuses (413) any request whose `Content-Length` is over
+ * `maxBytes` before a route reads a byte of it. A chunked body has no length
+ * up front: {@linkcode readBytes} stops reading it at the same cap.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { bodyLimit } from "./body.ts";
+ * const app = new Hono();
+ * app.use(bodyLimit({ maxBytes: 10 }));
+ * app.post("/", (c) => c.text("ok"));
+ * console.log((await app.request("/", { method: "POST", body: "x".repeat(11) })).status); // 413
+ * ```
+ */
+export function bodyLimit(options: BodyLimitOptions = {}): MiddlewareHandler {
+  const fallback = options.maxBytes ?? MAX_BODY_BYTES;
+  return async (c, next) => {
+    const limit = options.limitFor?.(c.req.method, c.req.path) ?? fallback;
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && !(Number(declared) <= limit)) {
+      await c.req.raw.body?.cancel().catch(() => {});
+      throw /^\d+$/.test(declared.trim())
+        ? tooLarge(limit)
+        : new HttpError(400, "invalid_content_length", "The Content-Length header is not a number.");
+    }
+    await next();
+  };
 }

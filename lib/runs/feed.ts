@@ -24,6 +24,12 @@ export function encodeFrame(event: RunEvent, json = JSON.stringify(event)): Uint
 export type Backfill = (after: number, upTo: number) => Promise<RunEvent[]>;
 
 /**
+ * The most events a follower reads from the log at once, so that catching up
+ * from far behind costs a bounded amount of memory per step.
+ */
+export const BACKFILL_BATCH = 256;
+
+/**
  * The in-memory event list of one run.
  *
  * @example
@@ -43,7 +49,10 @@ export class RunFeed {
   /** The seq before the first event held in memory. */
   base = 0;
   lastSeq = 0;
+  /** No event will follow: the terminal event arrived, or the feed was closed. */
   done = false;
+  /** The terminal event arrived (a closed feed is done without having ended). */
+  ended = false;
   /** Followers currently attached (for stats and clean-up). */
   followers = 0;
   /** Reads what the feed no longer (or never) held. */
@@ -65,7 +74,7 @@ export class RunFeed {
     this.events.push(event);
     this.frames.push(frame);
     this.lastSeq = event.seq;
-    if (isTerminal(event)) this.done = true;
+    if (isTerminal(event)) this.done = this.ended = true;
     this.wake();
   }
 
@@ -78,7 +87,10 @@ export class RunFeed {
     this.base += count;
   }
 
-  /** Marks the feed finished without a terminal event (its run is gone). */
+  /**
+   * Marks the feed finished without a terminal event (its watch stopped or the
+   * server is shutting down): followers close and reconnect later.
+   */
   close(): void {
     this.done = true;
     this.wake();

@@ -9,7 +9,7 @@
 import type { RunEvent } from "../protocol.ts";
 import { isTerminal } from "../protocol.ts";
 import { encodeServerSentEvent } from "../sse.ts";
-import { encodeFrame, type RunFeed } from "./feed.ts";
+import { BACKFILL_BATCH, encodeFrame, type RunFeed } from "./feed.ts";
 
 const encoder = new TextEncoder();
 const KEEP_ALIVE = encoder.encode(encodeServerSentEvent({ comment: "keep-alive" }));
@@ -28,7 +28,11 @@ export interface FollowOptions {
   heartbeatMs: number;
   /** When set, a `retry:` hint is sent first. */
   retryMs?: number;
-  /** When it aborts, a final comment is sent and the stream closes. */
+  /**
+   * When it aborts, a final comment is sent and the stream closes (at the
+   * next pull: a client that reads nothing holds its response open until the
+   * server closes its connection).
+   */
   shutdown?: AbortSignal;
   /** Called once when the stream ends, for any reason. */
   onClose?: () => void;
@@ -111,7 +115,8 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
           return;
         }
         if (cursor < feed.base && feed.backfill) {
-          const missed = await feed.backfill(cursor, feed.base);
+          // A bounded batch per pull: the next one is read when the client has taken this one.
+          const missed = await feed.backfill(cursor, Math.min(feed.base, cursor + BACKFILL_BATCH));
           if (finished) return;
           const next = missed.filter((e) => e.seq > cursor);
           if (next.length === 0 || next[0]!.seq !== cursor + 1) {
@@ -137,6 +142,8 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
           return;
         }
         if (feed.done) {
+          const notice = cursor > feed.lastSeq ? crashNotice(feed, cursor) : null;
+          if (notice) controller.enqueue(notice);
           controller.close();
           cleanup();
           return;
@@ -158,6 +165,35 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
       cleanup();
     },
   }, { highWaterMark: 0 });
+}
+
+/**
+ * The frame for a client that saw more of a crashed run than its log holds,
+ * or null when the run did not end `interrupted`.
+ *
+ * Events reach followers in the owner's process before they reach the log,
+ * so a follower of an owner killed mid-write may have seen seqs past the
+ * log's end, where the `interrupted` error then took the next seq. Such a
+ * client (its cursor `after` past the error) gets that error once, its `seq`
+ * set just past what the client saw, so that a client skipping seqs it has
+ * seen still takes it; its `id:` is the log's last seq, so that an
+ * EventSource that reconnects is answered 204 and stops.
+ *
+ * @example
+ * ```ts
+ * import { RunFeed } from "./feed.ts";
+ * import { crashNotice } from "./follow.ts";
+ * const feed = new RunFeed("r1", "p1");
+ * feed.push({ type: "error", runId: "r1", seq: 1, ts: 0, error: { code: "interrupted", message: "x", step: null } });
+ * console.log(new TextDecoder().decode(crashNotice(feed, 4)!).startsWith("id: 1\n")); // true
+ * ```
+ */
+export function crashNotice(feed: RunFeed, after: number): Uint8Array<ArrayBuffer> | null {
+  const terminal = feed.events.at(-1);
+  if (!feed.ended || after <= feed.lastSeq || terminal?.type !== "error") return null;
+  if (terminal.error.code !== "interrupted") return null;
+  const event = { ...terminal, seq: after + 1 };
+  return encoder.encode(encodeServerSentEvent({ id: terminal.seq, data: JSON.stringify(event) }));
 }
 
 /**
@@ -187,15 +223,17 @@ export async function* followEvents(
   try {
     while (!signal?.aborted) {
       const batch = cursor < feed.base && feed.backfill
-        ? await feed.backfill(cursor, feed.base)
+        ? await feed.backfill(cursor, Math.min(feed.base, cursor + BACKFILL_BATCH))
         : feed.after(cursor);
       for (const event of batch) {
         if (event.seq <= cursor) continue;
+        if (event.seq !== cursor + 1) throw new Error(`Run ${feed.runId} lost events after seq ${cursor}.`);
         cursor = event.seq;
         yield event;
         if (isTerminal(event)) return;
       }
       if (batch.length > 0) continue;
+      if (cursor < feed.base) throw new Error(`Run ${feed.runId} lost events after seq ${cursor}.`);
       if (feed.done) return;
       const wait = feed.wait();
       waiting = wait;

@@ -26,7 +26,7 @@ import {
 import { isoNow, listValues, type Stores } from "../store/mod.ts";
 import { encodeFrame, RunFeed } from "./feed.ts";
 import { followerStats } from "./follow.ts";
-import { type LogEntry, RunLog } from "./run_log.ts";
+import { type LogEntry, type LogHead, RunLog } from "./run_log.ts";
 
 /** Options of a {@linkcode RunRegistry}. */
 export interface RegistryOptions {
@@ -38,10 +38,18 @@ export interface RegistryOptions {
   leaseMs: number;
   /** Whether events are appended to the KV log (on by default). */
   durableLog?: boolean;
-  /** How long a finished run stays in memory for late followers (ms). */
+  /**
+   * How long a finished run stays in memory for late followers (ms); never
+   * longer than `runTtlMs`, so an expired run answers 410 here too.
+   */
   retainMs?: number;
-  /** Events a feed holds in memory before the oldest are served from KV. */
+  /**
+   * Events a feed holds in memory before the oldest (already in the log) are
+   * dropped; followers behind them are served from the KV log.
+   */
   maxEventsInMemory?: number;
+  /** How long a cancel from another instance waits for the owner (ms). */
+  cancelTimeoutMs?: number;
 }
 
 /** A run this instance drives. */
@@ -54,7 +62,12 @@ interface LiveRun {
   pending: LogEntry[];
   flushing: Promise<void> | null;
   committedSeq: number;
+  /** When the log counts as expired: the TTL after the first write. */
+  logExpiresAt: number | null;
+  /** Resolves once the terminal event and the final record are written. */
   finished: PromiseWithResolvers<void>;
+  /** Resolves once the agent has unwound and a stopped run is tidied up. */
+  unwound: Promise<void> | null;
   started: number;
 }
 
@@ -62,11 +75,17 @@ interface LiveRun {
 interface RemoteRun {
   feed: RunFeed;
   record: RunRecord;
+  /** Whether the watch stopped (the feed is then done). */
+  stopped: boolean;
   stop: () => void;
 }
 
 const CANCEL = "cancel";
 const SHUTDOWN = "shutdown";
+/** How long cancel requests wait in KV for an owner that never reads them. */
+const CANCEL_EXPIRE_MS = 60_000;
+/** How long a stopped run's agent gets to unwind before the run is tidied up anyway. */
+const UNWIND_MS = 5_000;
 const STATUS_OF: Record<string, RunStatus> = {
   result: "succeeded",
   error: "failed",
@@ -110,8 +129,11 @@ export class RunRegistry {
   #durable: boolean;
   #retainMs: number;
   #maxInMemory: number;
+  #cancelTimeoutMs: number;
   #live = new Map<string, LiveRun>();
   #remote = new Map<string, RemoteRun>();
+  /** Remote follows being set up, so concurrent opens share one watch. */
+  #opening = new Map<string, Promise<RemoteRun>>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #inbox: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | null = null;
@@ -125,8 +147,9 @@ export class RunRegistry {
     this.#engine = options.engine;
     this.#leaseMs = options.leaseMs;
     this.#durable = options.durableLog ?? true;
-    this.#retainMs = options.retainMs ?? 60_000;
-    this.#maxInMemory = options.maxEventsInMemory ?? 4096;
+    this.#retainMs = Math.min(options.retainMs ?? 60_000, options.runTtlMs);
+    this.#maxInMemory = Math.max(2, options.maxEventsInMemory ?? 4096);
+    this.#cancelTimeoutMs = options.cancelTimeoutMs ?? 5_000;
     this.log = new RunLog(this.#kv, options.runTtlMs);
   }
 
@@ -192,7 +215,9 @@ export class RunRegistry {
       pending: [],
       flushing: null,
       committedSeq: 0,
+      logExpiresAt: null,
       finished: Promise.withResolvers<void>(),
+      unwound: null,
       started: performance.now(),
     };
     if (this.#durable) live.feed.backfill = (after, upTo) => this.log.read(runId, after, upTo);
@@ -234,7 +259,7 @@ export class RunRegistry {
       return { feed: live.feed, release: () => {} };
     }
     const remote = this.#remote.get(runId);
-    if (remote && remote.record.projectId === projectId) return this.#hold(runId, remote);
+    if (remote && !remote.stopped && remote.record.projectId === projectId) return this.#hold(runId, remote);
     const record = (await this.#kv.get<RunRecord>(["runs", projectId, runId])).value;
     if (!record) throw notFound(runId);
     const head = await this.log.head(runId);
@@ -244,10 +269,69 @@ export class RunRegistry {
       }
       // A run with no log yet (the owner has not written): follow it anyway.
     }
-    const again = this.#remote.get(runId);
-    if (again) return this.#hold(runId, again);
-    const created = await this.#follow(record);
-    return this.#hold(runId, created);
+    // Concurrent opens of the same run share one follow (and one watch): a
+    // second one would replace the first in #remote, whose watch would leak.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const again = this.#remote.get(runId);
+      if (again && !again.stopped) return this.#hold(runId, again);
+      let opening = this.#opening.get(runId);
+      if (!opening) {
+        opening = this.#follow(record).finally(() => this.#opening.delete(runId));
+        this.#opening.set(runId, opening);
+      }
+      const created = await opening;
+      // A follow whose watch already stopped is still good if its run ended.
+      if (!created.stopped || created.feed.ended) return this.#hold(runId, created);
+    }
+    throw new HttpError(503, "run_unavailable", `Run "${runId}" cannot be followed right now; try again.`);
+  }
+
+  /**
+   * Waits up to `timeoutMs` for a running run to end, then resolves with its
+   * record (null for an unknown run): the long-poll behind
+   * `GET /runs/:runId?wait=N`. Stops early when `signal` aborts.
+   */
+  async waitForRecord(
+    projectId: string,
+    runId: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<RunRecord | null> {
+    const record = await this.get(projectId, runId);
+    if (!record || record.status !== "running" || timeoutMs <= 0) return record;
+    let opened: { feed: RunFeed; release: () => void };
+    try {
+      opened = await this.open(projectId, runId);
+    } catch (error) {
+      if (error instanceof HttpError) return record;
+      throw error;
+    }
+    const { feed, release } = opened;
+    const stop = AbortSignal.any([this.#shutdown.signal, ...(signal ? [signal] : [])]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let waiting: { cancel: () => void } | null = null;
+    const onStop = () => waiting?.cancel();
+    stop.addEventListener("abort", onStop, { once: true });
+    try {
+      let timedOut = false;
+      timer = setTimeout(() => {
+        timedOut = true;
+        waiting?.cancel();
+      }, timeoutMs);
+      while (!feed.done && !timedOut && !stop.aborted) {
+        const wait = feed.wait();
+        waiting = wait;
+        await wait.promise;
+        waiting = null;
+      }
+    } finally {
+      clearTimeout(timer);
+      waiting?.cancel();
+      stop.removeEventListener("abort", onStop);
+      release();
+    }
+    // A remote run's record is written in the same commit as its terminal event.
+    return await this.get(projectId, runId) ?? record;
   }
 
   /**
@@ -267,13 +351,15 @@ export class RunRegistry {
     if (!record) throw notFound(runId);
     if (record.status !== "running") return record;
     if (!(await this.#ownerAlive(record.owner))) {
-      return (await this.#interrupt(record)) ?? record;
+      // Null when someone else ended it first: read what they wrote.
+      return (await this.#interrupt(record)) ??
+        (await this.#kv.get<RunRecord>(["runs", projectId, runId])).value ?? record;
     }
     await this.#kv.atomic()
-      .set(["cancel", record.owner, runId], { projectId, at: Date.now() })
-      .set(["inbox", record.owner], { runId, at: Date.now() })
+      .set(["cancel", record.owner, runId], { projectId, at: Date.now() }, { expireIn: CANCEL_EXPIRE_MS })
+      .set(["inbox", record.owner], { runId, at: Date.now() }, { expireIn: CANCEL_EXPIRE_MS })
       .commit();
-    const done = await this.#waitForEnd(runId, 5_000);
+    const done = await this.#waitForEnd(runId, this.#cancelTimeoutMs);
     const final = (await this.#kv.get<RunRecord>(["runs", projectId, runId])).value ?? record;
     if (!done && final.status === "running") {
       throw new HttpError(504, "cancel_timeout", `Run "${runId}" did not stop in time; try again.`);
@@ -343,6 +429,8 @@ export class RunRegistry {
     for (const run of running) if (!run.feed.done) run.controller.abort(SHUTDOWN);
     await Promise.all(running.map((r) => r.finished.promise));
     await Promise.all([...this.#live.values()].map((r) => r.flushing));
+    await Promise.all([...this.#live.values()].map((r) => r.unwound));
+    for (const opening of [...this.#opening.values()]) await opening.catch(() => {});
     for (const remote of this.#remote.values()) remote.stop();
     this.#remote.clear();
     for (const timer of this.#timers) clearTimeout(timer);
@@ -405,9 +493,39 @@ export class RunRegistry {
         });
       }
     }
-    // Let the agent unwind (it stops at its next await) without waiting on it.
+    // Let the agent unwind (it stops at its next await) without holding up the
+    // terminal event. A stopped run may have raced its reply into the
+    // conversation (the abort won while the reply was being written): once the
+    // agent is still, remove it, so a stopped run never leaves an answer.
     if (!signal.aborted) live.controller.abort(CANCEL);
-    iterator.return(undefined).catch(() => {});
+    const unwinding = iterator.return(undefined).then(() => {}, () => {});
+    if (live.record.status !== "succeeded") {
+      live.unwound = (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([unwinding, new Promise((resolve) => timer = setTimeout(resolve, UNWIND_MS))]);
+        clearTimeout(timer);
+        await live.flushing;
+        const op = this.#kv.atomic();
+        const stray = await this.#strayReplies(live.record);
+        for (const key of stray) op.delete(key);
+        if (stray.length > 0) await op.commit().catch(() => {});
+      })().catch((error) => console.error(`Run ${live.record.id}: tidying up failed:`, error));
+    }
+  }
+
+  /** Keys of assistant replies of a run (which should not exist unless it succeeded). */
+  async #strayReplies(record: RunRecord): Promise<Deno.KvKey[]> {
+    const keys: Deno.KvKey[] = [];
+    const prefix = ["messages", record.projectId];
+    // Replies are written after the user's message, and message ids sort by time.
+    const iter = this.#kv.list<Message>({
+      prefix,
+      start: this.#stores.messages.key(record.projectId, record.messageId),
+    }, { limit: 500 });
+    for await (const entry of iter) {
+      if (entry.value.role === "assistant" && entry.value.runId === record.id) keys.push(entry.key);
+    }
+    return keys;
   }
 
   #emit(live: LiveRun, body: AgentEvent): void {
@@ -458,9 +576,10 @@ export class RunRegistry {
       const batch = live.pending.slice(0, count);
       const last = batch.at(-1)!;
       const done = live.feed.done && last.seq === live.feed.lastSeq;
+      live.logExpiresAt ??= Date.now() + this.log.ttlMs;
       for (let attempt = 1;; attempt++) {
         const op = this.#kv.atomic();
-        this.log.append(op, runId, batch, done);
+        this.log.append(op, runId, batch, done, live.logExpiresAt);
         if (done) this.#finalMutations(op, live);
         try {
           await op.commit();
@@ -544,16 +663,20 @@ export class RunRegistry {
     const runId = record.id;
     const feed = new RunFeed(runId, record.projectId);
     feed.backfill = (after, upTo) => this.log.read(runId, after, upTo);
-    for (const event of await this.log.read(runId, 0)) feed.push(event);
+    // Only the tail goes to memory; followers from further back read the log.
+    const head = await this.log.head(runId);
+    feed.base = feed.lastSeq = Math.max(0, (head?.lastSeq ?? 0) - this.#maxInMemory);
+    for (const event of await this.log.read(runId, feed.lastSeq)) feed.push(event);
     let stopped = false;
     let reader: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | null = null;
     const timers: { liveness?: ReturnType<typeof setInterval> } = {};
     const remote: RemoteRun = {
       feed,
       record,
+      stopped: false,
       stop: () => {
         if (stopped) return;
-        stopped = true;
+        stopped = remote.stopped = true;
         clearInterval(timers.liveness);
         if (reader) {
           this.#watches--;
@@ -577,6 +700,8 @@ export class RunRegistry {
           for (const event of await this.log.read(runId, feed.lastSeq)) {
             if (event.seq === feed.lastSeq + 1) feed.push(event);
           }
+          // Everything here is in the log already: keep memory bounded.
+          if (feed.events.length > this.#maxInMemory) feed.trim(feed.lastSeq - this.#maxInMemory / 2);
           if (feed.done) break;
         }
       } catch (error) {
@@ -591,7 +716,11 @@ export class RunRegistry {
     // If the owner dies, nobody else will end the run: check its lease.
     timers.liveness = setInterval(async () => {
       if (stopped || feed.done) return;
-      if (!(await this.#ownerAlive(record.owner))) await this.#interrupt(record);
+      try {
+        if (!(await this.#ownerAlive(record.owner))) await this.#interrupt(record);
+      } catch (error) {
+        if (!stopped && !this.#shutdown.signal.aborted) console.error(`Checking run ${runId} failed:`, error);
+      }
     }, this.#leaseMs);
     Deno.unrefTimer(timers.liveness);
     return remote;
@@ -600,7 +729,9 @@ export class RunRegistry {
   async #waitForEnd(runId: string, timeoutMs: number): Promise<boolean> {
     const reader = this.#kv.watch<[{ done: boolean }]>([this.log.headKey(runId)]).getReader();
     this.#watches++;
-    const timer = setTimeout(() => reader.cancel().catch(() => {}), timeoutMs);
+    const stop = () => reader.cancel().catch(() => {});
+    const timer = setTimeout(stop, timeoutMs);
+    this.#shutdown.signal.addEventListener("abort", stop, { once: true });
     try {
       while (true) {
         const { value, done } = await reader.read();
@@ -609,6 +740,7 @@ export class RunRegistry {
       }
     } finally {
       clearTimeout(timer);
+      this.#shutdown.signal.removeEventListener("abort", stop);
       this.#watches--;
       reader.cancel().catch(() => {});
     }
@@ -634,11 +766,14 @@ export class RunRegistry {
     const headKey = this.log.headKey(record.id);
     const messageKey = this.#stores.messages.key(record.projectId, record.messageId);
     const [recordEntry, headEntry, messageEntry] = await this.#kv.getMany<
-      [RunRecord, { lastSeq: number; done: boolean }, Message]
+      [RunRecord, LogHead, Message]
     >([recordKey, headKey, messageKey]);
     const current = recordEntry.value;
     if (!current || current.status !== "running") return null;
+    const stray = await this.#strayReplies(current);
     const op = this.#kv.atomic().check(recordEntry, headEntry);
+    // The dead owner may have saved its reply without reaching its result.
+    for (const key of stray) op.delete(key);
     const lastSeq = headEntry.value?.lastSeq ?? 0;
     const error = {
       code: "interrupted",
@@ -655,7 +790,8 @@ export class RunRegistry {
     };
     if (!headEntry.value?.done) {
       const event: RunEvent = { type: "error", runId: record.id, seq: lastSeq + 1, ts: now(), error };
-      this.log.append(op, record.id, [{ seq: event.seq, json: JSON.stringify(event) }], true);
+      const expiresAt = headEntry.value?.expiresAt ?? Date.now() + this.log.ttlMs;
+      this.log.append(op, record.id, [{ seq: event.seq, json: JSON.stringify(event) }], true, expiresAt);
     }
     op.set(recordKey, final).delete(["running", record.id]);
     if (messageEntry.value) op.set(messageKey, { ...messageEntry.value, status: "interrupted" });

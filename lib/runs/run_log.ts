@@ -55,8 +55,21 @@ export class RunLog {
     return ["run_head", runId];
   }
 
-  /** Adds the writes of a batch of events (in seq order) to an atomic operation. */
-  append(op: Deno.AtomicOperation, runId: string, entries: LogEntry[], done: boolean): void {
+  /**
+   * Adds the writes of a batch of events (in seq order) to an atomic
+   * operation. Each entry expires `ttlMs` after it is written; the head
+   * records `expiresAt`, which should be `ttlMs` after the run's *first*
+   * write (the default is now + `ttlMs`): from then on, part of the log may be
+   * gone, so the whole log counts as expired rather than replaying a log with
+   * a hole at its start.
+   */
+  append(
+    op: Deno.AtomicOperation,
+    runId: string,
+    entries: LogEntry[],
+    done: boolean,
+    expiresAt: number = Date.now() + this.ttlMs,
+  ): void {
     const expireIn = this.ttlMs;
     for (const { seq, json } of entries) {
       const parts = Math.max(1, Math.ceil(json.length / PART_CHARS));
@@ -67,7 +80,7 @@ export class RunLog {
     }
     const last = entries.at(-1);
     if (last) {
-      const head: LogHead = { lastSeq: last.seq, done, expiresAt: Date.now() + expireIn };
+      const head: LogHead = { lastSeq: last.seq, done, expiresAt };
       op.set(this.headKey(runId), head, { expireIn });
     }
   }

@@ -6,8 +6,8 @@
 
 import { HttpError } from "../http_error.ts";
 import type { ChatResult, RunEvent } from "../protocol.ts";
-import { SSE_HEADERS } from "../sse.ts";
-import { followEvents, followFrames } from "./follow.ts";
+import { encodeServerSentEvent, SSE_HEADERS } from "../sse.ts";
+import { crashNotice, followEvents, followFrames } from "./follow.ts";
 import type { RunRegistry } from "./registry.ts";
 
 /** Options of {@linkcode runStream}. */
@@ -32,9 +32,19 @@ export async function runStream(
   options: RunStreamOptions,
 ): Promise<Response> {
   const { feed, release } = await runs.open(projectId, runId);
-  if (feed.done && options.after >= feed.lastSeq) {
+  // Only a run that really ended says 204 (an EventSource then stops for good);
+  // a feed closed for another reason (a shutdown) lets the client come back.
+  if (feed.ended && options.after >= feed.lastSeq) {
     release();
     options.onClose?.();
+    // A client that saw events a crash kept from the log is told how the run ended.
+    const notice = crashNotice(feed, options.after);
+    if (notice) {
+      const retry = options.retryMs === undefined ? "" : encodeServerSentEvent({ retry: options.retryMs });
+      return new Response(new Blob([retry, notice]), {
+        headers: { ...SSE_HEADERS, "x-run-id": runId, ...options.headers },
+      });
+    }
     return new Response(null, { status: 204 });
   }
   const body = followFrames(feed, {

@@ -30,7 +30,8 @@ export async function listValues<T>(
   options: { reverse?: boolean; limit?: number } = {},
 ): Promise<T[]> {
   const out: T[] = [];
-  for await (const entry of kv.list<T>({ prefix }, { ...options, batchSize: 500 })) {
+  const batchSize = Math.min(options.limit ?? 500, 500);
+  for await (const entry of kv.list<T>({ prefix }, { ...options, batchSize })) {
     out.push(entry.value);
   }
   return out;

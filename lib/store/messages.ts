@@ -60,6 +60,19 @@ export class MessageStore {
     return latest.reverse();
   }
 
+  /** How many messages a project's conversation has, in all and from the user. */
+  async count(projectId: string): Promise<{ total: number; user: number }> {
+    let total = 0;
+    let user = 0;
+    for await (
+      const entry of this.#kv.list<Message>({ prefix: ["messages", projectId] }, { batchSize: 500 })
+    ) {
+      total++;
+      if (entry.value.role === "user") user++;
+    }
+    return { total, user };
+  }
+
   /** Marks a user message as left without an answer. */
   async mark(projectId: string, messageId: string, status: MessageStatus): Promise<void> {
     const key = this.key(projectId, messageId);

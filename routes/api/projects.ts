@@ -10,7 +10,7 @@ import { type AppDeps, requireProject } from "../../lib/http/deps.ts";
 import { ProjectBody } from "../../lib/schemas.ts";
 
 /** Registers the project routes. */
-export function projectRoutes(app: Hono, { stores }: AppDeps): void {
+export function projectRoutes(app: Hono, { stores, runs }: AppDeps): void {
   app.post("/api/projects", async (c) => {
     const { name } = await readJson(c.req.raw, ProjectBody);
     return c.json(await stores.projects.create(name), 201);
@@ -19,6 +19,10 @@ export function projectRoutes(app: Hono, { stores }: AppDeps): void {
   app.get("/api/projects/:id", async (c) => c.json(await requireProject(stores, c.req.param("id"))));
   app.delete("/api/projects/:id", async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
+    // A run still going would write its answer and record after the delete,
+    // leaving keys no project owns: stop the project's runs first.
+    const running = (await runs.list(project.id)).filter((r) => r.status === "running");
+    await Promise.all(running.map((r) => runs.cancel(project.id, r.id).catch(() => {})));
     await stores.projects.delete(project.id);
     return c.json({ deleted: project.id });
   });

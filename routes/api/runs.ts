@@ -27,6 +27,21 @@ function lastEventId(header: string | undefined, query: string | undefined): num
   return parsed.data;
 }
 
+/** The longest `?wait=` a client can ask of `GET /runs/:runId`, in seconds. */
+export const MAX_WAIT_SECONDS = 30;
+
+function waitSeconds(raw: string | undefined): number {
+  if (raw === undefined || raw === "") return 0;
+  if (!/^\d{1,6}$/.test(raw.trim())) {
+    throw new HttpError(
+      400,
+      "invalid_wait",
+      `wait must be a whole number of seconds, got "${raw.slice(0, 40)}".`,
+    );
+  }
+  return Math.min(Number(raw.trim()), MAX_WAIT_SECONDS);
+}
+
 /** Registers the run routes. */
 export function runRoutes(app: Hono, { stores, runs, config }: AppDeps): void {
   const base = (projectId: string, runId: string) => `/api/projects/${projectId}/runs/${runId}`;
@@ -70,9 +85,14 @@ export function runRoutes(app: Hono, { stores, runs, config }: AppDeps): void {
   app.get("/api/projects/:id/runs/:runId", async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
     const runId = requireId(c.req.param("runId"), "run");
-    const run = await runs.get(project.id, runId);
+    // `?wait=N`: a long-poll for clients whose event streams are blocked. It
+    // holds only a cursor on the run's feed and ends after N s (at most 30) or
+    // at shutdown; it does not watch `request.signal`, whose legacy abort
+    // semantics make Deno print a warning.
+    const wait = waitSeconds(c.req.query("wait"));
+    const run = await runs.waitForRecord(project.id, runId, wait * 1000);
     if (!run) throw new HttpError(404, "run_not_found", `Run "${runId}" was not found in this project.`);
-    return c.json(run);
+    return c.json(run, 200, { "x-instance-id": runs.instanceId });
   });
 
   app.get("/api/projects/:id/runs/:runId/events", async (c) => {
@@ -83,6 +103,8 @@ export function runRoutes(app: Hono, { stores, runs, config }: AppDeps): void {
       after,
       heartbeatMs: config.heartbeatMs,
       retryMs: config.retryMs,
+      // Which instance serves the stream: useful when several share one KV.
+      headers: { "x-instance-id": runs.instanceId },
     });
   });
 
@@ -91,6 +113,6 @@ export function runRoutes(app: Hono, { stores, runs, config }: AppDeps): void {
     const project = await requireProject(stores, c.req.param("id"));
     const runId = requireId(c.req.param("runId"), "run");
     const run = await runs.cancel(project.id, runId);
-    return c.json({ runId: run.id, status: run.status, run });
+    return c.json({ runId: run.id, status: run.status, run }, 200, { "x-instance-id": runs.instanceId });
   });
 }

@@ -1,0 +1,93 @@
+/**
+ * `deno task size`: the JavaScript a project page loads, gzipped, against a
+ * budget of 25 KB. It starts from the script the page references
+ * ({@linkcode ISLAND_SCRIPT}) and follows every chunk it imports, statically or
+ * dynamically, so the total is an upper bound of what a visit downloads.
+ * Exits with 1 when the total is over budget or a file is missing.
+ *
+ * @module
+ */
+
+import { ISLAND_SCRIPT } from "../components/Layout.tsx";
+
+/** The budget for a project page's JavaScript, gzipped (bytes). */
+export const BUDGET_BYTES = 25 * 1024;
+
+/** One file of a page's JavaScript. */
+export interface ScriptSize {
+  /** The URL path the page loads it from. */
+  path: string;
+  bytes: number;
+  gzipBytes: number;
+}
+
+const IMPORT =
+  /(?:\bimport|\bexport)\s*(?:[\w$*{}\s,]*?\bfrom\s*)?["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)/g;
+
+/** The size of `bytes` gzipped (the compression a browser gets, give or take). */
+export async function gzipSize(bytes: Uint8Array): Promise<number> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+    new CompressionStream("gzip"),
+  );
+  return (await new Response(stream).arrayBuffer()).byteLength;
+}
+
+/**
+ * Every script reachable from `entry` (a URL path under `/static/`), read from
+ * `root` (the project directory), with its plain and gzipped size.
+ *
+ * @example
+ * ```ts ignore
+ * import { pageScripts } from "./size.ts";
+ * const scripts = await pageScripts("/static/islands/client.js");
+ * console.log(scripts.map((s) => s.path));
+ * ```
+ */
+export async function pageScripts(entry: string = ISLAND_SCRIPT, root = "."): Promise<ScriptSize[]> {
+  const seen = new Map<string, ScriptSize>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const path = queue.shift()!;
+    if (seen.has(path)) continue;
+    const file = `${root}${path}`;
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(file);
+    } catch {
+      throw new Error(`The page loads "${path}", but "${file}" is missing; run \`deno task build\`.`);
+    }
+    seen.set(path, { path, bytes: bytes.byteLength, gzipBytes: await gzipSize(bytes) });
+    const text = new TextDecoder().decode(bytes);
+    for (const match of text.matchAll(IMPORT)) {
+      const specifier = match[1] ?? match[2];
+      if (!specifier || !/^\.{1,2}\//.test(specifier)) continue;
+      queue.push(new URL(specifier, `http://page${path}`).pathname);
+    }
+  }
+  return [...seen.values()];
+}
+
+function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+if (import.meta.main) {
+  let scripts: ScriptSize[];
+  try {
+    scripts = await pageScripts();
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(1);
+  }
+  const total = scripts.reduce((sum, s) => sum + s.gzipBytes, 0);
+  for (const s of scripts) {
+    console.log(`${s.path.padEnd(40)} ${kb(s.bytes).padStart(9)} ${kb(s.gzipBytes).padStart(9)} gzipped`);
+  }
+  const verdict = total <= BUDGET_BYTES ? "within" : "OVER";
+  console.log(
+    `A project page loads ${kb(total)} of JavaScript gzipped (${total} bytes), ${verdict} the budget of ${
+      kb(BUDGET_BYTES)
+    }.`,
+  );
+  if (total > BUDGET_BYTES) Deno.exit(1);
+}

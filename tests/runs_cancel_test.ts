@@ -1,0 +1,199 @@
+/**
+ * Stopping runs: at each of the eight steps, twice, after the end, with an
+ * engine that ignores the signal, and while the reply is being saved; and a
+ * chat-stream client that hangs up (the run goes on).
+ */
+
+import assert from "node:assert/strict";
+import { sleep } from "../lib/agent/sleep.ts";
+import { type Message, type RunRecord, STEPS } from "../lib/protocol.ts";
+import { call, chatStream, createProject, readEvents } from "./helpers.ts";
+import {
+  drain,
+  eventually,
+  follow,
+  openEvents,
+  plain,
+  readUntil,
+  runRecord,
+  startCustomServer,
+  startRun,
+  startRunsServer,
+  stepStart,
+  TestEngine,
+} from "./runs_helpers.ts";
+
+interface CancelBody {
+  runId: string;
+  status: string;
+  run: RunRecord;
+}
+
+Deno.test("cancel at each step ends the run with a terminal cancelled event and records it", async () => {
+  // Each step pauses 300 ms as it starts: the cancel lands inside the step.
+  await using server = await startRunsServer({ LANTERN_LOCAL_PACE_MS: "300", LANTERN_LOCAL_TOKEN_MS: "0" });
+  const project = await createProject(server.url);
+  const latencies: string[] = [];
+  await Promise.all(STEPS.map(async (step) => {
+    const run = await startRun(server.url, project.id, `Remember that step ${step} can be stopped`);
+    const res = await openEvents(server.url, run.eventsUrl);
+    const { events, rest } = await readUntil(res, stepStart(step));
+    const asked = performance.timeOrigin + performance.now();
+    const cancel = await call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" });
+    events.push(...await drain(rest));
+
+    const terminal = events.at(-1)!;
+    assert.equal(terminal.type, "cancelled", `${step}: the stream ends with the cancelled event`);
+    assert.equal(terminal.type === "cancelled" && terminal.cancelled.step, step);
+    assert.equal(events.filter((e) => e.type === "cancelled").length, 1);
+    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
+    latencies.push(`${step} ${(terminal.at - asked).toFixed(1)} ms`);
+
+    assert.equal(cancel.status, 200, step);
+    assert.equal(cancel.body.status, "cancelled");
+    assert.equal(cancel.body.runId, run.runId);
+    assert.equal(cancel.body.run.status, "cancelled");
+    assert.equal(cancel.body.run.error?.code, "cancelled");
+    assert.equal(cancel.body.run.error?.step, step);
+    assert.equal(cancel.body.run.lastSeq, terminal.seq);
+
+    // Idempotent: a second cancel answers 200 with the final status.
+    const again = await call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.status, "cancelled");
+    assert.deepEqual(again.body.run, cancel.body.run);
+
+    const record = await runRecord(server.url, project.id, run.runId);
+    assert.equal(record.status, "cancelled");
+    assert.equal(record.result, null);
+    // The log ends with the same event, for anyone who follows later.
+    const replay = await follow(server.url, run.eventsUrl);
+    assert.deepEqual(replay.events, plain(events));
+  }));
+  console.log(`cancel request → cancelled event: ${latencies.join(", ")}`);
+
+  const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
+  assert.equal(messages.body.length, STEPS.length, "the user's messages are kept, and there are no replies");
+  for (const message of messages.body) {
+    assert.equal(message.role, "user");
+    assert.equal(message.status, "cancelled");
+  }
+  const runs = await call<RunRecord[]>(`${server.url}/api/projects/${project.id}/runs`);
+  assert.deepEqual(runs.body.map((r) => r.status), STEPS.map(() => "cancelled"));
+});
+
+Deno.test("a cancel after the end answers 200 with the final status and changes nothing", async () => {
+  await using server = await startRunsServer();
+  const project = await createProject(server.url);
+  const run = await startRun(server.url, project.id, "Remember that the build is green");
+  const done = await runRecord(server.url, project.id, run.runId, 10);
+  assert.equal(done.status, "succeeded");
+  for (let i = 0; i < 2; i++) {
+    const cancel = await call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" });
+    assert.equal(cancel.status, 200);
+    assert.equal(cancel.body.status, "succeeded");
+  }
+  assert.deepEqual(await runRecord(server.url, project.id, run.runId), done);
+  const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
+  assert.deepEqual(messages.body.map((m) => [m.role, m.status]), [["user", undefined], [
+    "assistant",
+    undefined,
+  ]]);
+  const replay = await follow(server.url, run.eventsUrl);
+  assert.equal(replay.events.at(-1)?.type, "result");
+});
+
+Deno.test("cancel ends the run at once even when the engine ignores the signal", async () => {
+  // An engine that sleeps 800 ms at the planning step and does not listen to the signal.
+  const engine = new TestEngine({ pace: (step) => sleep(step === "planning" ? 800 : 0) });
+  await using server = await startCustomServer({}, { engine });
+  const project = await createProject(server.url);
+  const run = await startRun(server.url, project.id, "Remember that stubborn engines exist");
+  const res = await openEvents(server.url, run.eventsUrl);
+  const { events, rest } = await readUntil(res, stepStart("planning"));
+  const asked = performance.timeOrigin + performance.now();
+  const cancel = await call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" });
+  events.push(...await drain(rest));
+  const terminal = events.at(-1)!;
+  assert.equal(terminal.type, "cancelled");
+  assert.equal(terminal.type === "cancelled" && terminal.cancelled.step, "planning");
+  assert.equal(cancel.body.status, "cancelled");
+  console.log(`cancel with a deaf engine: ${(terminal.at - asked).toFixed(1)} ms`);
+  // The engine wakes up later; nothing more reaches the log or the conversation.
+  await sleep(1_000);
+  assert.deepEqual((await follow(server.url, run.eventsUrl)).events, plain(events));
+  const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
+  assert.deepEqual(messages.body.map((m) => [m.role, m.status]), [["user", "cancelled"]]);
+  const memories = await call<unknown[]>(`${server.url}/api/projects/${project.id}/memories`);
+  assert.deepEqual(memories.body, [], "the plan never ran");
+});
+
+Deno.test("a run stopped while its reply is being saved leaves no reply", async () => {
+  const saving = Promise.withResolvers<void>();
+  const saved = Promise.withResolvers<void>();
+  await using server = await startCustomServer({}, {
+    patchStores: (stores) => {
+      const add = stores.messages.add.bind(stores.messages);
+      stores.messages.add = async (projectId, fields) => {
+        if (fields.role !== "assistant") return await add(projectId, fields);
+        // The reply's write is slow: the cancel arrives while it is in flight.
+        saving.resolve();
+        await sleep(300);
+        try {
+          return await add(projectId, fields);
+        } finally {
+          saved.resolve();
+        }
+      };
+    },
+  });
+  const project = await createProject(server.url);
+  const run = await startRun(server.url, project.id, "Remember that races are real");
+  const follower = follow(server.url, run.eventsUrl);
+  await saving.promise;
+  const cancel = await call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" });
+  assert.equal(cancel.body.status, "cancelled");
+  assert.equal((await follower).events.at(-1)?.type, "cancelled");
+  await saved.promise;
+  // Once the agent has unwound, the stray reply is removed.
+  await eventually("the stray reply to be removed", async () => {
+    const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
+    return messages.body.some((m) => m.role === "assistant") ? undefined : messages.body;
+  });
+  const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
+  assert.deepEqual(messages.body.map((m) => [m.role, m.status]), [["user", "cancelled"]]);
+});
+
+Deno.test("a chat-stream client that hangs up mid-run: the run goes on, finishes, and can be followed again", async () => {
+  await using server = await startRunsServer({ LANTERN_LOCAL_PACE_MS: "40", LANTERN_LOCAL_TOKEN_MS: "2" });
+  const project = await createProject(server.url);
+  const res = await chatStream(server.url, project.id, "Remember that the client went away");
+  assert.equal(res.status, 200);
+  const runId = res.headers.get("x-run-id")!;
+  const eventsUrl = res.headers.get("x-events-url")!;
+  assert.equal(eventsUrl, `/api/projects/${project.id}/runs/${runId}/events`);
+  const seen: unknown[] = [];
+  for await (const message of readEvents(res)) {
+    seen.push(JSON.parse(message.data));
+    if (seen.length === 3) break; // Leaving the loop hangs up.
+  }
+  assert.equal((await runRecord(server.url, project.id, runId)).status, "running");
+
+  const record = await runRecord(server.url, project.id, runId, 25);
+  assert.equal(record.status, "succeeded");
+  const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
+  const reply = messages.body.find((m) => m.role === "assistant" && m.runId === runId);
+  assert.ok(reply, "the answer is in the conversation");
+  assert.equal(reply.content, record.result?.message);
+  assert.equal(messages.body.find((m) => m.role === "user")?.status, undefined);
+
+  const again = await follow(server.url, eventsUrl);
+  assert.equal(again.status, 200);
+  assert.deepEqual(again.events.slice(0, 3), seen);
+  assert.equal(again.events.at(-1)?.type, "result");
+  assert.deepEqual(again.events.map((e) => e.seq), again.events.map((_, i) => i + 1));
+  await eventually(
+    "the hung-up stream to be released",
+    () => server.lantern.runs.stats().streams === 0 || undefined,
+  );
+});
