@@ -12,7 +12,14 @@
 import { loadConfig } from "./lib/config.ts";
 import { createLantern } from "./lib/server.ts";
 
-const lantern = await createLantern(loadConfig());
+const config = loadConfig();
+const lantern = await createLantern(config);
+
+// `deno serve` waits for pending work before it exits; the registry's KV
+// watches are such work, so close it (letting runs finish) on a signal.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => void lantern.close(config.shutdownGraceMs));
+}
 
 export default {
   // The connection info's remote address is the client identity limits count by.

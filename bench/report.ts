@@ -78,10 +78,6 @@ export function findLoad(
   return report.load.find((r) => r.server === server && r.n === n);
 }
 
-function mean(values: number[]): number {
-  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length / 2;

@@ -16,25 +16,32 @@ const encoder = new TextEncoder();
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
-function cleanText(label: string, maxBytes: number) {
+/**
+ * A required text field: not empty, no control characters, at most `max`
+ * bytes of UTF-8 (or characters, for short fields that mirror a tool's limit).
+ */
+function cleanText(field: string, label: string, max: number, unit: "bytes" | "characters") {
+  const size = unit === "bytes" ? (s: string) => encoder.encode(s).length : (s: string) => s.length;
   return z.string({ error: `${label} must be a string.` })
     .refine((s) => s.trim().length > 0, `${label} cannot be empty.`)
     .refine((s) => !CONTROL.test(s), `${label} cannot contain control characters.`)
-    .refine((s) => encoder.encode(s).length <= maxBytes, {
-      message: `${label} is longer than ${maxBytes} bytes.`,
-      params: { tooLarge: true },
+    .refine((s) => size(s) <= max, {
+      message: `${label} is longer than ${max} ${unit}.`,
+      params: { tooLarge: `${field}_too_large` },
     })
     .transform((s) => s.trim());
 }
 
 /** `{"message"}` for chat, chat-stream and runs. */
-export const MessageBody = z.object({ message: cleanText("message", MAX_MESSAGE_BYTES) });
+export const MessageBody = z.object({
+  message: cleanText("message", "The message", MAX_MESSAGE_BYTES, "bytes"),
+});
 
 /** `{"name"}` for a new project. */
-export const ProjectBody = z.object({ name: cleanText("name", 200) });
+export const ProjectBody = z.object({ name: cleanText("name", "The name", 200, "characters") });
 
-/** `{"text"}` for a new memory. */
-export const MemoryBody = z.object({ text: cleanText("text", 2000) });
+/** `{"text"}` for a new memory (the same limit as the save_memory tool's). */
+export const MemoryBody = z.object({ text: cleanText("text", "The text", 2000, "characters") });
 
 /** A `Last-Event-ID` header or `lastEventId` parameter. */
 export const LastEventId = z.string().regex(/^\d{1,15}$/, "lastEventId must be a whole number.")

@@ -157,8 +157,9 @@ export function pageRoutes(app: Hono, { stores, runs }: AppDeps): void {
       const notice = schemaError(parsed.error).message;
       return c.redirect(`/projects/${project.id}?notice=${encodeURIComponent(notice)}`, 303);
     }
-    const run = await runs.start(project, parsed.data.message);
     try {
+      // Inside the try: a refusal (a limit, say) comes back as a notice, not JSON.
+      const run = await runs.start(project, parsed.data.message);
       await runOutcome(runs, project.id, run.id);
     } catch (error) {
       const notice = error instanceof HttpError ? error.message : "The run failed.";

@@ -201,7 +201,7 @@ Deno.test("memories: GET, POST 201, DELETE, with bad input refused", async () =>
   assertError(await call(base, { body: { text: "   " } }), 400, "invalid_body");
   assertError(await call(base, { body: { text: 42 } }), 400, "invalid_body");
   assertError(await call(base, { body: "not json" }), 400, "invalid_json");
-  assertError(await call(base, { body: { text: "x".repeat(2001) } }), 413, "message_too_large");
+  assertError(await call(base, { body: { text: "x".repeat(2001) } }), 413, "text_too_large");
   assertError(
     await call(`${server.url}/api/projects/nope/memories`, { body: { text: "x" } }),
     404,
@@ -399,7 +399,7 @@ Deno.test("bad input to the project and memory routes is a clear 4xx, and servin
   assertError(await call(projects, { body: "{" }), 400, "invalid_json");
   assertError(await call(projects, { body: {} }), 400, "invalid_body");
   assertError(await call(projects, { body: { name: "" } }), 400, "invalid_body");
-  assertError(await call(projects, { body: { name: "x".repeat(201) } }), 413, "message_too_large");
+  assertError(await call(projects, { body: { name: "x".repeat(201) } }), 413, "name_too_large");
   assertError(
     await call(projects, { body: "name=x", headers: { "content-type": "text/plain" } }),
     415,

@@ -58,15 +58,25 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-/** Turns a schema failure into a 400 (or 413 for a value over its size). */
+/** Turns a schema failure into a 400 (or a 413 for a value over its size). */
 export function schemaError(error: z.ZodError): HttpError {
   const issue = error.issues[0];
-  const tooBig = error.issues.some((i) => i.code === "custom" && i.params?.tooLarge);
-  const path = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-  const message = `${path}${issue?.message ?? "The request body is invalid."}`;
-  return tooBig
-    ? new HttpError(413, "message_too_large", message.replace(/^message: /, "The message "))
-    : new HttpError(400, "invalid_body", message);
+  const tooLarge = error.issues
+    .map((i) => (i.code === "custom" ? i.params?.tooLarge : undefined))
+    .find((code): code is string => typeof code === "string");
+  if (tooLarge) {
+    const big = error.issues.find((i) => i.code === "custom" && i.params?.tooLarge)!;
+    return new HttpError(413, tooLarge, big.message);
+  }
+  if (!issue) return new HttpError(400, "invalid_body", "The request body is invalid.");
+  // Our own messages name their field; zod's built-in ones get the path.
+  const named = issue.code === "custom" || /^The /.test(issue.message);
+  const message = issue.path.length === 0 && issue.code === "invalid_type"
+    ? "The request body must be a JSON object."
+    : named || issue.path.length === 0
+    ? issue.message
+    : `${issue.path.join(".")}: ${issue.message}`;
+  return new HttpError(400, "invalid_body", message);
 }
 
 /**

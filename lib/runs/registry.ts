@@ -176,6 +176,9 @@ export class RunRegistry {
         if (!this.#shutdown.signal.aborted) console.error("Lease renewal failed:", error);
       });
     }, Math.max(50, Math.floor(this.#leaseMs / 3)));
+    // The lease lives as long as something else (the server) keeps the process
+    // up: `deno serve` stops on SIGTERM only once no timer holds it.
+    Deno.unrefTimer(this.#leaseTimer);
   }
 
   /** Starts a run at once and returns its record. */
