@@ -26,7 +26,7 @@ import {
 import { isoNow, listValues, type Stores } from "../store/mod.ts";
 import { encodeFrame, RunFeed } from "./feed.ts";
 import { followerStats } from "./follow.ts";
-import { type LogEntry, type LogHead, RunLog } from "./run_log.ts";
+import { type LogEntry, type LogHead, PART_CHARS, RunLog } from "./run_log.ts";
 
 /** Options of a {@linkcode RunRegistry}. */
 export interface RegistryOptions {
@@ -60,7 +60,9 @@ interface LiveRun {
   controller: AbortController;
   step: StepName | null;
   pending: LogEntry[];
+  /** Set while the run has events not yet in the log; resolves when they are. */
   flushing: Promise<void> | null;
+  flushed: (() => void) | null;
   committedSeq: number;
   /** When the log counts as expired: the TTL after the first write. */
   logExpiresAt: number | null;
@@ -81,6 +83,9 @@ interface RemoteRun {
 }
 
 const CANCEL = "cancel";
+/** KV allows 1,000 mutations and about 800 KiB per atomic commit; stay below. */
+const MAX_MUTATIONS = 900;
+const MAX_COMMIT_CHARS = 400_000;
 const SHUTDOWN = "shutdown";
 /** How long cancel requests wait in KV for an owner that never reads them. */
 const CANCEL_EXPIRE_MS = 60_000;
@@ -131,6 +136,9 @@ export class RunRegistry {
   #maxInMemory: number;
   #cancelTimeoutMs: number;
   #live = new Map<string, LiveRun>();
+  /** Runs with events waiting for the log writer, and the writer itself. */
+  #dirty = new Set<LiveRun>();
+  #writing: Promise<void> | null = null;
   #remote = new Map<string, RemoteRun>();
   /** Remote follows being set up, so concurrent opens share one watch. */
   #opening = new Map<string, Promise<RemoteRun>>();
@@ -217,6 +225,7 @@ export class RunRegistry {
       step: null,
       pending: [],
       flushing: null,
+      flushed: null,
       committedSeq: 0,
       logExpiresAt: null,
       finished: Promise.withResolvers<void>(),
@@ -542,7 +551,13 @@ export class RunRegistry {
     if (feed.done) this.#settle(live, event);
     if (this.#durable) {
       live.pending.push({ seq: event.seq, json });
-      live.flushing ??= this.#flush(live);
+      if (!live.flushing) {
+        const { promise, resolve } = Promise.withResolvers<void>();
+        live.flushing = promise;
+        live.flushed = resolve;
+      }
+      this.#dirty.add(live);
+      this.#writing ??= this.#write();
     } else if (feed.done) {
       live.flushing = this.#commitFinal(live);
     }
@@ -566,43 +581,71 @@ export class RunRegistry {
     }
   }
 
-  /** Writes pending events to the log, a batch per atomic commit. */
-  async #flush(live: LiveRun): Promise<void> {
-    const runId = live.record.id;
-    while (live.pending.length > 0) {
+  /**
+   * Writes pending events of every run to the log. One writer per registry
+   * groups all runs' events into each atomic commit (up to KV's limits), so
+   * under load the number of commits, each waiting on the disk, does not
+   * grow with the number of runs. While a commit is in flight, new events
+   * gather for the next one; the agent never waits for any of it.
+   */
+  async #write(): Promise<void> {
+    while (this.#dirty.size > 0) {
+      const op = this.#kv.atomic();
+      let mutations = 0;
       let size = 0;
-      let count = 0;
-      while (count < live.pending.length && count < 200 && size < 300_000) {
-        size += live.pending[count]!.json.length;
-        count++;
-      }
-      const batch = live.pending.slice(0, count);
-      const last = batch.at(-1)!;
-      const done = live.feed.done && last.seq === live.feed.lastSeq;
-      live.logExpiresAt ??= Date.now() + this.log.ttlMs;
-      for (let attempt = 1;; attempt++) {
-        const op = this.#kv.atomic();
-        this.log.append(op, runId, batch, done, live.logExpiresAt);
+      const taken: { live: LiveRun; count: number; done: boolean }[] = [];
+      for (const live of this.#dirty) {
+        let count = 0;
+        let runMutations = 4; // the head, and the final record's writes
+        while (count < live.pending.length) {
+          const entry = live.pending[count]!;
+          const parts = Math.max(1, Math.ceil(entry.json.length / PART_CHARS));
+          const fits = mutations + runMutations + parts <= MAX_MUTATIONS &&
+            size + entry.json.length <= MAX_COMMIT_CHARS;
+          // An entry too large for any batch still goes, alone in its commit.
+          if (!fits && (count > 0 || taken.length > 0)) break;
+          runMutations += parts;
+          size += entry.json.length;
+          count++;
+        }
+        if (count === 0) break;
+        mutations += runMutations;
+        const batch = live.pending.slice(0, count);
+        const done = live.feed.done && batch.at(-1)!.seq === live.feed.lastSeq;
+        live.logExpiresAt ??= Date.now() + this.log.ttlMs;
+        this.log.append(op, live.record.id, batch, done, live.logExpiresAt);
         if (done) this.#finalMutations(op, live);
+        taken.push({ live, count, done });
+      }
+      for (let attempt = 1;; attempt++) {
         try {
           await op.commit();
           break;
         } catch (error) {
           if (attempt >= 5) {
-            console.error(`Run ${runId}: the log write failed ${attempt} times:`, error);
+            console.error(`The run log write failed ${attempt} times:`, error);
             break;
           }
           await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
         }
       }
-      live.pending.splice(0, count);
-      live.committedSeq = last.seq;
-      if (live.feed.events.length > this.#maxInMemory) {
-        live.feed.trim(Math.min(live.committedSeq, live.feed.lastSeq - this.#maxInMemory / 2));
+      for (const { live, count, done } of taken) {
+        const last = live.pending[count - 1]!;
+        live.pending.splice(0, count);
+        live.committedSeq = last.seq;
+        if (live.feed.events.length > this.#maxInMemory) {
+          live.feed.trim(Math.min(live.committedSeq, live.feed.lastSeq - this.#maxInMemory / 2));
+        }
+        if (live.pending.length === 0) {
+          this.#dirty.delete(live);
+          live.flushing = null;
+          live.flushed?.();
+          live.flushed = null;
+        }
+        if (done) this.#finish(live);
       }
     }
-    live.flushing = null;
-    if (live.feed.done) this.#finish(live);
+    this.#writing = null;
   }
 
   /** Without a log, the final record is still written. */

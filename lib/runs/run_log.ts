@@ -22,8 +22,8 @@ export interface LogEntry {
   json: string;
 }
 
-/** KV values are limited to 64 KiB; an event's JSON is split below that. */
-const PART_CHARS = 16_000;
+/** KV values are limited to 64 KiB, so an event's JSON is split into parts: the characters of JSON per KV value (three bytes each at most, under 64 KiB). */
+export const PART_CHARS = 16_000;
 
 /**
  * Reads and writes run logs.
