@@ -51,9 +51,8 @@ import { EventEncoder } from "@ag-ui/encoder";
 import { HttpError } from "./http_error.ts";
 import type { Memory, Progress, RunEvent } from "./protocol.ts";
 import type { RunFeed } from "./runs/feed.ts";
-import { followerStats } from "./runs/follow.ts";
+import { FeedWaiter, KEEP_ALIVE } from "./runs/feed_waiter.ts";
 import { MessageBody } from "./schemas.ts";
-import { encodeServerSentEvent } from "./sse.ts";
 
 export type { AguiEvent };
 
@@ -347,7 +346,6 @@ function endsMemoryStep(event: RunEvent): boolean {
 }
 
 const encoder = new TextEncoder();
-const KEEP_ALIVE = encoder.encode(encodeServerSentEvent({ comment: "keep-alive" }));
 const eventEncoder = new EventEncoder();
 
 /** The content type of an AG-UI stream, as `@ag-ui/encoder` chooses it. */
@@ -402,42 +400,10 @@ export function aguiStream(
   memories: MemorySource,
   options: AguiStreamOptions,
 ): ReadableStream<Uint8Array> {
-  const { heartbeatMs } = options;
   let cursor = 0;
-  let lastSent = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let waiting: { cancel: () => void } | null = null;
-  let heartbeatDue = false;
-  let finished = false;
-
+  const waiter = new FeedWaiter(feed, options.heartbeatMs);
   const cleanup = () => {
-    if (finished) return;
-    finished = true;
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      timer = undefined;
-      followerStats.timers--;
-    }
-    waiting?.cancel();
-    waiting = null;
-    feed.followers--;
-    followerStats.streams--;
-    options.onClose?.();
-  };
-  const onTimer = () => {
-    timer = undefined;
-    followerStats.timers--;
-    if (finished || !waiting) return;
-    if (performance.now() - lastSent >= heartbeatMs) {
-      heartbeatDue = true;
-      waiting.cancel();
-    } else arm();
-  };
-  const arm = () => {
-    if (timer !== undefined || finished) return;
-    const delay = Math.max(0, lastSent + heartbeatMs - performance.now());
-    timer = setTimeout(onTimer, delay);
-    followerStats.timers++;
+    if (waiter.close()) options.onClose?.();
   };
   /** Ends the stream after the run's last AG-UI event (or a `RUN_ERROR` if it had none). */
   const end = (controller: ReadableStreamDefaultController<Uint8Array>) => {
@@ -460,31 +426,29 @@ export function aguiStream(
           // The snapshot is a courtesy; the stream goes on without it.
           console.error("Reading memories for an AG-UI state snapshot failed:", error);
         }
-        if (finished) return;
+        if (waiter.closed) return;
         if (current) controller.enqueue(encodeAguiEvent(mapper.snapshot(current)));
       }
     }
-    lastSent = performance.now();
+    waiter.sent();
   };
 
-  feed.followers++;
-  followerStats.streams++;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       for (const event of mapper.start(memories.initial)) controller.enqueue(encodeAguiEvent(event));
     },
     async pull(controller) {
-      while (!finished) {
+      while (!waiter.closed) {
         if (cursor < feed.base && feed.backfill) {
           let missed: RunEvent[];
           try {
             missed = await feed.backfill(cursor, feed.base);
           } catch (error) {
-            if (finished) return;
+            if (waiter.closed) return;
             console.error(`The AG-UI stream of run ${feed.runId} could not read its log:`, error);
             return end(controller);
           }
-          if (finished) return;
+          if (waiter.closed) return;
           const next = missed.filter((e) => e.seq > cursor);
           if (next.length === 0 || next[0]!.seq !== cursor + 1) {
             console.error(`The AG-UI stream of run ${feed.runId} lost events after seq ${cursor}.`);
@@ -500,15 +464,9 @@ export function aguiStream(
         }
         // Done with nothing left to send: the feed closed without a terminal event.
         if (feed.done) return end(controller);
-        const wait = feed.wait();
-        waiting = wait;
-        arm();
-        await wait.promise;
-        waiting = null;
-        if (heartbeatDue && !finished) {
-          heartbeatDue = false;
+        if (await waiter.wait()) {
           controller.enqueue(KEEP_ALIVE);
-          lastSent = performance.now();
+          waiter.sent();
           return;
         }
       }

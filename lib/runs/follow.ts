@@ -10,15 +10,14 @@ import type { RunEvent } from "../protocol.ts";
 import { isTerminal } from "../protocol.ts";
 import { encodeServerSentEvent } from "../sse.ts";
 import { BACKFILL_BATCH, encodeFrame, type RunFeed } from "./feed.ts";
+import { FeedWaiter, KEEP_ALIVE } from "./feed_waiter.ts";
+
+export { followerStats } from "./feed_waiter.ts";
 
 const encoder = new TextEncoder();
-const KEEP_ALIVE = encoder.encode(encodeServerSentEvent({ comment: "keep-alive" }));
 const SHUTDOWN = encoder.encode(
   encodeServerSentEvent({ comment: "server shutting down; reconnect to continue" }),
 );
-
-/** Counts of what followers hold open, for tests and stats. */
-export const followerStats = { streams: 0, timers: 0 };
 
 /** Options of {@linkcode followFrames}. */
 export interface FollowOptions {
@@ -58,46 +57,13 @@ export interface FollowOptions {
 export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStream<Uint8Array> {
   const { heartbeatMs, shutdown } = options;
   let cursor = options.after;
-  let lastSent = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let waiting: { cancel: () => void } | null = null;
-  let heartbeatDue = false;
-  let finished = false;
-
+  const waiter = new FeedWaiter(feed, heartbeatMs);
   const cleanup = () => {
-    if (finished) return;
-    finished = true;
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      timer = undefined;
-      followerStats.timers--;
-    }
-    waiting?.cancel();
-    waiting = null;
-    feed.followers--;
-    followerStats.streams--;
+    if (!waiter.close()) return;
     shutdown?.removeEventListener("abort", onShutdown);
     options.onClose?.();
   };
-  const onTimer = () => {
-    timer = undefined;
-    followerStats.timers--;
-    if (finished || !waiting) return;
-    if (performance.now() - lastSent >= heartbeatMs) {
-      heartbeatDue = true;
-      waiting.cancel();
-    } else arm();
-  };
-  const arm = () => {
-    if (timer !== undefined || finished) return;
-    const delay = Math.max(0, lastSent + heartbeatMs - performance.now());
-    timer = setTimeout(onTimer, delay);
-    followerStats.timers++;
-  };
-  const onShutdown = () => waiting?.cancel();
-
-  feed.followers++;
-  followerStats.streams++;
+  const onShutdown = () => waiter.interrupt();
   shutdown?.addEventListener("abort", onShutdown, { once: true });
 
   return new ReadableStream<Uint8Array>({
@@ -107,7 +73,7 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
       }
     },
     async pull(controller) {
-      while (!finished) {
+      while (!waiter.closed) {
         if (shutdown?.aborted) {
           controller.enqueue(SHUTDOWN);
           controller.close();
@@ -117,7 +83,7 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
         if (cursor < feed.base && feed.backfill) {
           // A bounded batch per pull: the next one is read when the client has taken this one.
           const missed = await feed.backfill(cursor, Math.min(feed.base, cursor + BACKFILL_BATCH));
-          if (finished) return;
+          if (waiter.closed) return;
           const next = missed.filter((e) => e.seq > cursor);
           if (next.length === 0 || next[0]!.seq !== cursor + 1) {
             controller.error(new Error(`Run ${feed.runId} lost events after seq ${cursor}.`));
@@ -128,13 +94,13 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
             controller.enqueue(encodeFrame(event));
             cursor = event.seq;
           }
-          lastSent = performance.now();
+          waiter.sent();
           return;
         }
         if (cursor < feed.lastSeq) {
           for (const frame of feed.framesAfter(cursor)) controller.enqueue(frame);
           cursor = feed.lastSeq;
-          lastSent = performance.now();
+          waiter.sent();
           if (feed.done) {
             controller.close();
             cleanup();
@@ -148,15 +114,9 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
           cleanup();
           return;
         }
-        const wait = feed.wait();
-        waiting = wait;
-        arm();
-        await wait.promise;
-        waiting = null;
-        if (heartbeatDue && !finished) {
-          heartbeatDue = false;
+        if (await waiter.wait()) {
           controller.enqueue(KEEP_ALIVE);
-          lastSent = performance.now();
+          waiter.sent();
           return;
         }
       }
