@@ -439,21 +439,16 @@ export function aguiStream(
     },
     async pull(controller) {
       while (!waiter.closed) {
-        if (cursor < feed.base && feed.backfill) {
-          let missed: RunEvent[];
+        if (feed.behind(cursor)) {
+          let next: RunEvent[];
           try {
-            missed = await feed.backfill(cursor, feed.base);
+            next = await feed.catchUp(cursor);
           } catch (error) {
             if (waiter.closed) return;
-            console.error(`The AG-UI stream of run ${feed.runId} could not read its log:`, error);
+            console.error(`The AG-UI stream of run ${feed.runId} could not catch up from its log:`, error);
             return end(controller);
           }
           if (waiter.closed) return;
-          const next = missed.filter((e) => e.seq > cursor);
-          if (next.length === 0 || next[0]!.seq !== cursor + 1) {
-            console.error(`The AG-UI stream of run ${feed.runId} lost events after seq ${cursor}.`);
-            return end(controller);
-          }
           return await send(controller, next);
         }
         if (cursor < feed.lastSeq) {

@@ -65,6 +65,26 @@ export class RunFeed {
     this.projectId = projectId;
   }
 
+  /** Whether the events after `after` left memory and must be read from the log. */
+  behind(after: number): boolean {
+    return after < this.base && this.backfill !== null;
+  }
+
+  /**
+   * The next events after `after` that left memory, read from the log in a
+   * batch of at most {@linkcode BACKFILL_BATCH} (so catching up from far
+   * behind costs bounded memory per step), and checked to follow on from
+   * `after` without a gap. Throws when the log has lost some of them.
+   */
+  async catchUp(after: number): Promise<RunEvent[]> {
+    const read = this.backfill ? await this.backfill(after, Math.min(this.base, after + BACKFILL_BATCH)) : [];
+    const next = read.filter((e) => e.seq > after);
+    if (next.length === 0 || next.some((e, i) => e.seq !== after + 1 + i)) {
+      throw new Error(`Run ${this.runId} lost events after seq ${after}.`);
+    }
+    return next;
+  }
+
   /** Appends the next event (seq must be `lastSeq + 1`) and wakes waiters. */
   push(event: RunEvent, frame: Uint8Array = encodeFrame(event)): void {
     if (this.done) return;

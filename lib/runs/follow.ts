@@ -9,7 +9,7 @@
 import type { RunEvent } from "../protocol.ts";
 import { isTerminal } from "../protocol.ts";
 import { encodeServerSentEvent } from "../sse.ts";
-import { BACKFILL_BATCH, encodeFrame, type RunFeed } from "./feed.ts";
+import { encodeFrame, type RunFeed } from "./feed.ts";
 import { FeedWaiter, KEEP_ALIVE } from "./feed_waiter.ts";
 
 export { followerStats } from "./feed_waiter.ts";
@@ -80,16 +80,17 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
           cleanup();
           return;
         }
-        if (cursor < feed.base && feed.backfill) {
-          // A bounded batch per pull: the next one is read when the client has taken this one.
-          const missed = await feed.backfill(cursor, Math.min(feed.base, cursor + BACKFILL_BATCH));
-          if (waiter.closed) return;
-          const next = missed.filter((e) => e.seq > cursor);
-          if (next.length === 0 || next[0]!.seq !== cursor + 1) {
-            controller.error(new Error(`Run ${feed.runId} lost events after seq ${cursor}.`));
+        if (feed.behind(cursor)) {
+          // One bounded batch per pull: the next is read when the client has taken this one.
+          let next: RunEvent[];
+          try {
+            next = await feed.catchUp(cursor);
+          } catch (error) {
+            if (!waiter.closed) controller.error(error);
             cleanup();
             return;
           }
+          if (waiter.closed) return;
           for (const event of next) {
             controller.enqueue(encodeFrame(event));
             cursor = event.seq;
@@ -182,9 +183,7 @@ export async function* followEvents(
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     while (!signal?.aborted) {
-      const batch = cursor < feed.base && feed.backfill
-        ? await feed.backfill(cursor, Math.min(feed.base, cursor + BACKFILL_BATCH))
-        : feed.after(cursor);
+      const batch = feed.behind(cursor) ? await feed.catchUp(cursor) : feed.after(cursor);
       for (const event of batch) {
         if (event.seq <= cursor) continue;
         if (event.seq !== cursor + 1) throw new Error(`Run ${feed.runId} lost events after seq ${cursor}.`);
