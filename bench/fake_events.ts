@@ -6,17 +6,7 @@
  * @module
  */
 
-/** The eight steps of a run, as in lib/protocol.ts. */
-export const FAKE_STEPS = [
-  "start",
-  "context",
-  "analyzing",
-  "planning",
-  "validation",
-  "execution",
-  "memory",
-  "completion",
-] as const;
+import { STEPS } from "../lib/protocol.ts";
 
 /** A wire event before it is serialised; `ts` is set by the caller. */
 export type FakeEvent = Record<string, unknown> & {
@@ -47,7 +37,7 @@ export function makeEventBuilder(
   const padding = "x".repeat(Math.max(0, pad));
   const build = ((seq: number): FakeEvent => {
     if (seq <= progress) {
-      const step = FAKE_STEPS[Math.min(FAKE_STEPS.length - 1, Math.floor((seq - 1) / 2))]!;
+      const step = STEPS[Math.min(STEPS.length - 1, Math.floor((seq - 1) / 2))]!;
       const phase = seq % 2 === 1 ? "start" : "end";
       return {
         type: "progress",
@@ -60,7 +50,7 @@ export function makeEventBuilder(
           message: `${step} ${phase === "start" ? "started" : "finished"}`,
           details: `Step ${step} of the run${padding}`,
           timestamp: new Date().toISOString(),
-          metadata: { stepIndex: FAKE_STEPS.indexOf(step) },
+          metadata: { stepIndex: STEPS.indexOf(step) },
         },
       };
     }
@@ -86,7 +76,7 @@ export function makeEventBuilder(
           durationMs: 0.1,
         }],
         memories: { added: [], removed: [] },
-        steps: FAKE_STEPS.map((step) => ({ step, durationMs: 0 })),
+        steps: STEPS.map((step) => ({ step, durationMs: 0 })),
         engine: "local",
       },
     };

@@ -10,7 +10,7 @@ import { STEPS } from "../lib/protocol.ts";
 import type { ChatResult, Memory, Message, RunRecord } from "../lib/protocol.ts";
 import { RunRegistry } from "../lib/runs/registry.ts";
 import { createStores } from "../lib/store/mod.ts";
-import { call, createProject, startServer, TEST_ENV } from "./helpers.ts";
+import { call, createProject, eventually, startServer, TEST_ENV } from "./helpers.ts";
 
 type AnyEvent = BaseEvent & Record<string, unknown>;
 
@@ -71,15 +71,6 @@ function assertStepsPaired(events: AnyEvent[], steps: readonly string[]): void {
   const finished = events.filter((e) => e.type === EventType.STEP_FINISHED).map((e) => e.stepName);
   assert.deepEqual(started, steps);
   assert.deepEqual(finished, steps);
-}
-
-/** Waits (bounded) until a condition holds; not a timing assertion. */
-async function eventually(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Gave up waiting: ${what}.`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** The local engine, except that its answer waits for `release()` after the first token. */

@@ -7,37 +7,16 @@
 
 import assert from "node:assert/strict";
 import type { Message, Project, RunRecord } from "../lib/protocol.ts";
-import { call, createProject, startServer } from "./helpers.ts";
+import { call, createProject, eventually, seededRandom, startServer } from "./helpers.ts";
 
 const CLIENTS = 1_000;
 const PROJECTS = 25;
-
-/** A small seeded generator (mulberry32), so a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Waits (bounded) until a condition holds; not a timing assertion. */
-async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Gave up waiting: ${what}.`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 type Outcome = "refused" | "before-response" | "mid-stream" | "complete";
 
 Deno.test(`${CLIENTS} clients disconnecting at random moments leave nothing open and lose no answer`, async () => {
   const seed = Number(Deno.env.get("FAULTS_SEED") ?? Date.now() % 1_000_000);
-  const next = random(seed);
+  const next = seededRandom(seed);
   await using server = await startServer({
     LANTERN_LOCAL_PACE_MS: "2",
     LANTERN_LOCAL_TOKEN_MS: "1",
@@ -113,11 +92,11 @@ Deno.test(`${CLIENTS} clients disconnecting at random moments leave nothing open
   assert.ok(count("mid-stream") > 0, `no client was cut mid-stream (${summary})`);
 
   // Every run finishes although its client left; then nothing stays open.
-  await eventually("every run to finish", () => lantern.runs.stats().running === 0);
+  await eventually("every run to finish", () => lantern.runs.stats().running === 0, 30_000);
   await eventually("every stream to close", () => {
     const stats = lantern.runs.stats();
     return stats.streams === 0 && stats.streamTimers === 0 && lantern.limits.streams!.open === 0;
-  });
+  }, 30_000);
   const stats = lantern.runs.stats();
   assert.deepEqual(
     {

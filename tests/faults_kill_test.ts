@@ -7,40 +7,12 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import type { Message, Project, RunRecord, RunStarted } from "../lib/protocol.ts";
-import { call, chatStream, spawnServer } from "./helpers.ts";
+import { type Message, type Project, type RunRecord, type RunStarted, STEPS } from "../lib/protocol.ts";
+import { call, chatStream, eventually, seededRandom, spawnServer } from "./helpers.ts";
 
 const ROUNDS = 4;
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Gave up waiting: ${what}.`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const Step = z.enum([
-  "start",
-  "context",
-  "analyzing",
-  "planning",
-  "validation",
-  "execution",
-  "memory",
-  "completion",
-]);
+const Step = z.enum(STEPS);
 const Usage = z.object({ model: z.string(), inputTokens: z.number(), outputTokens: z.number() }).strict();
 const RunErrorShape = z.object({ code: z.string().min(1), message: z.string().min(1), step: Step.nullable() })
   .strict();
@@ -76,7 +48,7 @@ const TerminalRecord = z.object({
 
 Deno.test("killed at random points and restarted, Lantern keeps every record whole and every run ends", async () => {
   const seed = Number(Deno.env.get("FAULTS_SEED") ?? Date.now() % 1_000_000);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const dir = await Deno.makeTempDir();
   const env = {
     LANTERN_KV_PATH: `${dir}/lantern.kv`,
@@ -135,7 +107,7 @@ Deno.test("killed at random points and restarted, Lantern keeps every record who
           records.push(...(await call<RunRecord[]>(`${last.url}/api/projects/${project.id}/runs`)).body);
         }
         return records.every((r) => r.status !== "running");
-      });
+      }, 20_000);
       assert.deepEqual(
         new Set(records.map((r) => r.id)),
         started,
