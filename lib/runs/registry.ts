@@ -371,9 +371,9 @@ export class RunRegistry {
       .set(["cancel", record.owner, runId], { projectId, at: Date.now() }, { expireIn: CANCEL_EXPIRE_MS })
       .set(["inbox", record.owner], { runId, at: Date.now() }, { expireIn: CANCEL_EXPIRE_MS })
       .commit();
-    const done = await this.#waitForEnd(runId, this.#cancelTimeoutMs);
-    const final = (await this.#kv.get<RunRecord>(["runs", projectId, runId])).value ?? record;
-    if (!done && final.status === "running") {
+    // Follow it like any remote run (one shared watch) until its owner ends it.
+    const final = (await this.waitForRecord(projectId, runId, this.#cancelTimeoutMs)) ?? record;
+    if (final.status === "running") {
       throw new HttpError(504, "cancel_timeout", `Run "${runId}" did not stop in time; try again.`);
     }
     return final;
@@ -770,26 +770,6 @@ export class RunRegistry {
     }, this.#leaseMs);
     Deno.unrefTimer(timers.liveness);
     return remote;
-  }
-
-  async #waitForEnd(runId: string, timeoutMs: number): Promise<boolean> {
-    const reader = this.#kv.watch<[{ done: boolean }]>([this.log.headKey(runId)]).getReader();
-    this.#watches++;
-    const stop = () => reader.cancel().catch(() => {});
-    const timer = setTimeout(stop, timeoutMs);
-    this.#shutdown.signal.addEventListener("abort", stop, { once: true });
-    try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) return false;
-        if (value[0].value?.done) return true;
-      }
-    } finally {
-      clearTimeout(timer);
-      this.#shutdown.signal.removeEventListener("abort", stop);
-      this.#watches--;
-      reader.cancel().catch(() => {});
-    }
   }
 
   // --- leases, orphans and cancels ------------------------------------------
