@@ -13,18 +13,20 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { serveStatic } from "hono/deno";
-import { AGUI_MAX_BODY_BYTES } from "./agui.ts";
+import { AGUI_MAX_BODY_BYTES } from "./agui/input.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
+import { DomainError } from "./runs/errors.ts";
 import { Authenticator, requireAuth } from "./http/auth.ts";
 import { bodyLimit } from "./http/body.ts";
 import { csrf } from "./http/csrf.ts";
 import type { AppDeps } from "./http/deps.ts";
-import { createLimits, limitRuns } from "./http/limits.ts";
+import { createLimits } from "./http/limits.ts";
 import { pathGuard } from "./http/path_guard.ts";
 import { rateLimit } from "./http/rate_limit.ts";
 import { securityHeaders } from "./http/security_headers.ts";
 import { streamLimit } from "./http/stream_limit.ts";
 import { MAX_BODY_BYTES } from "./schemas.ts";
+import { matches, ROUTES } from "./urls.ts";
 import { authRoutes } from "../routes/auth.tsx";
 import { aguiRoutes } from "../routes/api/agui.ts";
 import { memoryRoutes } from "../routes/api/memories.ts";
@@ -45,17 +47,22 @@ export function createApp(appDeps: AppDeps): Hono {
   const app = new Hono();
   const config = appDeps.config;
   const limits = appDeps.limits ?? createLimits(config);
+  const cap = limits.projectRuns;
   const deps: AppDeps = {
     ...appDeps,
     limits,
-    runs: limits.projectRuns ? limitRuns(appDeps.runs, limits.projectRuns) : appDeps.runs,
+    // Every route that starts a run goes through the project cap.
+    startRun: (project, message) =>
+      cap ? cap.start(appDeps.runs, project, message) : appDeps.runs.start(project, message),
   };
   const auth = config.token === null
     ? null
     : new Authenticator(config.token, { sessionTtlMs: config.sessionTtlMs });
 
   app.onError((error) => {
-    if (!(error instanceof HttpError)) console.error("Unhandled error:", error);
+    if (!(error instanceof HttpError) && !(error instanceof DomainError)) {
+      console.error("Unhandled error:", error);
+    }
     return errorResponse(error);
   });
 
@@ -63,7 +70,8 @@ export function createApp(appDeps: AppDeps): Hono {
   app.use(pathGuard());
   app.use(bodyLimit({
     maxBytes: MAX_BODY_BYTES,
-    limitFor: (method, path) => method === "POST" && AGUI_ROUTE.test(path) ? AGUI_MAX_BODY_BYTES : undefined,
+    limitFor: (method, path) =>
+      method === "POST" && matches(ROUTES.agui, path) ? AGUI_MAX_BODY_BYTES : undefined,
   }));
 
   const origins = config.corsOrigins;
@@ -72,7 +80,7 @@ export function createApp(appDeps: AppDeps): Hono {
       "/api/*",
       cors({
         origin: (origin) => (origins.includes("*") ? "*" : origins.includes(origin) ? origin : null),
-        allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+        allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
         allowHeaders: ["Content-Type", "Last-Event-ID", "Authorization"],
         exposeHeaders: ["X-Run-Id", "X-Events-Url", "Location"],
         maxAge: 600,
@@ -83,16 +91,18 @@ export function createApp(appDeps: AppDeps): Hono {
   // Who first (401 for anyone without the token), then from where (403 for a cross-site browser).
   app.use(requireAuth({ auth, failures: limits.signIn }));
   app.use(csrf({ origins, tokenRequired: auth !== null }));
+  // Per route: a stream slot first (a refused chat-stream starts no run), then the run-start rate.
   if (limits.streams) {
-    app.use(streamLimit({ counter: limits.streams, isStreamRequest }));
+    const slot = streamLimit({ counter: limits.streams, isStreamRequest: () => true });
+    for (const [method, path] of STREAM_ROUTES) app.on(method, path, slot);
   }
   if (limits.runs) {
     const perMinute = limits.runs.perMinute;
-    app.use(rateLimit({
+    const rate = rateLimit({
       limiter: limits.runs,
-      applies: startsRun,
       message: (s) => `You can start ${perMinute} runs a minute; try again in ${s} s.`,
-    }));
+    });
+    for (const path of RUN_STARTS) app.post(path, rate);
   }
 
   authRoutes(app, deps, { auth, failures: limits.signIn });
@@ -137,21 +147,12 @@ export function createApp(appDeps: AppDeps): Hono {
   return app;
 }
 
-const STREAM_ROUTES: [string, RegExp][] = [
-  ["GET", /^\/api\/projects\/[^/]+\/runs\/[^/]+\/events$/],
-  ["POST", /^\/api\/projects\/[^/]+\/(?:chat-stream|agui)$/],
+/** The routes that answer with an event stream: each reserves a stream slot before it runs. */
+const STREAM_ROUTES: [string, string][] = [
+  ["GET", ROUTES.runEvents],
+  ["POST", ROUTES.chatStream],
+  ["POST", ROUTES.agui],
 ];
 
-const AGUI_ROUTE = /^\/api\/projects\/[^/]+\/agui$/;
-
-const RUN_ROUTES = /^(?:\/api\/projects\/[^/]+\/(?:chat|chat-stream|runs|agui)|\/projects\/[^/]+\/messages)$/;
-
-/** Whether a request asks for an event stream (a slot is reserved before it runs). */
-function isStreamRequest(method: string, path: string): boolean {
-  return STREAM_ROUTES.some(([m, pattern]) => m === method && pattern.test(path));
-}
-
-/** Whether a request starts a run (counted by the per-client rate limit). */
-function startsRun(method: string, path: string): boolean {
-  return method === "POST" && RUN_ROUTES.test(path);
-}
+/** The routes that start a run: each counts against the run-start rate limit. */
+const RUN_STARTS = [ROUTES.chat, ROUTES.chatStream, ROUTES.runs, ROUTES.agui, ROUTES.pageMessages];

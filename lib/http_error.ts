@@ -1,11 +1,14 @@
 /**
- * One error type for every failure a client can cause or see, mapped to a
- * JSON response in one place ({@linkcode errorResponse}).
+ * One error type for failures raised at the HTTP edge, and the one place
+ * where any thrown value becomes a JSON response ({@linkcode errorResponse}):
+ * an {@linkcode HttpError} keeps its status; a domain error (lib/runs/errors.ts)
+ * gets the status its code maps to here.
  *
  * @module
  */
 
 import type { ErrorBody } from "./protocol.ts";
+import { DomainError } from "./runs/errors.ts";
 
 /**
  * An error with an HTTP status and a stable, machine-readable code.
@@ -41,9 +44,54 @@ export class HttpError extends Error {
 }
 
 /**
+ * A 404 for a thing that is not there: `<what>_not_found`.
+ *
+ * @example
+ * ```ts
+ * import { notFound } from "./http_error.ts";
+ * console.log(notFound("memory", "m1").code); // memory_not_found
+ * ```
+ */
+export function notFound(what: "project" | "run" | "memory", id: string | undefined): HttpError {
+  const name = what === "project" ? "Project" : what === "run" ? "Run" : "The memory";
+  const suffix = what === "run" ? " in this project" : "";
+  return new HttpError(
+    404,
+    `${what}_not_found`,
+    `${name} "${String(id).slice(0, 80)}" was not found${suffix}.`,
+  );
+}
+
+/** The status of each domain error code, and of each way a run can fail. */
+const STATUS_OF_CODE: Record<string, number> = {
+  run_not_found: 404,
+  run_expired: 410,
+  shutting_down: 503,
+  run_unavailable: 503,
+  cancel_timeout: 504,
+  invalid_plan: 422,
+  cancelled: 409,
+  interrupted: 503,
+};
+
+/**
+ * The HTTP status of a domain error's code (run failures included).
+ *
+ * @example
+ * ```ts
+ * import { statusOfCode } from "./http_error.ts";
+ * console.log(statusOfCode("run_expired"), statusOfCode("model_timeout"), statusOfCode("other")); // 410 502 500
+ * ```
+ */
+export function statusOfCode(code: string): number {
+  return STATUS_OF_CODE[code] ?? (code.startsWith("model_") ? 502 : 500);
+}
+
+/**
  * The JSON response for any thrown value: an {@linkcode HttpError} keeps its
- * status and message; anything else is a 500 with a generic message, so no
- * stack trace or internal detail ever reaches a client.
+ * status and message; a domain error gets its code's status; anything else
+ * is a 500 with a generic message, so no stack trace or internal detail ever
+ * reaches a client.
  *
  * @example
  * ```ts
@@ -53,18 +101,23 @@ export class HttpError extends Error {
  * ```
  */
 export function errorResponse(error: unknown): Response {
-  const http = error instanceof HttpError ? error : null;
+  const known = error instanceof HttpError || error instanceof DomainError ? error : null;
+  const status = error instanceof HttpError
+    ? error.status
+    : error instanceof DomainError
+    ? statusOfCode(error.code)
+    : 500;
   const body: ErrorBody = {
     error: {
-      code: http?.code ?? "internal_error",
-      message: http?.message ?? "Something went wrong on the server.",
+      code: known?.code ?? "internal_error",
+      message: known?.message ?? "Something went wrong on the server.",
     },
   };
   return new Response(JSON.stringify(body), {
-    status: http?.status ?? 500,
+    status,
     headers: {
       "content-type": "application/json; charset=utf-8",
-      ...http?.headers,
+      ...(error instanceof HttpError ? error.headers : {}),
     },
   });
 }

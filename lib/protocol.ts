@@ -7,30 +7,28 @@
  *
  * @example Narrow an event by its type
  * ```ts
- * import { isTerminal, type RunEvent } from "./protocol.ts";
+ * import type { RunEvent } from "./protocol.ts";
  *
  * const event: RunEvent = { type: "token", runId: "r1", seq: 3, ts: 1, delta: "Hi" };
- * if (event.type === "token") console.log(event.delta);
- * console.log(isTerminal(event)); // false
+ * if (event.type === "token") console.log(event.delta); // Hi
  * ```
  *
  * @module
  */
 
-/** The eight steps of a run, in the order they always happen. */
-export const STEPS = [
-  "start",
-  "context",
-  "analyzing",
-  "planning",
-  "validation",
-  "execution",
-  "memory",
-  "completion",
-] as const;
+/**
+ * The version of the wire protocol, announced in the `Lantern-Protocol`
+ * header of event streams and in the `start` step's first event
+ * (`metadata.protocol`). Version 2 added the `action` event.
+ */
+export const PROTOCOL_VERSION = 2;
 
-/** One of the eight {@linkcode STEPS}. */
-export type StepName = typeof STEPS[number];
+/** The header that announces {@linkcode PROTOCOL_VERSION}. */
+export const PROTOCOL_HEADER = "lantern-protocol";
+
+export { STEPS } from "./steps.ts";
+export type { StepName } from "./steps.ts";
+import type { StepName } from "./steps.ts";
 
 /**
  * Where a progress event sits in its step: `start` opens it, `end` closes it,
@@ -57,7 +55,7 @@ export interface PlanAction {
   args: Record<string, unknown>;
 }
 
-/** A plan action after it ran. */
+/** A plan action after it ran: the payload of an `action` event (with its `index` in the plan). */
 export interface ActionResult extends PlanAction {
   ok: boolean;
   /** A short, human-readable outcome. */
@@ -103,6 +101,7 @@ export interface RunCancelled {
 /** An event before the run registry stamps it with `runId`, `seq` and `ts`. */
 export type AgentEvent =
   | { type: "progress"; progress: Progress }
+  | { type: "action"; action: ActionResult & { index: number } }
   | { type: "token"; delta: string }
   | { type: "result"; result: ChatResult }
   | { type: "error"; error: RunError }
@@ -119,23 +118,6 @@ export interface EventStamp {
 
 /** An event as it travels on the wire and sits in the run log. */
 export type RunEvent = AgentEvent & EventStamp;
-
-/** The types of event that end a run's stream. */
-export const TERMINAL_TYPES = ["result", "error", "cancelled"] as const;
-
-/**
- * Whether an event ends its run.
- *
- * @example
- * ```ts
- * import { isTerminal } from "./protocol.ts";
- * console.log(isTerminal({ type: "error", error: { code: "x", message: "y", step: null } })); // true
- * ```
- */
-export function isTerminal(event: { type: string }): boolean {
-  return event.type === "result" || event.type === "error" ||
-    event.type === "cancelled";
-}
 
 /** A project: the container of a conversation and a memory. */
 export interface Project {

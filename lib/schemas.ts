@@ -47,9 +47,6 @@ export const MemoryBody = z.object({ text: cleanText("text", "The text", 2000, "
 export const LastEventId = z.string().regex(/^\d{1,15}$/, "lastEventId must be a whole number.")
   .transform(Number);
 
-/** A project, run or memory id in a path (see lib/ids.ts): 37 base-36 characters. */
-export const Id = z.string().regex(/^[0-9a-z]{37}$/, "An id is 37 lowercase letters and digits.");
-
 /** The sign-in form: the token, and the local page to return to. */
 export const SignInForm = z.object({
   token: z.string({ error: "Enter the token." }).min(1, "Enter the token.").max(

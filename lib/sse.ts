@@ -88,6 +88,18 @@ export class ServerSentEventStream extends TransformStream<ServerSentEventMessag
   }
 }
 
+const frameEncoder = new TextEncoder();
+
+/** The keep-alive comment frame, sent after a heartbeat of silence. */
+export const KEEP_ALIVE_FRAME: Uint8Array<ArrayBuffer> = frameEncoder.encode(
+  encodeServerSentEvent({ comment: "keep-alive" }),
+);
+
+/** The last frame of a stream ended by a shutdown: the client reconnects and resumes. */
+export const SHUTDOWN_FRAME: Uint8Array<ArrayBuffer> = frameEncoder.encode(
+  encodeServerSentEvent({ comment: "server shutting down; reconnect to continue" }),
+);
+
 /** The headers of every event-stream response. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "content-type": "text/event-stream; charset=utf-8",

@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { RunEvent, RunRecord, StepName } from "./protocol.ts";
-import { isTerminal, STEPS } from "./protocol.ts";
+import type { RunEvent, RunRecord } from "./protocol.ts";
+import { isTerminal } from "./runs/outcome.ts";
+import { STEP_TABLE, type StepName, STEPS } from "./steps.ts";
 
 /**
  * The state of one step in the timeline. `skipped` is a step that never ran
@@ -43,17 +44,10 @@ export interface Timeline {
   endedAt: number | null;
 }
 
-/** Human names of the steps. */
-export const STEP_LABELS: Record<StepName, string> = {
-  start: "Start",
-  context: "Context",
-  analyzing: "Analyzing",
-  planning: "Planning",
-  validation: "Validation",
-  execution: "Execution",
-  memory: "Memory",
-  completion: "Completion",
-};
+/** Human names of the steps (from the step table). */
+export const STEP_LABELS: Readonly<Record<StepName, string>> = Object.fromEntries(
+  STEPS.map((step) => [step, STEP_TABLE[step].label]),
+) as Record<StepName, string>;
 
 /**
  * An empty timeline: every step pending.
@@ -133,12 +127,14 @@ export function applyEvent(timeline: Timeline, event: RunEvent): Timeline {
           details: p.details || s.details,
         }));
       } else {
-        const ok = typeof p.metadata.ok === "boolean" ? p.metadata.ok : undefined;
-        patch(
-          p.step,
-          (s) => ({ ...s, updates: [...s.updates, { message: p.message, details: p.details, ok }] }),
-        );
+        patch(p.step, (s) => ({ ...s, updates: [...s.updates, { message: p.message, details: p.details }] }));
       }
+      break;
+    }
+    case "action": {
+      const a = event.action;
+      const update = { message: a.summary, details: JSON.stringify(a.args), ok: a.ok };
+      patch("execution", (s) => ({ ...s, updates: [...s.updates, update] }));
       break;
     }
     case "token":

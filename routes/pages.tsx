@@ -12,11 +12,11 @@ import type { VNode } from "preact";
 import { IslandProps, Layout } from "../components/Layout.tsx";
 import ChatPanel, { type ChatPanelProps } from "../islands/ChatPanel.tsx";
 import { HttpError } from "../lib/http_error.ts";
+import { DomainError } from "../lib/runs/errors.ts";
 import { readForm, schemaError } from "../lib/http/body.ts";
-import { type AppDeps, requireId, requireProject } from "../lib/http/deps.ts";
+import { type AppDeps, requireId, requireProject, starter } from "../lib/http/deps.ts";
 import { isId } from "../lib/ids.ts";
 import { renderMarkdown } from "../lib/markdown.ts";
-import { runOutcome } from "../lib/runs/stream_response.ts";
 import { MessageBody, ProjectBody } from "../lib/schemas.ts";
 
 function page(c: Context, node: VNode, status = 200): Response {
@@ -24,7 +24,9 @@ function page(c: Context, node: VNode, status = 200): Response {
 }
 
 /** Registers the page routes. */
-export function pageRoutes(app: Hono, { stores, runs }: AppDeps): void {
+export function pageRoutes(app: Hono, deps: AppDeps): void {
+  const { stores, runs } = deps;
+  const startRun = starter(deps);
   app.get("/", async (c) => {
     const projects = await stores.projects.list();
     const engine = runs.engine;
@@ -159,10 +161,12 @@ export function pageRoutes(app: Hono, { stores, runs }: AppDeps): void {
     }
     try {
       // Inside the try: a refusal (a limit, say) comes back as a notice, not JSON.
-      const run = await runs.start(project, parsed.data.message);
-      await runOutcome(runs, project.id, run.id);
+      const run = await startRun(project, parsed.data.message);
+      await runs.result(project.id, run.id);
     } catch (error) {
-      const notice = error instanceof HttpError ? error.message : "The run failed.";
+      const notice = error instanceof HttpError || error instanceof DomainError
+        ? error.message
+        : "The run failed.";
       return c.redirect(`/projects/${project.id}?notice=${encodeURIComponent(notice)}`, 303);
     }
     return c.redirect(`/projects/${project.id}#latest`, 303);

@@ -16,6 +16,7 @@ import {
   type PlanAction,
   type Progress,
   type Project,
+  PROTOCOL_VERSION,
   type RunError,
   STEPS,
 } from "../lib/protocol.ts";
@@ -58,8 +59,8 @@ function progressOf(events: AgentEvent[]): Progress[] {
 /**
  * Checks everything every successful run has in common and returns its
  * result: the eight steps in order, each opened and closed, well-formed
- * progress, one update per tool action, tokens that add up to the answer,
- * and exactly one result, last.
+ * progress, one `action` event per tool action inside the execution step,
+ * tokens that add up to the answer, and exactly one result, last.
  */
 function assertCompleteRun(events: AgentEvent[]): ChatResult {
   const progress = progressOf(events);
@@ -136,14 +137,21 @@ function assertCompleteRun(events: AgentEvent[]): ChatResult {
   }
   const validationEnd = progress.find((p) => p.step === "validation" && p.phase === "end")!;
   assert.deepEqual(validationEnd.metadata.plan, result.plan);
-  const updates = progress.filter((p) => p.step === "execution" && p.phase === "update");
-  assert.equal(updates.length, result.plan.length);
+  const executionStart = events.findIndex((e) =>
+    e.type === "progress" && e.progress.step === "execution" && e.progress.phase === "start"
+  );
+  const executionEnd = events.findIndex((e) =>
+    e.type === "progress" && e.progress.step === "execution" && e.progress.phase === "end"
+  );
+  const actions = events.flatMap((e, i) => e.type === "action" ? [{ i, action: e.action }] : []);
+  assert.equal(actions.length, result.plan.length);
   assert.equal(result.actions.length, result.plan.length);
-  updates.forEach((u, i) => {
-    assert.equal(u.metadata.tool, result.plan[i]!.tool);
-    assert.deepEqual(u.metadata.args, result.plan[i]!.args);
-    assert.equal(u.metadata.index, i);
-    assert.equal(u.message, result.actions[i]!.summary);
+  actions.forEach(({ i: at, action }, i) => {
+    assert.ok(at > executionStart && at < executionEnd, "an action outside the execution step");
+    assert.equal(action.tool, result.plan[i]!.tool);
+    assert.deepEqual(action.args, result.plan[i]!.args);
+    assert.equal(action.index, i);
+    assert.equal(action.summary, result.actions[i]!.summary);
   });
   for (const a of result.actions) assert.equal(a.ok, true, `${a.tool} failed: ${a.summary}`);
   const memoryEnd = progress.find((p) => p.step === "memory" && p.phase === "end")!;
@@ -201,7 +209,8 @@ Deno.test("the start and context steps report the message and the counts they lo
   assert.equal(startEnd.details, "Who leads design?");
   assert.equal(startEnd.metadata.characters, "Who leads design?".length);
   const started = progress.find((p) => p.step === "start" && p.phase === "start")!;
-  assert.deepEqual(started.metadata, { engine: "local", model: "local" });
+  // The first event announces the engine and the wire protocol's version.
+  assert.deepEqual(started.metadata, { engine: "local", model: "local", protocol: PROTOCOL_VERSION });
   const contextEnd = progress.find((p) => p.step === "context" && p.phase === "end")!;
   // The earlier exchange (question and answer), not the message being answered.
   assert.equal(contextEnd.metadata.messages, 2);

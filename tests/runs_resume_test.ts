@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { RunEvent } from "../lib/protocol.ts";
 import { RunFeed } from "../lib/runs/feed.ts";
-import { followFrames } from "../lib/runs/follow.ts";
+import { followFrames } from "../lib/runs/event_stream.ts";
 import { RunLog } from "../lib/runs/run_log.ts";
 import { call, createProject, readEvents } from "./helpers.ts";
 import {

@@ -7,8 +7,9 @@
 
 import assert from "node:assert/strict";
 import { EventSourceParserStream } from "eventsource-parser/stream";
-import { followEvents } from "../lib/runs/follow.ts";
-import { isTerminal, type Message, type RunEvent, STEPS } from "../lib/protocol.ts";
+import { followEvents } from "../lib/runs/cursor.ts";
+import { type Message, type RunEvent, STEPS } from "../lib/protocol.ts";
+import { isTerminal } from "../lib/runs/outcome.ts";
 import { call, chatStream, createProject, readEvents, startServer } from "./helpers.ts";
 
 Deno.test("the first events arrive while the run is still going, not all at the end", async () => {

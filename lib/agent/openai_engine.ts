@@ -26,6 +26,7 @@
  * @module
  */
 
+import { plural } from "../plural.ts";
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import { z } from "zod";
 import type { Config } from "../config.ts";
@@ -295,7 +296,7 @@ export class OpenAIEngine implements Engine {
 
   /** Maps a failure to start a completion to an error the user can act on. */
   #toEngineError(error: unknown, attempts: number): unknown {
-    const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
+    const tries = plural(attempts, "attempt");
     if (error instanceof APIConnectionTimeoutError) {
       return this.#timeoutError(error);
     }

@@ -16,12 +16,14 @@ import type {
   Progress,
   ProgressPhase,
   Project,
-  StepName,
   Usage,
 } from "../protocol.ts";
+import { PROTOCOL_VERSION } from "../protocol.ts";
+import { plural } from "../plural.ts";
+import { STEP_TABLE, type StepName, STEPS } from "../steps.ts";
 import type { MemoryStore } from "../store/memories.ts";
 import type { MessageStore } from "../store/messages.ts";
-import { type Engine, type EngineContext, EngineError } from "./engine.ts";
+import { type Analysis, type Engine, type EngineContext, EngineError } from "./engine.ts";
 import { type PlanProblem, runTool, validatePlan } from "./tools.ts";
 
 /** The stores the agent reads and writes. */
@@ -69,10 +71,6 @@ function progress(
   return { type: "progress", progress: payload };
 }
 
-function count(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 function describePlan(plan: PlanAction[]): string {
   // Before validation a plan is whatever the engine returned: describe it without trusting it.
   if (!Array.isArray(plan)) return "The plan is not a list of actions.";
@@ -100,8 +98,9 @@ function isAbort(error: unknown, signal: AbortSignal): boolean {
 
 /**
  * Runs the agent for one message and yields its events as they happen:
- * progress for each step's start and end (and each tool action), the answer's
- * tokens, then one `result`, or an `error` naming the step that failed.
+ * progress for each step's start and end (in the order of lib/steps.ts), an
+ * `action` for each tool action, the answer's tokens, then one `result`, or
+ * an `error` naming the step that failed.
  * Aborting the signal stops it at the next await; the caller reports that.
  *
  * @example
@@ -124,214 +123,48 @@ function isAbort(error: unknown, signal: AbortSignal): boolean {
  * ```
  */
 export async function* runAgent(input: AgentInput): AsyncGenerator<AgentEvent, void, void> {
-  const { runId, project, userMessage, stores, engine, signal } = input;
-  const durations: { step: StepName; durationMs: number }[] = [];
-  let current: StepName = "start";
-  let stepStarted = 0;
-  const begin = (step: StepName, message: string, details = "", metadata = {}) => {
-    current = step;
-    stepStarted = performance.now();
-    return progress(step, "start", message, details, metadata);
+  const { engine, signal } = input;
+  const state: RunState = {
+    input,
+    usage: { model: engine.model, inputTokens: 0, outputTokens: 0 },
+    durations: [],
+    ctx: null,
+    analysis: null,
+    plan: [],
+    actions: [],
+    added: [],
+    removed: [],
+    answer: "",
+    replyId: null,
   };
-  /** Opens a step, then lets the engine take its time (the local engine's pace). */
-  async function* step(
-    name: StepName,
-    message: string,
-    details = "",
-    metadata: Record<string, unknown> = {},
-  ): AsyncGenerator<AgentEvent, void, void> {
-    yield begin(name, message, details, metadata);
-    await engine.pace?.(name, signal);
-  }
-  const end = (message: string, details = "", metadata: Record<string, unknown> = {}) => {
-    const durationMs = Number((performance.now() - stepStarted).toFixed(3));
-    durations.push({ step: current, durationMs });
-    return progress(current, "end", message, details, { ...metadata, durationMs });
-  };
-  const usage: Usage = { model: engine.model, inputTokens: 0, outputTokens: 0 };
-
+  let current: StepName = STEPS[0];
   try {
-    yield* step("start", "Run started", `Engine: ${engine.name} (${engine.model}).`, {
-      engine: engine.name,
-      model: engine.model,
-    });
-    yield end("Message received", userMessage.content.slice(0, 200), {
-      messageId: userMessage.id,
-      characters: userMessage.content.length,
-    });
-
-    yield* step("context", "Loading conversation and memories");
-    const [recent, memories] = await Promise.all([
-      stores.messages.list(project.id, HISTORY_LIMIT + 1),
-      stores.memories.list(project.id),
-    ]);
-    const history = recent.filter((m) => m.id !== userMessage.id && m.runId !== runId);
-    yield end(
-      `Loaded ${count(history.length, "message", "messages")} and ${
-        count(memories.length, "memory", "memories")
-      }`,
-      "",
-      { messages: history.length, memories: memories.length },
-    );
-
-    const ctx: EngineContext = {
-      runId,
-      project,
-      message: userMessage.content,
-      history,
-      memories,
-      signal,
-      usage,
-    };
-
-    yield* step("analyzing", "Working out what you want");
-    const analysis = yield* notes("analyzing", engine.analyze(ctx));
-    yield end(analysis.summary, "", { intent: analysis.intent, ...analysis.metadata });
-
-    yield* step("planning", "Making a plan");
-    let plan = yield* notes("planning", engine.plan(ctx, analysis));
-    const planned = Array.isArray(plan) ? plan.length : 0;
-    yield end(
-      planned === 0 ? "No tool needed" : `Planned ${planned} ${planned === 1 ? "action" : "actions"}`,
-      describePlan(plan),
-      { plan, actions: planned },
-    );
-
-    yield* step("validation", "Checking the plan", "", { actions: planned });
-    let checked = validatePlan(plan);
-    if (!checked.ok && engine.replansInvalid) {
-      yield progress(
-        "validation",
-        "update",
-        `The plan has ${checked.problems.length} invalid ${
-          checked.problems.length === 1 ? "action" : "actions"
-        }; asking for a new one`,
-        describeProblems(checked.problems),
-        { problems: checked.problems, attempt: 1 },
-      );
-      plan = yield* notes("validation", engine.plan(ctx, analysis, checked.problems));
-      checked = validatePlan(plan);
-    }
-    if (!checked.ok) {
-      throw new StepError(
-        "invalid_plan",
-        `The plan is invalid: ${checked.problems.map((p) => p.message).join(" ")}`,
-      );
-    }
-    plan = checked.plan;
-    yield end("The plan is valid", describePlan(plan), { plan, actions: plan.length });
-
-    yield* step(
-      "execution",
-      plan.length === 0
-        ? "Nothing to run"
-        : `Running ${plan.length} ${plan.length === 1 ? "action" : "actions"}`,
-      "",
-      {
-        actions: plan.length,
-      },
-    );
-    const actions: ActionResult[] = [];
-    const added: Memory[] = [];
-    const removed: Memory[] = [];
-    for (const [index, action] of plan.entries()) {
+    for (const name of STEPS) {
+      current = name;
+      const handler = HANDLERS[name];
       const started = performance.now();
-      let result: ActionResult;
-      try {
-        const out = await runTool(action, {
-          projectId: project.id,
-          runId,
-          memories: stores.memories,
-          messages: stores.messages,
-          signal,
-        });
-        added.push(...(out.added ?? []));
-        removed.push(...(out.removed ?? []));
-        result = {
-          ...action,
-          ok: true,
-          summary: out.summary,
-          output: out.output,
-          durationMs: Number((performance.now() - started).toFixed(3)),
-        };
-      } catch (error) {
-        if (isAbort(error, signal)) throw error;
-        console.error(`Tool "${action.tool}" failed in run ${runId}:`, error);
-        result = {
-          ...action,
-          ok: false,
-          summary: `The tool "${action.tool}" failed.`,
-          output: null,
-          durationMs: Number((performance.now() - started).toFixed(3)),
-        };
-      }
-      actions.push(result);
-      yield progress("execution", "update", result.summary, JSON.stringify(action.args), {
-        index,
-        tool: action.tool,
-        args: action.args,
-        ok: result.ok,
-        output: result.output,
-        durationMs: result.durationMs,
-      });
+      const opening = handler.opening?.(state) ?? {};
+      yield progress(
+        name,
+        "start",
+        opening.message ?? STEP_TABLE[name].starting,
+        opening.details,
+        opening.metadata,
+      );
+      await engine.pace?.(name, signal);
+      const ending = yield* handler.run(state);
+      const durationMs = Number((performance.now() - started).toFixed(3));
+      state.durations.push({ step: name, durationMs });
+      yield progress(name, "end", ending.message, ending.details, { ...ending.metadata, durationMs });
     }
-    const failed = actions.filter((a) => !a.ok).length;
-    yield end(
-      failed === 0
-        ? actions.length === 0 ? "No action needed" : `Ran ${count(actions.length, "action", "actions")}`
-        : `${failed} of ${count(actions.length, "action", "actions")} failed`,
-      "",
-      { actions: actions.length, failed },
-    );
-
-    yield* step("memory", "Updating the project's memory");
-    const total = (await stores.memories.list(project.id)).length;
-    yield end(
-      `${added.length} saved, ${removed.length} forgotten; ${total} in memory`,
-      [...added.map((m) => `+ ${m.text}`), ...removed.map((m) => `- ${m.text}`)].join("\n"),
-      { added: added.length, removed: removed.length, total },
-    );
-
-    yield* step("completion", "Writing the answer");
-    let answer = "";
-    for await (const chunk of engine.answer(ctx, analysis, { plan, actions, added, removed })) {
-      if (chunk.kind === "token") {
-        answer += chunk.delta;
-        yield { type: "token", delta: chunk.delta };
-      } else {
-        yield progress("completion", "update", chunk.message, chunk.details, chunk.metadata);
-      }
-    }
-    signal.throwIfAborted();
-    const reply = await stores.messages.add(project.id, {
-      role: "assistant",
-      content: answer,
-      runId,
-    });
-    yield end("Answer ready", "", {
-      characters: answer.length,
-      messageId: reply.id,
-      ...(usage.inputTokens + usage.outputTokens > 0 ? { usage } : {}),
-    });
-
-    const result: ChatResult = {
-      runId,
-      message: answer,
-      plan,
-      actions,
-      memories: { added, removed },
-      steps: durations,
-      engine: engine.name,
-      ...(usage.inputTokens + usage.outputTokens > 0 ? { usage } : {}),
-    };
-    yield { type: "result", result };
+    yield { type: "result", result: resultOf(state) };
   } catch (error) {
     if (isAbort(error, signal)) throw error;
     if (error instanceof StepError || error instanceof EngineError) {
       yield { type: "error", error: { code: error.code, message: error.message, step: current } };
       return;
     }
-    console.error(`Run ${runId} failed in step "${current}":`, error);
+    console.error(`Run ${input.runId} failed in step "${current}":`, error);
     yield {
       type: "error",
       error: {
@@ -341,20 +174,251 @@ export async function* runAgent(input: AgentInput): AsyncGenerator<AgentEvent, v
       },
     };
   }
+}
 
-  /** Forwards an engine's notes as progress updates and returns its result. */
-  async function* notes<T>(
-    step: StepName,
-    source: AsyncGenerator<
-      { kind: "note"; message: string; details?: string; metadata?: Record<string, unknown> },
-      T,
-      void
-    >,
-  ): AsyncGenerator<AgentEvent, T, void> {
-    while (true) {
-      const next = await source.next();
-      if (next.done) return next.value;
-      yield progress(step, "update", next.value.message, next.value.details, next.value.metadata);
-    }
+/** What the steps of one run share. */
+interface RunState {
+  input: AgentInput;
+  usage: Usage;
+  durations: { step: StepName; durationMs: number }[];
+  ctx: EngineContext | null;
+  analysis: Analysis | null;
+  plan: PlanAction[];
+  actions: ActionResult[];
+  added: Memory[];
+  removed: Memory[];
+  answer: string;
+  replyId: string | null;
+}
+
+/** What a step says as it starts or ends. */
+interface StepWords {
+  message?: string;
+  details?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** One step: what it says as it starts (default: the step table's words), and its work. */
+interface StepHandler {
+  opening?(state: RunState): StepWords;
+  run(state: RunState): AsyncGenerator<AgentEvent, StepWords & { message: string }, void>;
+}
+
+/** The work of each step; the order comes from lib/steps.ts. */
+const HANDLERS: Record<StepName, StepHandler> = {
+  start: {
+    opening: ({ input: { engine } }) => ({
+      details: `Engine: ${engine.name} (${engine.model}).`,
+      metadata: { engine: engine.name, model: engine.model, protocol: PROTOCOL_VERSION },
+    }),
+    // deno-lint-ignore require-yield
+    async *run({ input: { userMessage } }) {
+      return {
+        message: "Message received",
+        details: userMessage.content.slice(0, 200),
+        metadata: { messageId: userMessage.id, characters: userMessage.content.length },
+      };
+    },
+  },
+  context: {
+    // deno-lint-ignore require-yield
+    async *run(state) {
+      const { runId, project, userMessage, stores, signal } = state.input;
+      const [recent, memories] = await Promise.all([
+        stores.messages.list(project.id, HISTORY_LIMIT + 1),
+        stores.memories.list(project.id),
+      ]);
+      const history = recent.filter((m) => m.id !== userMessage.id && m.runId !== runId);
+      state.ctx = {
+        runId,
+        project,
+        message: userMessage.content,
+        history,
+        memories,
+        signal,
+        usage: state.usage,
+      };
+      return {
+        message: `Loaded ${plural(history.length, "message")} and ${
+          plural(memories.length, "memory", "memories")
+        }`,
+        details: "",
+        metadata: { messages: history.length, memories: memories.length },
+      };
+    },
+  },
+  analyzing: {
+    async *run(state) {
+      const analysis = yield* notes("analyzing", state.input.engine.analyze(state.ctx!));
+      state.analysis = analysis;
+      return { message: analysis.summary, metadata: { intent: analysis.intent, ...analysis.metadata } };
+    },
+  },
+  planning: {
+    async *run(state) {
+      state.plan = yield* notes("planning", state.input.engine.plan(state.ctx!, state.analysis!));
+      const planned = Array.isArray(state.plan) ? state.plan.length : 0;
+      return {
+        message: planned === 0 ? "No tool needed" : `Planned ${plural(planned, "action")}`,
+        details: describePlan(state.plan),
+        metadata: { plan: state.plan, actions: planned },
+      };
+    },
+  },
+  validation: {
+    opening: ({ plan }) => ({ metadata: { actions: Array.isArray(plan) ? plan.length : 0 } }),
+    async *run(state) {
+      const { engine } = state.input;
+      let checked = validatePlan(state.plan);
+      if (!checked.ok && engine.replansInvalid) {
+        yield progress(
+          "validation",
+          "update",
+          `The plan has ${plural(checked.problems.length, "invalid action")}; asking for a new one`,
+          describeProblems(checked.problems),
+          { problems: checked.problems, attempt: 1 },
+        );
+        state.plan = yield* notes("validation", engine.plan(state.ctx!, state.analysis!, checked.problems));
+        checked = validatePlan(state.plan);
+      }
+      if (!checked.ok) {
+        throw new StepError(
+          "invalid_plan",
+          `The plan is invalid: ${checked.problems.map((p) => p.message).join(" ")}`,
+        );
+      }
+      state.plan = checked.plan;
+      return {
+        message: "The plan is valid",
+        details: describePlan(state.plan),
+        metadata: { plan: state.plan, actions: state.plan.length },
+      };
+    },
+  },
+  execution: {
+    opening: ({ plan }) => ({
+      message: plan.length === 0 ? "Nothing to run" : `Running ${plural(plan.length, "action")}`,
+      metadata: { actions: plan.length },
+    }),
+    async *run(state) {
+      const { runId, project, stores, signal } = state.input;
+      for (const [index, action] of state.plan.entries()) {
+        const started = performance.now();
+        let result: ActionResult;
+        try {
+          const out = await runTool(action, {
+            projectId: project.id,
+            runId,
+            memories: stores.memories,
+            messages: stores.messages,
+            signal,
+          });
+          state.added.push(...(out.added ?? []));
+          state.removed.push(...(out.removed ?? []));
+          result = {
+            ...action,
+            ok: true,
+            summary: out.summary,
+            output: out.output,
+            durationMs: since(started),
+          };
+        } catch (error) {
+          if (isAbort(error, signal)) throw error;
+          console.error(`Tool "${action.tool}" failed in run ${runId}:`, error);
+          result = {
+            ...action,
+            ok: false,
+            summary: `The tool "${action.tool}" failed.`,
+            output: null,
+            durationMs: since(started),
+          };
+        }
+        state.actions.push(result);
+        yield { type: "action", action: { index, ...result } };
+      }
+      const total = state.actions.length;
+      const failed = state.actions.filter((a) => !a.ok).length;
+      return {
+        message: failed === 0
+          ? total === 0 ? "No action needed" : `Ran ${plural(total, "action")}`
+          : `${failed} of ${plural(total, "action")} failed`,
+        metadata: { actions: total, failed },
+      };
+    },
+  },
+  memory: {
+    // deno-lint-ignore require-yield
+    async *run({ input: { stores, project }, added, removed }) {
+      const total = (await stores.memories.list(project.id)).length;
+      return {
+        message: `${added.length} saved, ${removed.length} forgotten; ${total} in memory`,
+        details: [...added.map((m) => `+ ${m.text}`), ...removed.map((m) => `- ${m.text}`)].join("\n"),
+        metadata: { added: added.length, removed: removed.length, total },
+      };
+    },
+  },
+  completion: {
+    async *run(state) {
+      const { engine, project, runId, stores, signal } = state.input;
+      const { plan, actions, added, removed } = state;
+      for await (
+        const chunk of engine.answer(state.ctx!, state.analysis!, { plan, actions, added, removed })
+      ) {
+        if (chunk.kind === "token") {
+          state.answer += chunk.delta;
+          yield { type: "token", delta: chunk.delta };
+        } else {
+          yield progress("completion", "update", chunk.message, chunk.details, chunk.metadata);
+        }
+      }
+      signal.throwIfAborted();
+      const reply = await stores.messages.add(project.id, {
+        role: "assistant",
+        content: state.answer,
+        runId,
+      });
+      state.replyId = reply.id;
+      return {
+        message: "Answer ready",
+        metadata: { characters: state.answer.length, messageId: reply.id, ...usageOf(state.usage) },
+      };
+    },
+  },
+};
+
+function since(started: number): number {
+  return Number((performance.now() - started).toFixed(3));
+}
+
+function usageOf(usage: Usage): { usage?: Usage } {
+  return usage.inputTokens + usage.outputTokens > 0 ? { usage } : {};
+}
+
+function resultOf(state: RunState): ChatResult {
+  return {
+    runId: state.input.runId,
+    message: state.answer,
+    plan: state.plan,
+    actions: state.actions,
+    memories: { added: state.added, removed: state.removed },
+    steps: state.durations,
+    engine: state.input.engine.name,
+    ...usageOf(state.usage),
+  };
+}
+
+/** Forwards an engine's notes as progress updates and returns its result. */
+async function* notes<T>(
+  step: StepName,
+  source: AsyncGenerator<
+    { kind: "note"; message: string; details?: string; metadata?: Record<string, unknown> },
+    T,
+    void
+  >,
+): AsyncGenerator<AgentEvent, T, void> {
+  while (true) {
+    const next = await source.next();
+    if (next.done) return next.value;
+    yield progress(step, "update", next.value.message, next.value.details, next.value.metadata);
   }
 }

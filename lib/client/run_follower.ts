@@ -8,7 +8,8 @@
  */
 
 import type { RunEvent } from "../protocol.ts";
-import { isTerminal } from "../protocol.ts";
+import { isTerminal } from "../runs/outcome.ts";
+import { parseRunEvent } from "../wire_schema.ts";
 
 /** The states a connection goes through. */
 export type ConnectionState = "idle" | "connecting" | "live" | "offline" | "reconnecting" | "fallback";
@@ -102,12 +103,9 @@ export class RunFollower {
       this.#handlers.onState("live");
     };
     source.onmessage = (message) => {
-      let event: RunEvent;
-      try {
-        event = JSON.parse(message.data) as RunEvent;
-      } catch {
-        return;
-      }
+      // Checked, not cast: a payload that is not an event is dropped.
+      const event = parseRunEvent(message.data);
+      if (!event) return;
       // A replay after a reconnect may overlap what we have: skip it. A
       // terminal event is never a repeat (we stop at the first), even when a
       // crash left the log shorter than what we saw and its seq is old.

@@ -6,11 +6,11 @@
  */
 
 import type { Config } from "../config.ts";
-import { HttpError } from "../http_error.ts";
-import type { Project } from "../protocol.ts";
+import { notFound } from "../http_error.ts";
+import { isId } from "../ids.ts";
+import type { Project, RunRecord } from "../protocol.ts";
 import type { RunRegistry } from "../runs/registry.ts";
 import type { Stores } from "../store/mod.ts";
-import { Id } from "../schemas.ts";
 import type { Limits } from "./limits.ts";
 
 /** The app's dependencies. */
@@ -20,26 +20,27 @@ export interface AppDeps {
   runs: RunRegistry;
   /** Rate limits and stream caps; built from `config` when left out. */
   limits?: Limits;
-}
-
-/** Whether a path parameter is an id (the {@linkcode Id} schema). */
-export function isIdParam(id: string | undefined): id is string {
-  return id !== undefined && Id.safeParse(id).success;
+  /**
+   * Starts a run: every route that starts one calls this, so the project's
+   * run cap applies to all of them. The app sets it; `runs.start` otherwise.
+   */
+  startRun?: (project: Project, message: string) => Promise<RunRecord>;
 }
 
 /** Reads a project by id or throws a 404 (also for ids of the wrong shape). */
 export async function requireProject(stores: Stores, id: string | undefined): Promise<Project> {
-  const project = isIdParam(id) ? await stores.projects.get(id) : null;
-  if (!project) {
-    throw new HttpError(404, "project_not_found", `Project "${String(id).slice(0, 80)}" was not found.`);
-  }
+  const project = id !== undefined && isId(id) ? await stores.projects.get(id) : null;
+  if (!project) throw notFound("project", id);
   return project;
 }
 
 /** Checks that a path parameter has the shape of an id, or throws a 404. */
 export function requireId(id: string | undefined, what: "run" | "memory"): string {
-  if (!isIdParam(id)) {
-    throw new HttpError(404, `${what}_not_found`, `The ${what} "${String(id).slice(0, 80)}" was not found.`);
-  }
+  if (id === undefined || !isId(id)) throw notFound(what, id);
   return id;
+}
+
+/** The function that starts runs for these dependencies. */
+export function starter(deps: AppDeps): (project: Project, message: string) => Promise<RunRecord> {
+  return deps.startRun ?? ((project, message) => deps.runs.start(project, message));
 }

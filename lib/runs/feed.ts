@@ -10,8 +10,8 @@
  */
 
 import type { RunEvent } from "../protocol.ts";
-import { isTerminal } from "../protocol.ts";
 import { encodeServerSentEvent } from "../sse.ts";
+import { isTerminal } from "./outcome.ts";
 
 const encoder = new TextEncoder();
 
@@ -28,6 +28,23 @@ export type Backfill = (after: number, upTo: number) => Promise<RunEvent[]>;
  * from far behind costs a bounded amount of memory per step.
  */
 export const BACKFILL_BATCH = 256;
+
+/** What the followers of a registry's feeds hold open, counted for tests and stats. */
+export interface FollowerCounts {
+  /** Open cursors (event streams, in-process followers, waiters). */
+  cursors: number;
+  /** Keep-alive timers armed. */
+  timers: number;
+}
+
+/** Thrown when a feed cannot give the events right after a seq: the log lost some. */
+export class FeedGapError extends Error {
+  /** Events after `after` of run `runId` are missing. */
+  constructor(runId: string, after: number) {
+    super(`Run ${runId} lost events after seq ${after}.`);
+    this.name = "FeedGapError";
+  }
+}
 
 /**
  * The in-memory event list of one run.
@@ -55,14 +72,17 @@ export class RunFeed {
   ended = false;
   /** Followers currently attached (for stats and clean-up). */
   followers = 0;
+  /** The registry-wide counts its cursors add to. */
+  readonly counts: FollowerCounts;
   /** Reads what the feed no longer (or never) held. */
   backfill: Backfill | null = null;
   #waiters = new Set<() => void>();
 
-  /** A feed for one run. */
-  constructor(runId: string, projectId: string) {
+  /** A feed for one run; its cursors are counted in `counts`. */
+  constructor(runId: string, projectId: string, counts: FollowerCounts = { cursors: 0, timers: 0 }) {
     this.runId = runId;
     this.projectId = projectId;
+    this.counts = counts;
   }
 
   /** Whether the events after `after` left memory and must be read from the log. */
@@ -80,7 +100,7 @@ export class RunFeed {
     const read = this.backfill ? await this.backfill(after, Math.min(this.base, after + BACKFILL_BATCH)) : [];
     const next = read.filter((e) => e.seq > after);
     if (next.length === 0 || next.some((e, i) => e.seq !== after + 1 + i)) {
-      throw new Error(`Run ${this.runId} lost events after seq ${after}.`);
+      throw new FeedGapError(this.runId, after);
     }
     return next;
   }

@@ -7,6 +7,7 @@
  */
 
 import type { RunEvent } from "../protocol.ts";
+import { runKeys } from "./keys.ts";
 
 /** The head of a run's log. */
 export interface LogHead {
@@ -52,7 +53,7 @@ export class RunLog {
 
   /** The key another instance watches. */
   headKey(runId: string): Deno.KvKey {
-    return ["run_head", runId];
+    return runKeys.head(runId);
   }
 
   /**
@@ -70,19 +71,32 @@ export class RunLog {
     done: boolean,
     expiresAt: number = Date.now() + this.ttlMs,
   ): void {
-    const expireIn = this.ttlMs;
-    for (const { seq, json } of entries) {
-      const parts = Math.max(1, Math.ceil(json.length / PART_CHARS));
-      for (let part = 0; part < parts; part++) {
-        const text = json.slice(part * PART_CHARS, (part + 1) * PART_CHARS);
-        op.set(["run_events", runId, seq, part], { n: parts, s: text }, { expireIn });
-      }
+    for (const entry of entries) {
+      this.appendParts(op, runId, entry, 0, Math.max(1, Math.ceil(entry.json.length / PART_CHARS)));
     }
     const last = entries.at(-1);
-    if (last) {
-      const head: LogHead = { lastSeq: last.seq, done, expiresAt };
-      op.set(this.headKey(runId), head, { expireIn });
+    if (last) this.writeHead(op, runId, last.seq, done, expiresAt);
+  }
+
+  /** Adds the writes of parts `from` to `upTo` (exclusive) of one event. */
+  appendParts(op: Deno.AtomicOperation, runId: string, entry: LogEntry, from: number, upTo: number): void {
+    const parts = Math.max(1, Math.ceil(entry.json.length / PART_CHARS));
+    for (let part = from; part < upTo; part++) {
+      const text = entry.json.slice(part * PART_CHARS, (part + 1) * PART_CHARS);
+      op.set(runKeys.event(runId, entry.seq, part), { n: parts, s: text }, { expireIn: this.ttlMs });
     }
+  }
+
+  /** Adds the write of the head: the log holds every event up to `lastSeq`. */
+  writeHead(
+    op: Deno.AtomicOperation,
+    runId: string,
+    lastSeq: number,
+    done: boolean,
+    expiresAt: number,
+  ): void {
+    const head: LogHead = { lastSeq, done, expiresAt };
+    op.set(this.headKey(runId), head, { expireIn: this.ttlMs });
   }
 
   /** The head, or null when the run has no log (or it expired). */
@@ -96,12 +110,13 @@ export class RunLog {
     const events: RunEvent[] = [];
     let pending = "";
     const iter = this.kv.list<{ n: number; s: string }>({
-      start: ["run_events", runId, after + 1],
-      end: ["run_events", runId, upTo + 1],
+      start: [...runKeys.events(runId), after + 1],
+      end: [...runKeys.events(runId), upTo + 1],
     }, { batchSize: 1000 });
     for await (const entry of iter) {
       const part = entry.key[3] as number;
       pending = part === 0 ? entry.value.s : pending + entry.value.s;
+      // The last part makes the event whole (a large event is written part by part).
       if (part === entry.value.n - 1) {
         events.push(JSON.parse(pending) as RunEvent);
         pending = "";

@@ -73,6 +73,25 @@ export class MessageStore {
     return { total, user };
   }
 
+  /**
+   * The keys of a run's assistant replies, which should not exist unless it
+   * succeeded. Replies come after the user's message `fromId`, and message
+   * ids sort by time, so the search starts there.
+   */
+  async repliesOf(projectId: string, fromId: string, runId: string): Promise<Deno.KvKey[]> {
+    const keys: Deno.KvKey[] = [];
+    const iter = this.#kv.list<Message>({
+      prefix: ["messages", projectId],
+      start: this.key(projectId, fromId),
+    }, {
+      limit: 500,
+    });
+    for await (const entry of iter) {
+      if (entry.value.role === "assistant" && entry.value.runId === runId) keys.push(entry.key);
+    }
+    return keys;
+  }
+
   /** Marks a user message as left without an answer. */
   async mark(projectId: string, messageId: string, status: MessageStatus): Promise<void> {
     const key = this.key(projectId, messageId);

@@ -5,34 +5,35 @@
  */
 
 import type { Hono } from "hono";
-import { HttpError } from "../../lib/http_error.ts";
+import { notFound } from "../../lib/http_error.ts";
 import { readJson } from "../../lib/http/body.ts";
 import { type AppDeps, requireId, requireProject } from "../../lib/http/deps.ts";
 import { renderMarkdown } from "../../lib/markdown.ts";
 import { MemoryBody } from "../../lib/schemas.ts";
+import { ROUTES } from "../../lib/urls.ts";
 
 /** Registers the conversation and memory routes. */
 export function memoryRoutes(app: Hono, { stores }: AppDeps): void {
-  app.get("/api/projects/:id/messages", async (c) => {
+  app.get(ROUTES.messages, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
     const messages = await stores.messages.list(project.id);
     if (c.req.query("format") !== "html") return c.json(messages);
     return c.json(messages.map((m) => ({ ...m, html: renderMarkdown(m.content) })));
   });
-  app.get("/api/projects/:id/memories", async (c) => {
+  app.get(ROUTES.memories, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
     return c.json(await stores.memories.list(project.id));
   });
-  app.post("/api/projects/:id/memories", async (c) => {
+  app.post(ROUTES.memories, async (c) => {
     const { text } = await readJson(c.req.raw, MemoryBody);
     const project = await requireProject(stores, c.req.param("id"));
     return c.json(await stores.memories.add(project.id, { text, source: "user" }), 201);
   });
-  app.delete("/api/projects/:id/memories/:memoryId", async (c) => {
+  app.delete(ROUTES.memory, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
     const memoryId = requireId(c.req.param("memoryId"), "memory");
     const removed = await stores.memories.delete(project.id, memoryId);
-    if (!removed) throw new HttpError(404, "memory_not_found", `The memory "${memoryId}" was not found.`);
+    if (!removed) throw notFound("memory", memoryId);
     return c.json({ deleted: removed.id });
   });
 }

@@ -8,16 +8,17 @@ import type { Hono } from "hono";
 import { readJson } from "../../lib/http/body.ts";
 import { type AppDeps, requireProject } from "../../lib/http/deps.ts";
 import { ProjectBody } from "../../lib/schemas.ts";
+import { ROUTES } from "../../lib/urls.ts";
 
 /** Registers the project routes. */
 export function projectRoutes(app: Hono, { stores, runs }: AppDeps): void {
-  app.post("/api/projects", async (c) => {
+  app.post(ROUTES.projects, async (c) => {
     const { name } = await readJson(c.req.raw, ProjectBody);
     return c.json(await stores.projects.create(name), 201);
   });
-  app.get("/api/projects", async (c) => c.json(await stores.projects.list()));
-  app.get("/api/projects/:id", async (c) => c.json(await requireProject(stores, c.req.param("id"))));
-  app.delete("/api/projects/:id", async (c) => {
+  app.get(ROUTES.projects, async (c) => c.json(await stores.projects.list()));
+  app.get(ROUTES.project, async (c) => c.json(await requireProject(stores, c.req.param("id"))));
+  app.delete(ROUTES.project, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
     // A run still going would write its answer and record after the delete,
     // leaving keys no project owns: stop the project's runs first.

@@ -6,12 +6,13 @@
  */
 
 import type { Hono } from "hono";
-import { HttpError } from "../../lib/http_error.ts";
+import { HttpError, notFound } from "../../lib/http_error.ts";
 import { readJson } from "../../lib/http/body.ts";
-import { type AppDeps, requireId, requireProject } from "../../lib/http/deps.ts";
+import { type AppDeps, requireId, requireProject, starter } from "../../lib/http/deps.ts";
+import { runStream } from "../../lib/http/run_stream.ts";
 import type { RunStarted } from "../../lib/protocol.ts";
-import { runOutcome, runStream } from "../../lib/runs/stream_response.ts";
 import { LastEventId, MessageBody } from "../../lib/schemas.ts";
+import { ROUTES, urls } from "../../lib/urls.ts";
 
 function lastEventId(header: string | undefined, query: string | undefined): number {
   const raw = header ?? query;
@@ -43,46 +44,47 @@ function waitSeconds(raw: string | undefined): number {
 }
 
 /** Registers the run routes. */
-export function runRoutes(app: Hono, { stores, runs, config }: AppDeps): void {
-  const base = (projectId: string, runId: string) => `/api/projects/${projectId}/runs/${runId}`;
+export function runRoutes(app: Hono, deps: AppDeps): void {
+  const { stores, runs, config } = deps;
+  const startRun = starter(deps);
 
-  app.post("/api/projects/:id/chat", async (c) => {
+  app.post(ROUTES.chat, async (c) => {
     const { message } = await readJson(c.req.raw, MessageBody);
     const project = await requireProject(stores, c.req.param("id"));
-    const run = await runs.start(project, message);
-    return c.json(await runOutcome(runs, project.id, run.id));
+    const run = await startRun(project, message);
+    return c.json(await runs.result(project.id, run.id));
   });
 
-  app.post("/api/projects/:id/chat-stream", async (c) => {
+  app.post(ROUTES.chatStream, async (c) => {
     // The body is read whole before the streaming response is returned.
     const { message } = await readJson(c.req.raw, MessageBody);
     const project = await requireProject(stores, c.req.param("id"));
-    const run = await runs.start(project, message);
+    const run = await startRun(project, message);
     return await runStream(runs, project.id, run.id, {
       after: 0,
       heartbeatMs: config.heartbeatMs,
-      headers: { "x-events-url": `${base(project.id, run.id)}/events` },
+      headers: { "x-events-url": urls.runEvents(project.id, run.id) },
     });
   });
 
-  app.post("/api/projects/:id/runs", async (c) => {
+  app.post(ROUTES.runs, async (c) => {
     const { message } = await readJson(c.req.raw, MessageBody);
     const project = await requireProject(stores, c.req.param("id"));
-    const run = await runs.start(project, message);
+    const run = await startRun(project, message);
     const body: RunStarted = {
       runId: run.id,
-      eventsUrl: `${base(project.id, run.id)}/events`,
-      cancelUrl: `${base(project.id, run.id)}/cancel`,
+      eventsUrl: urls.runEvents(project.id, run.id),
+      cancelUrl: urls.runCancel(project.id, run.id),
     };
-    return c.json(body, 202, { location: base(project.id, run.id) });
+    return c.json(body, 202, { location: urls.run(project.id, run.id) });
   });
 
-  app.get("/api/projects/:id/runs", async (c) => {
+  app.get(ROUTES.runs, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
     return c.json(await runs.list(project.id));
   });
 
-  app.get("/api/projects/:id/runs/:runId", async (c) => {
+  app.get(ROUTES.run, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
     const runId = requireId(c.req.param("runId"), "run");
     // `?wait=N`: a long-poll for clients whose event streams are blocked. It
@@ -91,11 +93,11 @@ export function runRoutes(app: Hono, { stores, runs, config }: AppDeps): void {
     // semantics make Deno print a warning.
     const wait = waitSeconds(c.req.query("wait"));
     const run = await runs.waitForRecord(project.id, runId, wait * 1000);
-    if (!run) throw new HttpError(404, "run_not_found", `Run "${runId}" was not found in this project.`);
+    if (!run) throw notFound("run", runId);
     return c.json(run, 200, { "x-instance-id": runs.instanceId });
   });
 
-  app.get("/api/projects/:id/runs/:runId/events", async (c) => {
+  app.get(ROUTES.runEvents, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
     const runId = requireId(c.req.param("runId"), "run");
     const after = lastEventId(c.req.header("last-event-id"), c.req.query("lastEventId"));
@@ -108,7 +110,7 @@ export function runRoutes(app: Hono, { stores, runs, config }: AppDeps): void {
     });
   });
 
-  app.post("/api/projects/:id/runs/:runId/cancel", async (c) => {
+  app.post(ROUTES.runCancel, async (c) => {
     await c.req.raw.body?.cancel().catch(() => {});
     const project = await requireProject(stores, c.req.param("id"));
     const runId = requireId(c.req.param("runId"), "run");

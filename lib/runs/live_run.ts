@@ -1,0 +1,244 @@
+/**
+ * Driving a run on the instance that started it: the agent's events are
+ * stamped (`runId`, `seq`, `ts`), handed to followers in this process at
+ * once through the run's {@linkcode RunFeed}, and queued for the log writer.
+ * The run ends exactly once: with the agent's own terminal event, or with a
+ * cancel, an interruption (shutdown) or an internal error the moment the
+ * signal aborts or the agent stops without one.
+ *
+ * @module
+ */
+
+import { runAgent } from "../agent/run_agent.ts";
+import type { Engine } from "../agent/engine.ts";
+import type { AgentEvent, Message, Project, RunEvent, RunRecord, StepName } from "../protocol.ts";
+import { isoNow, type Stores } from "../store/mod.ts";
+import { encodeFrame, RunFeed } from "./feed.ts";
+import { runKeys } from "./keys.ts";
+import type { LoggedRun } from "./log_writer.ts";
+import { type Ending, endings, isTerminal, messageStatusOf, settledRecord } from "./outcome.ts";
+import type { LogEntry } from "./run_log.ts";
+
+/** Why a run's signal aborted. */
+export const STOP = {
+  cancel: "cancel",
+  shutdown: "shutdown",
+  logFailed: "log_failed",
+} as const;
+
+/** How long a stopped run's agent gets to unwind before the run is tidied up anyway. */
+const UNWIND_MS = 5_000;
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** What a live run needs from its registry. */
+export interface LiveRunContext {
+  stores: Stores;
+  engine: Engine;
+  /** Whether events go to the KV log. */
+  durable: boolean;
+  /** Events the feed holds in memory before the oldest (already in the log) are dropped. */
+  maxInMemory: number;
+  /** Queues the run's pending events for the log writer. */
+  schedule(run: LiveRun): void;
+  /** Called once the terminal event and the final record are written. */
+  onFinished(run: LiveRun): void;
+}
+
+/**
+ * A run this instance drives. See the module docs.
+ *
+ * @example
+ * ```ts ignore
+ * const run = new LiveRun(record, userMessage, feed, context);
+ * run.drive(project);
+ * await run.finished.promise;
+ * ```
+ */
+export class LiveRun implements LoggedRun {
+  record: RunRecord;
+  readonly userMessage: Message;
+  readonly feed: RunFeed;
+  readonly controller: AbortController = new AbortController();
+  /** The step the run is in. */
+  step: StepName | null = null;
+  readonly pending: LogEntry[] = [];
+  committedSeq = 0;
+  logExpiresAt: number | null = null;
+  endSeq: number | null = null;
+  /** Resolves once the terminal event and the final record are written. */
+  readonly finished: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  /** Resolves once the agent has unwound and a stopped run is tidied up. */
+  unwound: Promise<void> | null = null;
+  #flushed: PromiseWithResolvers<void> | null = null;
+  #started = performance.now();
+  #ctx: LiveRunContext;
+
+  /** A run over its record, the user's message (already saved) and its feed. */
+  constructor(record: RunRecord, userMessage: Message, feed: RunFeed, context: LiveRunContext) {
+    this.record = record;
+    this.userMessage = userMessage;
+    this.feed = feed;
+    this.#ctx = context;
+  }
+
+  get runId(): string {
+    return this.record.id;
+  }
+
+  /** Resolves once every emitted event is in the log (at once without a log). */
+  get flushing(): Promise<void> | null {
+    return this.#flushed?.promise ?? null;
+  }
+
+  /** The record as it stands, with the last seq emitted. */
+  snapshot(): RunRecord {
+    return { ...this.record, lastSeq: this.feed.lastSeq };
+  }
+
+  /** Stops the run (`reason` is one of {@linkcode STOP}); it ends at once. */
+  stop(reason: string): void {
+    if (!this.feed.done) this.controller.abort(reason);
+  }
+
+  /** Runs the agent and ends the run exactly once. */
+  async drive(project: Project): Promise<void> {
+    const signal = this.controller.signal;
+    const aborted = new Promise<"aborted">((resolve) => {
+      if (signal.aborted) resolve("aborted");
+      signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+    });
+    const iterator = runAgent({
+      runId: this.record.id,
+      project,
+      userMessage: this.userMessage,
+      stores: this.#ctx.stores,
+      engine: this.#ctx.engine,
+      signal,
+    });
+    try {
+      while (true) {
+        const next = await Promise.race([iterator.next(), aborted]);
+        if (next === "aborted" || next.done) break;
+        this.emit(next.value);
+        if (this.feed.done) break;
+      }
+    } catch (error) {
+      if (!signal.aborted) console.error(`Run ${this.record.id} stopped on an error:`, error);
+    }
+    if (!this.feed.done) this.emit(this.#endingFor(signal));
+    // Let the agent unwind (it stops at its next await) without holding up the
+    // terminal event. A stopped run may have raced its reply into the
+    // conversation (the abort won while the reply was being written): once the
+    // agent is still, remove it, so a stopped run never leaves an answer.
+    if (!signal.aborted) this.controller.abort(STOP.cancel);
+    const unwinding = iterator.return(undefined).then(() => {}, () => {});
+    if (this.record.status !== "succeeded") this.unwound = this.#tidy(unwinding);
+  }
+
+  /** Stamps an event, hands it to followers, and queues it for the log. */
+  emit(body: AgentEvent): void {
+    const feed = this.feed;
+    // Stamp fields first so the JSON reads type, runId, seq, ts, payload.
+    const { type, ...payload } = body;
+    const event = { type, runId: feed.runId, seq: feed.lastSeq + 1, ts: now(), ...payload } as RunEvent;
+    if (event.type === "progress") this.step = event.progress.step;
+    const json = JSON.stringify(event);
+    feed.push(event, encodeFrame(event, json));
+    if (isTerminal(event)) this.#settle(event as Ending & RunEvent);
+    if (this.#ctx.durable) {
+      this.#flushed ??= Promise.withResolvers<void>();
+      this.pending.push({ seq: event.seq, json });
+      this.#ctx.schedule(this);
+    } else if (this.endSeq !== null) {
+      this.#flushed = Promise.withResolvers<void>();
+      this.#commitFinal();
+    }
+  }
+
+  /** The run's final writes: its record, the running index, the user's message's mark. */
+  finalWrites(op: Deno.AtomicOperation): void {
+    const { record, userMessage } = this;
+    op.set(runKeys.record(record.projectId, record.id), record);
+    op.delete(runKeys.running(record.id));
+    const status = messageStatusOf(record.status);
+    if (status) {
+      op.set(this.#ctx.stores.messages.key(record.projectId, userMessage.id), { ...userMessage, status });
+    }
+  }
+
+  /** Called by the log writer as events reach the log. */
+  written(seq: number, done: boolean): void {
+    const feed = this.feed;
+    // What is in the log can leave memory: followers far behind read it back from there.
+    const max = this.#ctx.maxInMemory;
+    if (feed.events.length > max) feed.trim(Math.min(seq, feed.lastSeq - max / 2));
+    if (this.pending.length === 0) {
+      this.#flushed?.resolve();
+      this.#flushed = null;
+    }
+    if (done) this.#finish();
+  }
+
+  /** Called by the log writer when the log keeps refusing the run's events. */
+  failed(_error: unknown): void {
+    this.stop(STOP.logFailed);
+  }
+
+  #endingFor(signal: AbortSignal): Ending {
+    if (signal.reason === STOP.shutdown) return endings.interrupted(this.step);
+    if (signal.reason === STOP.logFailed) {
+      return {
+        type: "error",
+        error: {
+          code: "log_write_failed",
+          message: "The run could not be saved, so it was stopped. Send your message again.",
+          step: this.step,
+        },
+      };
+    }
+    if (signal.aborted) return endings.cancelled(this.step);
+    return endings.internal(this.step);
+  }
+
+  #settle(event: Ending & RunEvent): void {
+    this.endSeq = event.seq;
+    this.record = {
+      ...settledRecord(this.record, event, event.seq),
+      endedAt: isoNow(),
+      durationMs: Number((performance.now() - this.#started).toFixed(3)),
+    };
+  }
+
+  /** Without a log, the final record is still written. */
+  async #commitFinal(): Promise<void> {
+    const op = this.#ctx.stores.kv.atomic();
+    this.finalWrites(op);
+    await op.commit().catch((error) => console.error(`Run ${this.record.id}: final write failed:`, error));
+    this.written(this.feed.lastSeq, true);
+  }
+
+  #finish(): void {
+    this.finished.resolve();
+    this.#ctx.onFinished(this);
+  }
+
+  async #tidy(unwinding: Promise<void>): Promise<void> {
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([unwinding, new Promise((resolve) => timer = setTimeout(resolve, UNWIND_MS))]);
+      clearTimeout(timer);
+      await this.flushing;
+      const { projectId, messageId, id } = this.record;
+      const stray = await this.#ctx.stores.messages.repliesOf(projectId, messageId, id);
+      if (stray.length === 0) return;
+      const op = this.#ctx.stores.kv.atomic();
+      for (const key of stray) op.delete(key);
+      await op.commit().catch(() => {});
+    } catch (error) {
+      console.error(`Run ${this.record.id}: tidying up failed:`, error);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The run log's writer: one per registry. It takes the events of every run
+ * this instance drives and appends them to their logs in KV, grouping all
+ * runs' pending events into each atomic commit (up to KV's limits), so under
+ * load the number of commits, each waiting on the disk, does not grow with
+ * the number of runs. While a commit is in flight, new events gather for the
+ * next one; the agent never waits for any of it.
+ *
+ * No event is ever skipped: an event too large for one commit is written
+ * part by part over several, and a commit that keeps failing ends the runs
+ * it carried with a clear `log_write_failed` error (itself logged once KV
+ * takes writes again).
+ *
+ * @module
+ */
+
+import type { LogEntry, RunLog } from "./run_log.ts";
+import { PART_CHARS } from "./run_log.ts";
+
+/** KV allows 1,000 mutations and about 800 KiB per atomic commit; stay below. */
+const MAX_MUTATIONS = 900;
+const MAX_COMMIT_CHARS = 400_000;
+/** Failed attempts at one commit before its runs are told. */
+const ATTEMPTS_BEFORE_FAILING = 5;
+
+/** A run whose events the writer appends; the driver implements it. */
+export interface LoggedRun {
+  readonly runId: string;
+  /** Events emitted and not yet written, in seq order. */
+  readonly pending: LogEntry[];
+  /** The seq of the last event written. */
+  committedSeq: number;
+  /** When the log counts as expired: the TTL after the first write. */
+  logExpiresAt: number | null;
+  /** The seq of the run's terminal event once it was emitted. */
+  readonly endSeq: number | null;
+  /** Adds the run's final writes (its record, the index) to the commit with its terminal event. */
+  finalWrites(op: Deno.AtomicOperation): void;
+  /** Everything up to `seq` is in the log; `done` once the terminal event and final writes are. */
+  written(seq: number, done: boolean): void;
+  /** The log cannot take the run's events: the run must end. */
+  failed(error: unknown): void;
+}
+
+/**
+ * Groups the pending events of many runs into few commits. See the module docs.
+ *
+ * @example
+ * ```ts ignore
+ * const writer = new LogWriter(kv, log);
+ * run.pending.push({ seq: 1, json }); // then:
+ * writer.schedule(run);
+ * ```
+ */
+export class LogWriter {
+  #kv: Deno.Kv;
+  #log: RunLog;
+  #dirty = new Set<LoggedRun>();
+  #writing: Promise<void> | null = null;
+  /** Parts of a large event already written, by run: the next part to write. */
+  #partsDone = new Map<LoggedRun, number>();
+
+  /** A writer over `log`. */
+  constructor(kv: Deno.Kv, log: RunLog) {
+    this.#kv = kv;
+    this.#log = log;
+  }
+
+  /** Whether a commit is in flight or due. */
+  get busy(): boolean {
+    return this.#writing !== null;
+  }
+
+  /** Notes that `run` has pending events and starts a write unless one is going. */
+  schedule(run: LoggedRun): void {
+    this.#dirty.add(run);
+    this.#writing ??= this.#write();
+  }
+
+  /** Resolves once nothing is pending (or in flight). */
+  async idle(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  async #write(): Promise<void> {
+    let failures = 0;
+    while (this.#dirty.size > 0) {
+      const op = this.#kv.atomic();
+      const taken = this.#fill(op);
+      try {
+        await op.commit();
+      } catch (error) {
+        failures++;
+        if (failures === ATTEMPTS_BEFORE_FAILING) {
+          console.error(`The run log write failed ${failures} times:`, error);
+          for (const { run } of taken) run.failed(error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * failures)));
+        continue;
+      }
+      failures = 0;
+      for (const step of taken) this.#settle(step);
+    }
+    // In the same tick as the last check of #dirty: a run scheduled after it starts a new write.
+    this.#writing = null;
+  }
+
+  /** Adds as many pending events as fit to `op`; returns what it took from each run. */
+  #fill(op: Deno.AtomicOperation): Taken[] {
+    const taken: Taken[] = [];
+    let mutations = 0;
+    let size = 0;
+    for (const run of this.#dirty) {
+      let count = 0;
+      let runMutations = 4; // the head, and the final writes
+      while (count < run.pending.length) {
+        const entry = run.pending[count]!;
+        const parts = Math.max(1, Math.ceil(entry.json.length / PART_CHARS));
+        const fits = mutations + runMutations + parts <= MAX_MUTATIONS &&
+          size + entry.json.length <= MAX_COMMIT_CHARS;
+        if (!fits) break;
+        runMutations += parts;
+        size += entry.json.length;
+        count++;
+      }
+      if (count === 0) {
+        // The first pending event does not fit: alone, it goes part by part.
+        if (taken.length === 0) taken.push(this.#fillParts(op, run));
+        break;
+      }
+      mutations += runMutations;
+      const batch = run.pending.slice(0, count);
+      const done = run.endSeq === batch[count - 1]!.seq;
+      run.logExpiresAt ??= Date.now() + this.#log.ttlMs;
+      this.#log.append(op, run.runId, batch, done, run.logExpiresAt);
+      if (done) run.finalWrites(op);
+      taken.push({ run, count, done });
+    }
+    return taken;
+  }
+
+  /** Writes the next parts of one large event; it counts as written with its last part. */
+  #fillParts(op: Deno.AtomicOperation, run: LoggedRun): Taken {
+    const entry = run.pending[0]!;
+    const from = this.#partsDone.get(run) ?? 0;
+    const parts = Math.ceil(entry.json.length / PART_CHARS);
+    const upTo = Math.min(parts, from + Math.floor(MAX_COMMIT_CHARS / PART_CHARS));
+    run.logExpiresAt ??= Date.now() + this.#log.ttlMs;
+    this.#log.appendParts(op, run.runId, entry, from, upTo);
+    if (upTo < parts) return { run, count: 0, done: false, parts: upTo };
+    const done = run.endSeq === entry.seq;
+    this.#log.writeHead(op, run.runId, entry.seq, done, run.logExpiresAt);
+    if (done) run.finalWrites(op);
+    return { run, count: 1, done };
+  }
+
+  #settle({ run, count, done, parts }: Taken): void {
+    if (count === 0) {
+      this.#partsDone.set(run, parts ?? 0);
+      return;
+    }
+    this.#partsDone.delete(run);
+    const last = run.pending[count - 1]!;
+    run.pending.splice(0, count);
+    run.committedSeq = last.seq;
+    if (run.pending.length === 0) this.#dirty.delete(run);
+    run.written(last.seq, done);
+  }
+}
+
+interface Taken {
+  run: LoggedRun;
+  count: number;
+  done: boolean;
+  /** For a large event written part by part: the parts written so far. */
+  parts?: number;
+}

@@ -1,0 +1,70 @@
+/**
+ * The wire protocol's events as a runtime schema, for code that receives
+ * them from outside (the island, API clients in tests): a payload that does
+ * not have the shape of a {@linkcode RunEvent} is refused, never cast. Built
+ * with `zod/mini`, so it costs the island little.
+ *
+ * @example
+ * ```ts
+ * import { parseRunEvent } from "./wire_schema.ts";
+ * console.log(parseRunEvent('{"type":"token","runId":"r1","seq":1,"ts":0,"delta":"Hi"}')?.type); // token
+ * console.log(parseRunEvent('{"type":"token","seq":"one"}')); // null
+ * ```
+ *
+ * @module
+ */
+
+import * as z from "zod/mini";
+import type { RunEvent } from "./protocol.ts";
+import { STEPS } from "./steps.ts";
+
+const step = z.enum(STEPS);
+const record = z.record(z.string(), z.unknown());
+const stamp = { runId: z.string(), seq: z.number(), ts: z.number() };
+const runError = z.object({ code: z.string(), message: z.string(), step: z.nullable(step) });
+const action = z.object({
+  index: z.number(),
+  tool: z.string(),
+  args: record,
+  ok: z.boolean(),
+  summary: z.string(),
+  output: z.unknown(),
+  durationMs: z.number(),
+});
+
+/** The schema of every event on the wire. */
+export const RunEventSchema = z.discriminatedUnion("type", [
+  z.object({
+    ...stamp,
+    type: z.literal("progress"),
+    progress: z.object({
+      step,
+      phase: z.enum(["start", "update", "end"]),
+      message: z.string(),
+      details: z.string(),
+      timestamp: z.string(),
+      metadata: record,
+    }),
+  }),
+  z.object({ ...stamp, type: z.literal("action"), action }),
+  z.object({ ...stamp, type: z.literal("token"), delta: z.string() }),
+  z.object({ ...stamp, type: z.literal("result"), result: z.looseObject({ message: z.string() }) }),
+  z.object({ ...stamp, type: z.literal("error"), error: runError }),
+  z.object({
+    ...stamp,
+    type: z.literal("cancelled"),
+    cancelled: z.object({ message: z.string(), step: z.nullable(step) }),
+  }),
+]);
+
+/** An event from its JSON text, or null when it is not JSON or not an event. */
+export function parseRunEvent(json: string): RunEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  const parsed = RunEventSchema.safeParse(value);
+  return parsed.success ? parsed.data as RunEvent : null;
+}
