@@ -148,33 +148,11 @@ export class AguiMapper {
             totalTokens: result.usage.inputTokens + result.usage.outputTokens,
           }]
           : undefined;
-        return [
-          ...this.#closeAll(timestamp),
-          {
-            type: EventType.RUN_FINISHED,
-            timestamp,
-            threadId: this.#options.threadId,
-            runId: this.#options.runId,
-            result,
-            outcome: { type: "success" },
-            ...(usage ? { usage } : {}),
-          },
-        ];
+        return this.#finish(timestamp, result, "success", usage);
       }
       case "cancelled":
         this.#ended = true;
-        return [
-          // RUN_FINISHED is refused while a step or a message is open.
-          ...this.#closeAll(timestamp),
-          {
-            type: EventType.RUN_FINISHED,
-            timestamp,
-            threadId: this.#options.threadId,
-            runId: this.#options.runId,
-            result: { runId: event.runId, cancelled: event.cancelled },
-            outcome: { type: "cancelled" },
-          },
-        ];
+        return this.#finish(timestamp, { runId: event.runId, cancelled: event.cancelled }, "cancelled");
       case "error":
         // RUN_ERROR may leave steps and messages open; nothing may follow it.
         this.#ended = true;
@@ -242,6 +220,27 @@ export class AguiMapper {
         toolCallId,
         role: "tool",
         content: JSON.stringify({ ok: action.ok, summary: action.summary, output: action.output ?? null }),
+      },
+    ];
+  }
+
+  /** `RUN_FINISHED`, after closing what is open (AG-UI refuses it while a step or message is open). */
+  #finish(
+    timestamp: number,
+    result: unknown,
+    outcome: "success" | "cancelled",
+    usage?: TokenUsage[],
+  ): AguiEvent[] {
+    return [
+      ...this.#closeAll(timestamp),
+      {
+        type: EventType.RUN_FINISHED,
+        timestamp,
+        threadId: this.#options.threadId,
+        runId: this.#options.runId,
+        result,
+        outcome: { type: outcome },
+        ...(usage ? { usage } : {}),
       },
     ];
   }
