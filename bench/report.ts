@@ -8,6 +8,8 @@ import type { ProfileSummary } from "./cpu_profile.ts";
 import type { MachineInfo } from "./proc_stats.ts";
 import type { HoldPhaseResult, LoadPhaseResult } from "./phases.ts";
 import { ratio } from "./stats.ts";
+import type { PeerReport } from "./peer.ts";
+import { judgePeerTargets, renderPeer } from "./peer_report.ts";
 
 /** Everything one harness run produced (the content of latest.json). */
 export interface BenchReport {
@@ -28,6 +30,8 @@ export interface BenchReport {
   followers: HoldPhaseResult | null;
   /** The baseline holding the same number of open, silent streams. */
   capacityBaseline: HoldPhaseResult | null;
+  /** Lantern beside the AI SDK peer and the bare floor (bench/peer.ts). */
+  peer: PeerReport | null;
   /** The server's CPU profile under load, when asked for. */
   profile: {
     file: string;
@@ -263,6 +267,7 @@ export function judgeTargets(report: Omit<BenchReport, "targets">): Target[] {
       });
     }
   }
+  targets.push(...judgePeerTargets(report.peer));
   return targets;
 }
 
@@ -581,6 +586,8 @@ export function renderMarkdown(report: BenchReport): string {
     if (c.errors.length) out.push("", `Errors: ${c.errors.slice(0, 3).join("; ")}`);
     out.push("");
   }
+
+  if (report.peer) out.push(renderPeer(report.peer));
 
   if (report.profile) {
     out.push(

@@ -3,13 +3,16 @@
  * process on 127.0.0.1, drives it from separate load-client processes, and
  * writes bench/results/latest.json and bench/results/latest.md.
  *
- * Usage: `deno run --allow-all bench/run.ts [--quick] [--only=load,durable,idle,capacity,profile]
+ * Usage: `deno run --allow-all bench/run.ts [--quick] [--only=load,durable,idle,capacity,peer,profile]
  * [--server=auto|lantern|standin] [--clients=1] [--kv=file|memory] [--n=1,100,1000]
  * [--capacity=1000,5000,10000] [--idle-streams=1000] [--idle-pace=30000] [--wait-quiet=SECONDS]
- * [--nice=-10] [--budget=SECONDS] [--verbose]`
+ * [--nice=-10] [--budget=SECONDS] [--peer-runs=2000] [--peer-repeats=2] [--peer-idle=2000]
+ * [--server-cpus=0] [--client-cpus=1] [--verbose]`
  *
- * `profile` (opt-in) runs the server under `--cpu-prof` at N=100 and
- * summarises the top functions into the report.
+ * `peer` compares Lantern (scripted engine) with the AI SDK peer on Node and
+ * the bare floor (bench/peer.ts). `profile` (opt-in) runs Lantern (scripted
+ * engine) and the peer under `--cpu-prof` at N=100 and summarises where the
+ * CPU goes into the report.
  *
  * Everything is bounded: each phase has a timeout, the whole run has a budget
  * (9.5 minutes, 4 in quick mode), and children die with the harness.
@@ -28,14 +31,15 @@ import {
 } from "./phases.ts";
 import { type BenchReport, judgeTargets, renderMarkdown } from "./report.ts";
 import { killAll, setNiceness } from "./servers.ts";
-import { makeEventBuilder } from "./fake_events.ts";
+import { baselineEnvFor } from "./fake_events.ts";
 import { nowMs } from "./stats.ts";
+import { runPeerPhase } from "./peer.ts";
 import { renderProfile, summarizeProfileFile } from "./cpu_profile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const PHASES = ["load", "durable", "idle", "capacity", "profile"] as const;
+const PHASES = ["load", "durable", "idle", "capacity", "peer", "profile"] as const;
 /** Phases run when `--only` is not given (profile is opt-in). */
-const DEFAULT_PHASES = ["load", "durable", "idle", "capacity"] as const;
+const DEFAULT_PHASES = ["load", "durable", "idle", "capacity", "peer"] as const;
 type Phase = typeof PHASES[number];
 
 /** Parsed command-line options. */
@@ -56,6 +60,13 @@ export interface Options {
   nice: number;
   budgetSeconds: number;
   outDir: string;
+  /** Peer phase: measured runs at N=100 per side and repeat, repeats, idle streams. */
+  peerRuns: number;
+  peerRepeats: number;
+  peerIdle: number;
+  /** Cores for servers and for load clients in the peer and profile phases (`taskset` lists). */
+  serverCpus: string;
+  clientCpus: string;
 }
 
 /** Parses the command line. */
@@ -77,6 +88,11 @@ export function parseOptions(args: string[]): Options {
       nice: { type: "string", default: "0" },
       budget: { type: "string" },
       out: { type: "string", default: `${ROOT}/bench/results` },
+      "peer-runs": { type: "string" },
+      "peer-repeats": { type: "string" },
+      "peer-idle": { type: "string" },
+      "server-cpus": { type: "string", default: "0" },
+      "client-cpus": { type: "string", default: "1" },
     },
     strict: true,
   });
@@ -105,27 +121,12 @@ export function parseOptions(args: string[]): Options {
     nice: Number(values.nice),
     budgetSeconds: Number(values.budget ?? (quick ? 240 : 570)),
     outDir: values.out!,
+    peerRuns: Math.max(100, Math.round(Number(values["peer-runs"] ?? (quick ? 1000 : 2000)) / 100) * 100),
+    peerRepeats: Math.max(1, Number(values["peer-repeats"] ?? (quick ? 1 : 2))),
+    peerIdle: Math.max(0, Number(values["peer-idle"] ?? (quick ? 1000 : 2000))),
+    serverCpus: values["server-cpus"]!,
+    clientCpus: values["client-cpus"]!,
   };
-}
-
-/** Baseline settings that match a Lantern run's event count and size. */
-export function baselineEnvFor(lantern: LoadPhaseResult | undefined): Record<string, string> {
-  if (!lantern || lantern.runs === 0 || lantern.eventsPerRun < 2) return {};
-  const total = Math.max(2, Math.round(lantern.eventsPerRun));
-  const tokens = Math.max(0, Math.min(10, total - 17));
-  const progress = total - 1 - tokens;
-  // Bytes a run of the baseline takes without padding: events + chunk framing + ~140 B of headers.
-  const build = makeEventBuilder("r_0000000000000000", progress, tokens, 0);
-  let bytes = 140;
-  for (let seq = 1; seq <= total; seq++) {
-    const event = build(seq);
-    event.ts = nowMs();
-    const body = `id: ${seq}\ndata: ${JSON.stringify(event)}\n\n`.length;
-    bytes += body + body.toString(16).length + 4;
-  }
-  const wanted = lantern.bytesPerEvent * total;
-  const pad = progress > 0 ? Math.max(0, Math.round((wanted - bytes) / progress)) : 0;
-  return { BASELINE_PROGRESS: String(progress), BASELINE_TOKENS: String(tokens), BASELINE_PAD: String(pad) };
 }
 
 /** Cores used by processes other than this one, over `ms`. */
@@ -187,6 +188,7 @@ async function main(): Promise<number> {
     capacity: null,
     followers: null,
     capacityBaseline: null,
+    peer: null,
     profile: null,
     notes,
     wallSeconds: 0,
@@ -422,6 +424,21 @@ async function main(): Promise<number> {
         followers: false,
       });
       log(`  ${summarizeSteps(report.capacityBaseline)}`);
+    }
+    if (opts.only.has("peer") && !abortedBy && remaining() > 30_000) {
+      if (opts.waitQuietSeconds > 0) await waitQuiet();
+      report.peer = await runPeerPhase(ctx, {
+        runs: opts.peerRuns,
+        singleRuns: opts.quick ? 100 : 200,
+        repeats: opts.peerRepeats,
+        idleStreams: opts.peerIdle,
+        serverCpus: opts.serverCpus,
+        clientCpus: opts.clientCpus,
+        cap,
+        canGoOn: () => !abortedBy && remaining() > 20_000,
+        log,
+      });
+      if (report.peer.skipped) notes.push(`peer phase skipped: ${report.peer.skipped}.`);
     }
     if (opts.only.has("profile") && !abortedBy && remaining() > 30_000) {
       const dir = `${opts.outDir}/profile`;
