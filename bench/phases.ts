@@ -265,6 +265,7 @@ export async function runLoadPhase(ctx: PhaseContext, o: LoadPhaseOptions): Prom
       readyTimeoutMs: ctx.readyTimeoutMs,
       denoFlags: o.denoFlags,
       cpus: o.serverCpus,
+      stopGraceMs: o.denoFlags?.some((f) => f.startsWith("--cpu-prof")) ? 30_000 : undefined,
     });
   } catch (err) {
     return { ...base, error: (err as Error).message, wallSeconds: (nowMs() - began) / 1000 };

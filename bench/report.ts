@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { ProfileSummary } from "./cpu_profile.ts";
+import type { ProfileResult } from "./profile_phase.ts";
+import { renderBreakdown } from "./profile_breakdown.ts";
 import type { MachineInfo } from "./proc_stats.ts";
 import type { HoldPhaseResult, LoadPhaseResult } from "./phases.ts";
 import { ratio } from "./stats.ts";
@@ -32,15 +33,8 @@ export interface BenchReport {
   capacityBaseline: HoldPhaseResult | null;
   /** Lantern beside the AI SDK peer and the bare floor (bench/peer.ts). */
   peer: PeerReport | null;
-  /** The server's CPU profile under load, when asked for. */
-  profile: {
-    file: string;
-    n: number;
-    runs: number;
-    eventsPerSec: number;
-    summary: ProfileSummary;
-    markdown: string;
-  } | null;
+  /** CPU profiles under load (Lantern, then the peer), when asked for. */
+  profiles: ProfileResult[];
   targets: Target[];
   notes: string[];
   wallSeconds: number;
@@ -309,6 +303,12 @@ function threadLabel(name: string): string {
   if (name.startsWith("V8 DefaultWorke")) return "V8 workers";
   if (name.startsWith("tokio")) return "tokio";
   return name;
+}
+
+/** The main thread's share of a profiled server's CPU per run, in µs (the other threads: KV, V8 workers, profiler). */
+function mainCpuPerRunUs(p: ProfileResult): number {
+  const total = Object.values(p.threadShares).reduce((a, v) => a + v, 0);
+  return total > 0 ? (p.cpuPerRunMs * 1000 * (p.threadShares.main ?? 0)) / total : NaN;
 }
 
 /** Renders the report as Markdown (the results section of BENCHMARKS.md). */
@@ -589,11 +589,25 @@ export function renderMarkdown(report: BenchReport): string {
 
   if (report.peer) out.push(renderPeer(report.peer));
 
-  if (report.profile) {
+  for (const p of report.profiles) {
+    const shares = Object.entries(p.threadShares).map(([t, v]) => `${threadLabel(t)} ${pct(v)}`).join(", ");
     out.push(
-      report.profile.markdown,
+      `#### Where ${
+        p.server === "peer" ? "the AI SDK peer's" : "Lantern's"
+      } CPU goes (N=100, under --cpu-prof)`,
       "",
-      `Profile file: \`${report.profile.file}\` (open in Chrome DevTools → Performance).`,
+      `${p.runs} measured runs (+200 warm-up, in the profile too; ${
+        (p.breakdown.startupMs / 1000).toFixed(1)
+      } s of start-up before the first request left out); server CPU ${
+        p.cpuPerRunMs.toFixed(2)
+      } ms per run under the profiler (threads, share of a core: ${shares || "–"}). ` +
+        "The main thread by bucket (bench/profile_breakdown.ts); its CPU per run is split by the buckets' shares:",
+      "",
+      renderBreakdown(p.breakdown, mainCpuPerRunUs(p)),
+      "",
+      p.markdown,
+      "",
+      `Profile file: \`${p.file}\` (open in Chrome DevTools → Performance).`,
       "",
     );
   }

@@ -33,8 +33,8 @@ import { type BenchReport, judgeTargets, renderMarkdown } from "./report.ts";
 import { killAll, setNiceness } from "./servers.ts";
 import { baselineEnvFor } from "./fake_events.ts";
 import { nowMs } from "./stats.ts";
-import { runPeerPhase } from "./peer.ts";
-import { renderProfile, summarizeProfileFile } from "./cpu_profile.ts";
+import { ensurePeer, LANTERN_BENCH_ENV, runPeerPhase } from "./peer.ts";
+import { runProfilePhase } from "./profile_phase.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const PHASES = ["load", "durable", "idle", "capacity", "peer", "profile"] as const;
@@ -189,7 +189,7 @@ async function main(): Promise<number> {
     followers: null,
     capacityBaseline: null,
     peer: null,
-    profile: null,
+    profiles: [],
     notes,
     wallSeconds: 0,
     aborted: null,
@@ -441,48 +441,26 @@ async function main(): Promise<number> {
       if (report.peer.skipped) notes.push(`peer phase skipped: ${report.peer.skipped}.`);
     }
     if (opts.only.has("profile") && !abortedBy && remaining() > 30_000) {
-      const dir = `${opts.outDir}/profile`;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      await Deno.mkdir(dir, { recursive: true });
-      log(`profile: ${subject} under --cpu-prof, N=100`);
       if (opts.waitQuietSeconds > 0) await waitQuiet();
-      const result = await runLoadPhase(ctx, {
-        id: `profile-${subject}-100`,
-        server: subject,
-        env: { ...common },
-        n: 100,
-        clients: 1,
-        waves: opts.quick ? 3 : 10,
-        minSeconds: 0,
-        maxWaves: opts.quick ? 3 : 10,
-        warmupRuns: 100,
-        timeoutMs: cap(90_000),
-        route: "chat-stream",
-        denoFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
-      });
-      const files = [];
-      for await (const entry of Deno.readDir(dir)) {
-        if (entry.name.endsWith(".cpuprofile")) files.push(`${dir}/${entry.name}`);
-      }
-      if (files.length === 0) {
-        notes.push(
-          `profile: no .cpuprofile was written (${result.error ?? "server did not exit through Deno.exit?"})`,
-        );
-      } else {
-        const summary = await summarizeProfileFile(files.sort().at(-1)!, 15);
-        report.profile = {
-          file: files.sort().at(-1)!.replace(`${ROOT}/`, ""),
-          n: 100,
-          runs: result.runs,
-          eventsPerSec: result.eventsPerSec,
-          summary,
-          markdown: renderProfile(
-            summary,
-            `CPU profile of ${subject} at N=100 (${result.runs} runs, ${
-              Math.round(result.eventsPerSec)
-            } events/s under the profiler)`,
-          ),
-        };
+      const runs = opts.quick ? 500 : 1000;
+      const sides = [
+        { server: subject, env: subject === "lantern" ? { ...LANTERN_BENCH_ENV } : { ...common } },
+        ...("node" in await ensurePeer(ROOT, log) ? [{ server: "peer" as const, env: {} }] : []),
+      ];
+      for (const side of sides) {
+        if (abortedBy || remaining() < 30_000) break;
+        log(`profile: ${side.server} under --cpu-prof, N=100, ${runs} runs`);
+        const result = await runProfilePhase(ctx, {
+          server: side.server,
+          env: side.env,
+          dir: `${opts.outDir}/profile/${side.server}`,
+          runs,
+          serverCpus: opts.serverCpus,
+          clientCpus: opts.clientCpus,
+          timeoutMs: cap(120_000),
+        });
+        if ("error" in result) notes.push(`profile of ${side.server}: ${result.error}`);
+        else report.profiles.push(result);
       }
     }
   } catch (err) {

@@ -120,6 +120,8 @@ export interface StartOptions {
   denoFlags?: string[];
   /** Cores to pin the server to (a `taskset` list), or unpinned. */
   cpus?: string;
+  /** How long `stop()` waits after SIGTERM before SIGKILL, ms (a profiler needs time to write). */
+  stopGraceMs?: number;
 }
 
 function serverArgv(kind: ServerKind, flags: string[]): string[] {
@@ -201,7 +203,7 @@ export async function startServer(options: StartOptions): Promise<ServerHandle> 
       } catch {
         // Already gone.
       }
-    }, 3000);
+    }, options.stopGraceMs ?? 3000);
     await exited;
     clearTimeout(grace);
   };
