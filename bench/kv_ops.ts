@@ -5,7 +5,8 @@
  * engine on an in-memory KV; every `Deno.Kv` method and every atomic commit
  * is wrapped to count, and the caller is read from the stack.
  *
- * Run: `deno run --allow-all bench/kv_ops.ts [runs=50] [LANTERN_RUN_LOG=on|off]`.
+ * Run: `deno run --allow-all bench/kv_ops.ts [runs=50] [on|off (LANTERN_RUN_LOG)] [concurrency=1]`
+ * (with concurrency, runs go in waves on as many projects, as the bench's N=100 does).
  * It prints a Markdown table of calls per run.
  *
  * @module
@@ -46,6 +47,7 @@ function wrap<T extends object>(proto: T, names: string[], label: (name: string)
 if (import.meta.main) {
   const runs = Number(Deno.args[0] ?? 50);
   const runLog = Deno.args[1] ?? "on";
+  const concurrency = Math.max(1, Number(Deno.args[2] ?? 1));
   wrap(Deno.Kv.prototype, ["get", "getMany", "list", "set", "delete", "watch", "enqueue"], (n) => `kv.${n}`);
   wrap(Deno.AtomicOperation.prototype, ["commit"], () => "atomic.commit");
   const lantern = await createLantern(loadConfig({
@@ -62,20 +64,29 @@ if (import.meta.main) {
         body: JSON.stringify(body),
       }),
     );
-  const project = await (await call("/api/projects", { name: "bench" })).json() as { id: string };
-  // A first run warms up; counting starts after it.
-  await (await call(`/api/projects/${project.id}/chat-stream`, { message: "warm up" })).text();
-  counts.clear();
-  for (let i = 0; i < runs; i++) {
-    await (await call(`/api/projects/${project.id}/chat-stream`, { message: `run ${i}` })).text();
+  const projects: string[] = [];
+  for (let i = 0; i < concurrency; i++) {
+    projects.push((await (await call("/api/projects", { name: `bench ${i}` })).json() as { id: string }).id);
   }
+  const wave = (label: string) =>
+    Promise.all(projects.map(async (id) => {
+      await (await call(`/api/projects/${id}/chat-stream`, { message: label })).text();
+    }));
+  // A first wave warms up; counting starts after it.
+  await wave("warm up");
+  counts.clear();
+  const waves = Math.max(1, Math.round(runs / concurrency));
+  for (let i = 0; i < waves; i++) await wave(`run ${i}`);
   // Let background writes (the final record, the lease) land before counting stops.
   await new Promise((r) => setTimeout(r, 200));
   const rows = [...counts].sort((a, b) => b[1] - a[1]);
-  console.log(`KV calls per run (${runs} scripted runs, LANTERN_RUN_LOG=${runLog}):\n`);
+  const done = waves * concurrency;
+  console.log(
+    `KV calls per run (${done} scripted runs, ${concurrency} at a time, LANTERN_RUN_LOG=${runLog}):\n`,
+  );
   console.log("| Call ← caller | Per run |\n| --- | --- |");
-  for (const [key, n] of rows) console.log(`| ${key} | ${(n / runs).toFixed(2)} |`);
+  for (const [key, n] of rows) console.log(`| ${key} | ${(n / done).toFixed(2)} |`);
   const total = rows.reduce((a, [, n]) => a + n, 0);
-  console.log(`| **All** | ${(total / runs).toFixed(2)} |`);
+  console.log(`| **All** | ${(total / done).toFixed(2)} |`);
   await lantern.close(0);
 }

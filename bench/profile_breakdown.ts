@@ -46,6 +46,13 @@ export interface Breakdown {
   /** Busy time before the first HTTP request, left out (module loading, start-up). */
   startupMs: number;
   rows: BucketRow[];
+  /**
+   * The same time by the nearest file of the repository on the stack (its
+   * callees included: KV calls the agent makes count for the agent), so
+   * "who asked" beside "what it was"; `(runtime)` when no repository frame is on
+   * the synchronous stack (promise jobs, the HTTP server's own work).
+   */
+  byCaller: BucketRow[];
 }
 
 /** Frames that only run once the server handles requests: samples before the first are start-up. */
@@ -105,6 +112,23 @@ export function breakdown(profile: Profile): Breakdown {
     byId.set(node.id, node);
     for (const child of node.children ?? []) parent.set(child, node.id);
   }
+  const callerMemo = new Map<number, string>();
+  const callerOf = (id: number): string => {
+    const known = callerMemo.get(id);
+    if (known) return known;
+    let file = "(runtime)";
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const url = byId.get(at)!.callFrame.url;
+      const mod = url ? moduleOf(url) : "";
+      if (/^(lib|routes|bench)\/|^main\.ts$/.test(mod)) {
+        file = mod;
+        break;
+      }
+    }
+    callerMemo.set(id, file);
+    return file;
+  };
+  const callers = new Map<string, number>();
   const memo = new Map<number, string>();
   const bucketOf = (id: number): string => {
     const known = memo.get(id);
@@ -145,10 +169,13 @@ export function breakdown(profile: Profile): Breakdown {
     busyUs += us;
     const bucket = bucketOf(node.id);
     ms.set(bucket, (ms.get(bucket) ?? 0) + us / 1000);
+    const file = callerOf(node.id);
+    callers.set(file, (callers.get(file) ?? 0) + us / 1000);
   }
-  const rows = [...ms].map(([bucket, v]) => ({ bucket, ms: v, share: busyUs ? (v * 1000) / busyUs : 0 }))
-    .sort((a, b) => b.ms - a.ms);
-  return { busyMs: busyUs / 1000, startupMs: startupUs / 1000, rows };
+  const rowsOf = (map: Map<string, number>) =>
+    [...map].map(([bucket, v]) => ({ bucket, ms: v, share: busyUs ? (v * 1000) / busyUs : 0 }))
+      .sort((a, b) => b.ms - a.ms);
+  return { busyMs: busyUs / 1000, startupMs: startupUs / 1000, rows: rowsOf(ms), byCaller: rowsOf(callers) };
 }
 
 /** Reads and splits a `.cpuprofile` file. */
@@ -162,15 +189,20 @@ export async function breakdownProfileFile(path: string): Promise<Breakdown> {
  * profile time is wall time sampled while the thread was not idle, which on a
  * loaded machine includes waiting for a core, so shares travel better than ms.
  */
-export function renderBreakdown(b: Breakdown, mainCpuPerRunUs?: number): string {
+export function renderBreakdown(
+  b: Breakdown,
+  mainCpuPerRunUs?: number,
+  by: "bucket" | "caller" = "bucket",
+): string {
   const per = mainCpuPerRunUs !== undefined && Number.isFinite(mainCpuPerRunUs);
+  const first = by === "bucket" ? "Bucket" : "Nearest repository file on the stack";
   const out = [
     per
-      ? "| Bucket | Profile ms | Share of busy | ≈ CPU µs per run |"
-      : "| Bucket | Profile ms | Share of busy |",
+      ? `| ${first} | Profile ms | Share of busy | ≈ CPU µs per run |`
+      : `| ${first} | Profile ms | Share of busy |`,
     per ? "| --- | --- | --- | --- |" : "| --- | --- | --- |",
   ];
-  for (const r of b.rows) {
+  for (const r of by === "bucket" ? b.rows : b.byCaller) {
     const share = `${(r.share * 100).toFixed(1)}%`;
     out.push(
       per
@@ -197,4 +229,6 @@ if (import.meta.main) {
   const b = await breakdownProfileFile(path);
   console.log(`Start-up left out: ${b.startupMs.toFixed(0)} ms busy before the first request.\n`);
   console.log(renderBreakdown(b, perRun ? Number(perRun) : undefined));
+  console.log("");
+  console.log(renderBreakdown(b, perRun ? Number(perRun) : undefined, "caller"));
 }
