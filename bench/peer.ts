@@ -49,8 +49,8 @@ export interface PeerOptions {
   repeats: number;
   /** Idle open streams for the RSS-per-stream comparison (0 to skip). */
   idleStreams: number;
-  serverCpus: string;
-  clientCpus: string;
+  serverCpus: string | undefined;
+  clientCpus: string | undefined;
   /** Caps each sub-phase's time, ms (the harness's remaining budget). */
   cap: (ms: number) => number;
   /** Whether the harness's budget still allows another sub-phase. */
@@ -62,8 +62,8 @@ export interface PeerOptions {
 export interface PeerReport {
   node: string;
   ai: string;
-  serverCpus: string;
-  clientCpus: string;
+  serverCpus: string | undefined;
+  clientCpus: string | undefined;
   concurrency: number;
   /** N=100: each repeat's phase per side. */
   load: Record<PeerSide, LoadPhaseResult[]>;
@@ -88,6 +88,12 @@ async function output(cmd: string, args: string[], cwd: string): Promise<{ ok: b
  * Makes sure the peer's pinned packages are installed in bench/ai_sdk_peer/
  * (`npm ci`, from its package-lock.json) and returns the versions, or the
  * reason it cannot run. Never installs when `CI` is set.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensurePeer } from "./peer.ts";
+ * console.log(await ensurePeer(Deno.cwd(), console.log)); // { node: "v26.12.1", ai: "7.0.173" }
+ * ```
  */
 export async function ensurePeer(root: string, log: (line: string) => void): Promise<
   { node: string; ai: string } | { skipped: string }
@@ -126,7 +132,16 @@ const empty = (): Record<PeerSide, LoadPhaseResult[]> => ({
   baseline: [],
 });
 
-/** Runs the comparison. */
+/**
+ * Runs the comparison (see the module's doc) and returns every phase's figures.
+ *
+ * @example
+ * ```ts ignore
+ * import { runPeerPhase } from "./peer.ts";
+ * const report = await runPeerPhase(ctx, { runs: 2000, singleRuns: 200, repeats: 2, idleStreams: 2000,
+ *   serverCpus: "0", clientCpus: "1", cap: (ms) => ms, canGoOn: () => true, log: console.error });
+ * ```
+ */
 export async function runPeerPhase(ctx: PhaseContext, o: PeerOptions): Promise<PeerReport> {
   const report: PeerReport = {
     node: "",
@@ -210,6 +225,8 @@ export async function runPeerPhase(ctx: PhaseContext, o: PeerOptions): Promise<P
         route: "chat-stream",
         projectsPerClient: (streams) => streams,
         followers: false,
+        serverCpus: o.serverCpus,
+        clientCpus: o.clientCpus,
       });
     o.log(`peer: ${o.idleStreams} idle streams, Lantern then bare Deno.serve`);
     // The scripted engine never waits, so Lantern's idle streams are local-engine runs paused in a step.

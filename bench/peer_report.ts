@@ -37,7 +37,15 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** A side's figures over its repeats, or null when it did not run. */
+/**
+ * A side's figures over its repeats, or null when it did not run.
+ *
+ * @example
+ * ```ts
+ * import { figures } from "./peer_report.ts";
+ * console.log(figures([])); // null
+ * ```
+ */
 export function figures(phases: LoadPhaseResult[]): SideFigures | null {
   if (phases.length === 0) return null;
   const sum = (f: (r: LoadPhaseResult) => number) => phases.reduce((a, r) => a + f(r), 0);
@@ -75,7 +83,15 @@ function judge(name: string, threshold: string, value: number, limit: number, me
   return { name, threshold, measured, verdict: value <= limit ? "pass" : "FAIL" };
 }
 
-/** Issue 18's targets, judged on the peer phase. */
+/**
+ * Issue 18's targets, judged on the peer phase (none when it did not run).
+ *
+ * @example
+ * ```ts
+ * import { judgePeerTargets } from "./peer_report.ts";
+ * console.log(judgePeerTargets(null)); // []
+ * ```
+ */
 export function judgePeerTargets(peer: PeerReport | null): Target[] {
   if (!peer || peer.skipped) return [];
   const f = (side: PeerSide, single = false) => figures((single ? peer.single : peer.load)[side]);
@@ -157,15 +173,27 @@ const LABELS: Record<PeerSide, string> = {
   baseline: "bare Deno.serve",
 };
 
-/** Renders the peer phase as Markdown. */
+/**
+ * Renders the peer phase as Markdown (nothing when it did not run).
+ *
+ * @example
+ * ```ts
+ * import { renderPeer } from "./peer_report.ts";
+ * console.log(renderPeer(null) === ""); // true
+ * ```
+ */
 export function renderPeer(peer: PeerReport | null): string {
   if (!peer) return "";
   const out = ["### Beside the AI SDK peer and the bare floor (peer phase)", ""];
   if (peer.skipped) return [...out, `Skipped: ${peer.skipped}.`, ""].join("\n");
   out.push(
     `Lantern: \`LANTERN_ENGINE=scripted\`, \`LANTERN_LIMITS=off\`; peer: \`ai\` ${peer.ai} on Node ${peer.node} ` +
-      `(bench/ai_sdk_peer/); floor: bench/baseline_server.ts. Servers pinned to core ${peer.serverCpus}, ` +
-      `the load client to core ${peer.clientCpus}; sides alternate, medians over repeats (CPU range in brackets).`,
+      `(bench/ai_sdk_peer/); floor: bench/baseline_server.ts. Servers on cores ${
+        peer.serverCpus ?? "(unpinned)"
+      }, ` +
+      `the load client on ${
+        peer.clientCpus ?? "(unpinned)"
+      }; sides alternate, medians over repeats (CPU range in brackets).`,
     "",
   );
   const sides: PeerSide[] = ["lantern", "lanternLogOff", "peer", "baseline"];

@@ -450,6 +450,9 @@ export interface HoldPhaseOptions {
   projectsPerClient: (streams: number) => number;
   /** Streams follow one shared run per project instead of starting their own. */
   followers: boolean;
+  /** Cores to pin the server and the clients to (`taskset` lists), or unpinned. */
+  serverCpus?: string;
+  clientCpus?: string;
 }
 
 /** Opens streams in steps and keeps them open: capacity, memory per stream, idle cost. */
@@ -482,7 +485,13 @@ export async function runHoldPhase(ctx: PhaseContext, o: HoldPhaseOptions): Prom
   };
   let server;
   try {
-    server = await startServer({ kind: o.server, root: ctx.root, env, readyTimeoutMs: ctx.readyTimeoutMs });
+    server = await startServer({
+      kind: o.server,
+      root: ctx.root,
+      env,
+      readyTimeoutMs: ctx.readyTimeoutMs,
+      cpus: o.serverCpus,
+    });
   } catch (err) {
     return { ...base, error: (err as Error).message, wallSeconds: (nowMs() - began) / 1000 };
   }
@@ -522,6 +531,7 @@ export async function runHoldPhase(ctx: PhaseContext, o: HoldPhaseOptions): Prom
       configs,
       timeoutMs: o.timeoutMs,
       verbose: ctx.verbose,
+      cpus: o.clientCpus,
       onMark: async (round) => {
         if (round.name === "ready") {
           const a = readProc(pid);

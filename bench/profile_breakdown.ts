@@ -104,7 +104,21 @@ const RULES: [string, (f: Frame, mod: string) => boolean][] = [
   ],
 ];
 
-/** Splits a parsed profile into buckets, largest first. */
+/**
+ * Splits a parsed profile into buckets, largest first.
+ *
+ * @example
+ * ```ts
+ * import { breakdown } from "./profile_breakdown.ts";
+ * const nodes = [
+ *   { id: 1, callFrame: { functionName: "(root)", url: "" }, children: [2] },
+ *   { id: 2, callFrame: { functionName: "serve", url: "ext:deno_http/00_serve.ts" }, children: [3] },
+ *   { id: 3, callFrame: { functionName: "(garbage collector)", url: "" } },
+ * ];
+ * const b = breakdown({ nodes, samples: [2, 3], timeDeltas: [0, 1000, 3000] });
+ * console.log(b.rows.map((r) => `${r.bucket} ${r.ms} ms`)); // [ "GC 3 ms", "HTTP server and sockets (runtime) 1 ms" ]
+ * ```
+ */
 export function breakdown(profile: Profile): Breakdown {
   const byId = new Map<number, Node>();
   const parent = new Map<number, number>();
@@ -178,7 +192,15 @@ export function breakdown(profile: Profile): Breakdown {
   return { busyMs: busyUs / 1000, startupMs: startupUs / 1000, rows: rowsOf(ms), byCaller: rowsOf(callers) };
 }
 
-/** Reads and splits a `.cpuprofile` file. */
+/**
+ * Reads and splits a `.cpuprofile` file.
+ *
+ * @example
+ * ```ts ignore
+ * import { breakdownProfileFile } from "./profile_breakdown.ts";
+ * console.log((await breakdownProfileFile("bench/results/profile/lantern/CPU.cpuprofile")).rows[0]);
+ * ```
+ */
 export async function breakdownProfileFile(path: string): Promise<Breakdown> {
   return breakdown(JSON.parse(await Deno.readTextFile(path)) as Profile);
 }
@@ -188,6 +210,13 @@ export async function breakdownProfileFile(path: string): Promise<Breakdown> {
  * thread's CPU per run, measured from /proc), adds each bucket's share of it:
  * profile time is wall time sampled while the thread was not idle, which on a
  * loaded machine includes waiting for a core, so shares travel better than ms.
+ *
+ * @example
+ * ```ts
+ * import { renderBreakdown } from "./profile_breakdown.ts";
+ * const b = { busyMs: 4, startupMs: 0, rows: [{ bucket: "GC", ms: 4, share: 1 }], byCaller: [] };
+ * console.log(renderBreakdown(b, 500).split("\n")[2]); // | GC | 4 | 100.0% | 500 |
+ * ```
  */
 export function renderBreakdown(
   b: Breakdown,

@@ -42,7 +42,17 @@ export interface ProfileOptions {
   timeoutMs: number;
 }
 
-/** Profiles one server at N=100; returns null (with the reason) when no profile was written. */
+/**
+ * Profiles one server at N=100; returns the reason when no profile was written.
+ *
+ * @example
+ * ```ts ignore
+ * import { runProfilePhase } from "./profile_phase.ts";
+ * const result = await runProfilePhase(ctx, {
+ *   server: "peer", env: {}, dir: "/tmp/profile", runs: 1000, timeoutMs: 120_000,
+ * });
+ * ```
+ */
 export async function runProfilePhase(
   ctx: PhaseContext,
   o: ProfileOptions,

@@ -65,8 +65,8 @@ export interface Options {
   peerRepeats: number;
   peerIdle: number;
   /** Cores for servers and for load clients in the peer and profile phases (`taskset` lists). */
-  serverCpus: string;
-  clientCpus: string;
+  serverCpus: string | undefined;
+  clientCpus: string | undefined;
 }
 
 /** Parses the command line. */
@@ -124,9 +124,21 @@ export function parseOptions(args: string[]): Options {
     peerRuns: Math.max(100, Math.round(Number(values["peer-runs"] ?? (quick ? 1000 : 2000)) / 100) * 100),
     peerRepeats: Math.max(1, Number(values["peer-repeats"] ?? (quick ? 1 : 2))),
     peerIdle: Math.max(0, Number(values["peer-idle"] ?? (quick ? 1000 : 2000))),
-    serverCpus: values["server-cpus"]!,
-    clientCpus: values["client-cpus"]!,
+    // An empty list (`--server-cpus=`) leaves that side unpinned.
+    serverCpus: values["server-cpus"] || undefined,
+    clientCpus: values["client-cpus"] || undefined,
   };
+}
+
+/** Whether servers and clients can be pinned to cores of their own (`taskset` and two cores or more). */
+async function canPin(): Promise<boolean> {
+  if (navigator.hardwareConcurrency < 2) return false;
+  try {
+    return (await new Deno.Command("taskset", { args: ["-c", "0", "true"], stdout: "null", stderr: "null" })
+      .output()).success;
+  } catch {
+    return false;
+  }
 }
 
 /** Cores used by processes other than this one, over `ms`. */
@@ -196,6 +208,10 @@ async function main(): Promise<number> {
   };
 
   if (opts.nice !== 0) notes.push(`Servers and clients ran at niceness ${opts.nice} (--nice).`);
+  if ((opts.serverCpus || opts.clientCpus) && !await canPin()) {
+    notes.push("taskset is missing or the machine has one core: nothing was pinned.");
+    opts.serverCpus = opts.clientCpus = undefined;
+  }
   // How busy is the machine before we start? Other work (a test suite) skews every figure.
   const before = await otherCores(1000);
   notes.push(
