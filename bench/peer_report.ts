@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Target } from "./report.ts";
+import { DISTURBED_CORES, type Target } from "./report.ts";
 import type { PeerReport, PeerSide } from "./peer.ts";
 import type { LoadPhaseResult } from "./phases.ts";
 
@@ -28,6 +28,8 @@ export interface SideFigures {
   latencyP99Ms: number;
   /** Worst cores used by other processes during a repeat. */
   otherCores: number;
+  /** Worst event-loop lag p99 of the load client (receipt times are this late). */
+  clientLagP99Ms: number;
 }
 
 function median(values: number[]): number {
@@ -65,6 +67,7 @@ export function figures(phases: LoadPhaseResult[]): SideFigures | null {
     ttfeP99Ms: median(phases.map((r) => r.ttfeMs.p99)),
     latencyP99Ms: median(phases.map((r) => r.latencyMs.p99)),
     otherCores: Math.max(0, ...phases.map((r) => r.otherCores ?? 0)),
+    clientLagP99Ms: Math.max(0, ...phases.map((r) => r.clientCost?.lagP99MaxMs ?? 0)),
   };
 }
 
@@ -173,6 +176,8 @@ const LABELS: Record<PeerSide, string> = {
   baseline: "bare Deno.serve",
 };
 
+const pinned = (cpus: string | undefined) => cpus === undefined ? "unpinned" : `pinned to CPU ${cpus}`;
+
 /**
  * Renders the peer phase as Markdown (nothing when it did not run).
  *
@@ -188,12 +193,8 @@ export function renderPeer(peer: PeerReport | null): string {
   if (peer.skipped) return [...out, `Skipped: ${peer.skipped}.`, ""].join("\n");
   out.push(
     `Lantern: \`LANTERN_ENGINE=scripted\`, \`LANTERN_LIMITS=off\`; peer: \`ai\` ${peer.ai} on Node ${peer.node} ` +
-      `(bench/ai_sdk_peer/); floor: bench/baseline_server.ts. Servers on cores ${
-        peer.serverCpus ?? "(unpinned)"
-      }, ` +
-      `the load client on ${
-        peer.clientCpus ?? "(unpinned)"
-      }; sides alternate, medians over repeats (CPU range in brackets).`,
+      `(bench/ai_sdk_peer/); floor: bench/baseline_server.ts. Servers ${pinned(peer.serverCpus)}, the load ` +
+      `client ${pinned(peer.clientCpus)}; sides alternate, medians over repeats (CPU range in brackets).`,
     "",
   );
   const sides: PeerSide[] = ["lantern", "lanternLogOff", "peer", "baseline"];
@@ -206,9 +207,21 @@ export function renderPeer(peer: PeerReport | null): string {
     SideFigures | null
   >;
   const p = load.peer;
+  const other = Math.max(
+    0,
+    ...[...Object.values(load), ...Object.values(single)].map((f) => f?.otherCores ?? 0),
+  );
+  if (other > DISTURBED_CORES) {
+    out.push(
+      `**Disturbed:** other processes used up to ${
+        other.toFixed(2)
+      } cores during these phases; times are inflated and latencies are mostly queueing. Rerun on a quiet machine.`,
+      "",
+    );
+  }
   out.push(
-    `| N=${peer.concurrency} | Runs done / run | Events/run (B/event) | Lost / dup / order | CPU per run | vs peer | Peak RSS | vs peer | First event p99 | vs peer | Other cores |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| N=${peer.concurrency} | Runs done / run | Events/run (B/event) | Lost / dup / order | CPU per run | vs peer | Peak RSS | vs peer | First event p99 | vs peer | Other cores | Client lag p99 |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const s of sides) {
     const f = load[s];
@@ -222,14 +235,14 @@ export function renderPeer(peer: PeerReport | null): string {
         mib(f.peakRssBytes)
       } | ${p ? x(f.peakRssBytes, p.peakRssBytes) : "–"} | ${ms(f.ttfeP99Ms)} | ${
         p ? x(f.ttfeP99Ms, p.ttfeP99Ms) : "–"
-      } | ${f.otherCores.toFixed(2)} |`,
+      } | ${f.otherCores.toFixed(2)} | ${ms(f.clientLagP99Ms, 1)} |`,
     );
   }
   out.push("");
   const floor = single.baseline;
   out.push(
-    "| N=1 | Runs done / run | Per-event delivery p99 | vs floor | First event p99 | CPU per run | Other cores |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| N=1 | Runs done / run | Per-event delivery p99 | vs floor | First event p99 | CPU per run | Other cores | Client lag p99 |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const s of sides) {
     const f = single[s];
@@ -237,7 +250,9 @@ export function renderPeer(peer: PeerReport | null): string {
     out.push(
       `| ${LABELS[s]} | ${f.completed} / ${f.runs} | ${ms(f.latencyP99Ms, 3)} | ${
         floor ? x(f.latencyP99Ms, floor.latencyP99Ms) : "–"
-      } | ${ms(f.ttfeP99Ms)} | ${ms(f.cpuPerRunMs[0], 3)} | ${f.otherCores.toFixed(2)} |`,
+      } | ${ms(f.ttfeP99Ms)} | ${ms(f.cpuPerRunMs[0], 3)} | ${f.otherCores.toFixed(2)} | ${
+        ms(f.clientLagP99Ms, 1)
+      } |`,
     );
   }
   out.push("");
