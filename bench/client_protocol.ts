@@ -30,6 +30,13 @@ export interface ClientBase {
   projects: number;
   /** Index of this client among its siblings, for logs. */
   index: number;
+  /**
+   * What the server speaks: Lantern's events (`type`, `seq`, `ts` at the top;
+   * the default), or the AI SDK's UI message stream, whose counted parts
+   * carry them in `data`, `providerMetadata.bench` or `messageMetadata`
+   * (see bench/ai_sdk_peer/server.mjs).
+   */
+  protocol?: "lantern" | "ui-message";
 }
 
 /** Load mode: waves of concurrent runs, each read to its terminal event. */

@@ -36,6 +36,8 @@ export interface RunClientsOptions {
   timeoutMs: number;
   /** Prints clients' stderr lines. */
   verbose?: boolean;
+  /** Cores to pin the clients to (a `taskset` list), or unpinned. */
+  cpus?: string;
 }
 
 interface ClientState {
@@ -53,7 +55,10 @@ export async function runClients(options: RunClientsOptions): Promise<ClientsOut
   const errors: string[] = [];
   const states: ClientState[] = options.configs.map((config) => {
     const child = new Deno.Command("bash", {
-      args: wrapped(["deno", "run", "--allow-net=127.0.0.1", "bench/load_client.ts", JSON.stringify(config)]),
+      args: wrapped(
+        ["deno", "run", "--allow-net=127.0.0.1", "bench/load_client.ts", JSON.stringify(config)],
+        options.cpus,
+      ),
       cwd: options.root,
       env: { NO_COLOR: "1" },
       stdin: "piped",

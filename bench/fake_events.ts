@@ -7,6 +7,7 @@
  */
 
 import { STEPS } from "../lib/protocol.ts";
+import { nowMs } from "./stats.ts";
 
 /** A wire event before it is serialised; `ts` is set by the caller. */
 export type FakeEvent = Record<string, unknown> & {
@@ -83,6 +84,33 @@ export function makeEventBuilder(
   }) as EventBuilder;
   build.total = progress + tokens + 1;
   return build;
+}
+
+/**
+ * Baseline settings (`BASELINE_*`) that match a Lantern run's event count and
+ * size: 16 progress events, the rest tokens (at most `maxTokens`), one result,
+ * progress JSON padded so the bytes per event match.
+ */
+export function baselineEnvFor(
+  lantern: { runs: number; eventsPerRun: number; bytesPerEvent: number } | undefined,
+  maxTokens = 10,
+): Record<string, string> {
+  if (!lantern || lantern.runs === 0 || lantern.eventsPerRun < 2) return {};
+  const total = Math.max(2, Math.round(lantern.eventsPerRun));
+  const tokens = Math.max(0, Math.min(maxTokens, total - 17));
+  const progress = total - 1 - tokens;
+  // Bytes a run of the baseline takes without padding: events + chunk framing + ~140 B of headers.
+  const build = makeEventBuilder("r_0000000000000000", progress, tokens, 0);
+  let bytes = 140;
+  for (let seq = 1; seq <= total; seq++) {
+    const event = build(seq);
+    event.ts = nowMs();
+    const body = `id: ${seq}\ndata: ${JSON.stringify(event)}\n\n`.length;
+    bytes += body + body.toString(16).length + 4;
+  }
+  const wanted = lantern.bytesPerEvent * total;
+  const pad = progress > 0 ? Math.max(0, Math.round((wanted - bytes) / progress)) : 0;
+  return { BASELINE_PROGRESS: String(progress), BASELINE_TOKENS: String(tokens), BASELINE_PAD: String(pad) };
 }
 
 /**

@@ -206,14 +206,31 @@ interface ParsedEvent {
   ts: number;
 }
 
-function parseEvent(data: string): ParsedEvent | null {
+type Stamp = { seq?: unknown; ts?: unknown } | undefined;
+
+/** The UI message stream's counted parts, by type, and where each carries `seq` and `ts`. */
+const UI_PARTS: Record<string, [string, (part: Record<string, unknown>) => Stamp]> = {
+  "data-progress": ["progress", (p) => p.data as Stamp],
+  "text-delta": ["token", (p) => (p.providerMetadata as { bench?: Stamp } | undefined)?.bench],
+  "finish": ["result", (p) => p.messageMetadata as Stamp],
+};
+
+/**
+ * One event's type, seq and ts; `skip` for a UI message stream's framing
+ * (`start`, `text-start`, `text-end`, `[DONE]`), which is sent but not counted;
+ * `null` when it cannot be read.
+ */
+function parseEvent(data: string, protocol: ClientConfig["protocol"]): ParsedEvent | "skip" | null {
+  if (protocol === "ui-message" && data === "[DONE]") return "skip";
   try {
-    const value = JSON.parse(data) as Partial<ParsedEvent>;
-    return {
-      type: String(value.type ?? ""),
-      seq: Number(value.seq),
-      ts: Number(value.ts),
-    };
+    const value = JSON.parse(data) as Record<string, unknown>;
+    if (protocol !== "ui-message") {
+      return { type: String(value.type ?? ""), seq: Number(value.seq), ts: Number(value.ts) };
+    }
+    const known = UI_PARTS[String(value.type)];
+    if (!known) return value.type === "error" ? { type: "error", seq: NaN, ts: NaN } : "skip";
+    const stamp = known[1](value);
+    return { type: known[0], seq: Number(stamp?.seq), ts: Number(stamp?.ts) };
   } catch {
     return null;
   }
@@ -301,7 +318,8 @@ async function oneRun(
   let keepAlives = 0;
   let errorBody = "";
   const parser = new SseParser((_id, data, at) => {
-    const event = parseEvent(data);
+    const event = parseEvent(data, config.protocol);
+    if (event === "skip") return;
     if (!event) {
       error ??= `unparsable event: ${data.slice(0, 120)}`;
       return;
@@ -542,8 +560,8 @@ async function runHold(config: HoldClientConfig): Promise<HoldClientResult> {
     let opened!: () => void;
     const headIn = new Promise<void>((r) => opened = r);
     const parser = new SseParser((_id, data) => {
-      const event = parseEvent(data);
-      if (!event) return;
+      const event = parseEvent(data, config.protocol);
+      if (!event || event === "skip") return;
       s.check.observe(event.seq, event.type);
       if (inWindow) s.windowEvents++;
     }, () => {

@@ -145,6 +145,9 @@ export interface LoadPhaseOptions {
   route: "chat-stream" | "runs";
   /** Extra `deno run` flags for the server, such as `--cpu-prof`. */
   denoFlags?: string[];
+  /** Cores to pin the server and the clients to (`taskset` lists), or unpinned. */
+  serverCpus?: string;
+  clientCpus?: string;
 }
 
 let kvCounter = 0;
@@ -219,7 +222,7 @@ export function judgeClientBound(cost: ClientsCost | null): { throughput: string
 export async function runLoadPhase(ctx: PhaseContext, o: LoadPhaseOptions): Promise<LoadPhaseResult> {
   const began = nowMs();
   const env = { ...o.env };
-  if (o.server !== "baseline") env.LANTERN_KV_PATH = kvPath(ctx, o.id);
+  if (o.server !== "baseline" && o.server !== "peer") env.LANTERN_KV_PATH = kvPath(ctx, o.id);
   const base: LoadPhaseResult = {
     id: o.id,
     server: o.server,
@@ -261,6 +264,8 @@ export async function runLoadPhase(ctx: PhaseContext, o: LoadPhaseOptions): Prom
       env,
       readyTimeoutMs: ctx.readyTimeoutMs,
       denoFlags: o.denoFlags,
+      cpus: o.serverCpus,
+      stopGraceMs: o.denoFlags?.some((f) => f.startsWith("--cpu-prof")) ? 30_000 : undefined,
     });
   } catch (err) {
     return { ...base, error: (err as Error).message, wallSeconds: (nowMs() - began) / 1000 };
@@ -290,12 +295,14 @@ export async function runLoadPhase(ctx: PhaseContext, o: LoadPhaseOptions): Prom
       warmupRuns: Math.ceil(o.warmupRuns / parts.length),
       lagIntervalMs: 10,
       rawSamples: parts.length > 1,
+      protocol: o.server === "peer" ? "ui-message" : "lantern",
     }));
     const outcome = await runClients({
       root: ctx.root,
       configs,
       timeoutMs: o.timeoutMs,
       verbose: ctx.verbose,
+      cpus: o.clientCpus,
       onMark: (round) => {
         const snap = tryReadProc(server!.pid);
         if (snap) snaps[round.name] = snap;
@@ -443,6 +450,9 @@ export interface HoldPhaseOptions {
   projectsPerClient: (streams: number) => number;
   /** Streams follow one shared run per project instead of starting their own. */
   followers: boolean;
+  /** Cores to pin the server and the clients to (`taskset` lists), or unpinned. */
+  serverCpus?: string;
+  clientCpus?: string;
 }
 
 /** Opens streams in steps and keeps them open: capacity, memory per stream, idle cost. */
@@ -475,7 +485,13 @@ export async function runHoldPhase(ctx: PhaseContext, o: HoldPhaseOptions): Prom
   };
   let server;
   try {
-    server = await startServer({ kind: o.server, root: ctx.root, env, readyTimeoutMs: ctx.readyTimeoutMs });
+    server = await startServer({
+      kind: o.server,
+      root: ctx.root,
+      env,
+      readyTimeoutMs: ctx.readyTimeoutMs,
+      cpus: o.serverCpus,
+    });
   } catch (err) {
     return { ...base, error: (err as Error).message, wallSeconds: (nowMs() - began) / 1000 };
   }
@@ -515,6 +531,7 @@ export async function runHoldPhase(ctx: PhaseContext, o: HoldPhaseOptions): Prom
       configs,
       timeoutMs: o.timeoutMs,
       verbose: ctx.verbose,
+      cpus: o.clientCpus,
       onMark: async (round) => {
         if (round.name === "ready") {
           const a = readProc(pid);

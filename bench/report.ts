@@ -4,10 +4,13 @@
  * @module
  */
 
-import type { ProfileSummary } from "./cpu_profile.ts";
+import type { ProfileResult } from "./profile_phase.ts";
+import { renderBreakdown } from "./profile_breakdown.ts";
 import type { MachineInfo } from "./proc_stats.ts";
 import type { HoldPhaseResult, LoadPhaseResult } from "./phases.ts";
 import { ratio } from "./stats.ts";
+import type { PeerReport } from "./peer.ts";
+import { judgePeerTargets, renderPeer } from "./peer_report.ts";
 
 /** Everything one harness run produced (the content of latest.json). */
 export interface BenchReport {
@@ -28,15 +31,10 @@ export interface BenchReport {
   followers: HoldPhaseResult | null;
   /** The baseline holding the same number of open, silent streams. */
   capacityBaseline: HoldPhaseResult | null;
-  /** The server's CPU profile under load, when asked for. */
-  profile: {
-    file: string;
-    n: number;
-    runs: number;
-    eventsPerSec: number;
-    summary: ProfileSummary;
-    markdown: string;
-  } | null;
+  /** Lantern beside the AI SDK peer and the bare floor (bench/peer.ts). */
+  peer: PeerReport | null;
+  /** CPU profiles under load (Lantern, then the peer), when asked for. */
+  profiles: ProfileResult[];
   targets: Target[];
   notes: string[];
   wallSeconds: number;
@@ -263,6 +261,7 @@ export function judgeTargets(report: Omit<BenchReport, "targets">): Target[] {
       });
     }
   }
+  targets.push(...judgePeerTargets(report.peer));
   return targets;
 }
 
@@ -304,6 +303,12 @@ function threadLabel(name: string): string {
   if (name.startsWith("V8 DefaultWorke")) return "V8 workers";
   if (name.startsWith("tokio")) return "tokio";
   return name;
+}
+
+/** The main thread's share of a profiled server's CPU per run, in µs (the other threads: KV, V8 workers, profiler). */
+function mainCpuPerRunUs(p: ProfileResult): number {
+  const total = Object.values(p.threadShares).reduce((a, v) => a + v, 0);
+  return total > 0 ? (p.cpuPerRunMs * 1000 * (p.threadShares.main ?? 0)) / total : NaN;
 }
 
 /** Renders the report as Markdown (the results section of BENCHMARKS.md). */
@@ -582,11 +587,31 @@ export function renderMarkdown(report: BenchReport): string {
     out.push("");
   }
 
-  if (report.profile) {
+  if (report.peer) out.push(renderPeer(report.peer));
+
+  for (const p of report.profiles) {
+    const shares = Object.entries(p.threadShares).map(([t, v]) => `${threadLabel(t)} ${pct(v)}`).join(", ");
     out.push(
-      report.profile.markdown,
+      `#### Where ${
+        p.server === "peer" ? "the AI SDK peer's" : "Lantern's"
+      } CPU goes (N=100, under --cpu-prof)`,
       "",
-      `Profile file: \`${report.profile.file}\` (open in Chrome DevTools → Performance).`,
+      `${p.runs} measured runs (+200 warm-up, in the profile too; ${
+        (p.breakdown.startupMs / 1000).toFixed(1)
+      } s of start-up before the first request left out); server CPU ${
+        p.cpuPerRunMs.toFixed(2)
+      } ms per run under the profiler (threads, share of a core: ${shares || "–"}). ` +
+        "The main thread by bucket (bench/profile_breakdown.ts); its CPU per run is split by the buckets' shares:",
+      "",
+      renderBreakdown(p.breakdown, mainCpuPerRunUs(p)),
+      "",
+      "The same main-thread time by the nearest repository file on the stack (callees included):",
+      "",
+      renderBreakdown(p.breakdown, mainCpuPerRunUs(p), "caller"),
+      "",
+      p.markdown,
+      "",
+      `Profile file: \`${p.file}\` (open in Chrome DevTools → Performance).`,
       "",
     );
   }

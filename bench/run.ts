@@ -3,16 +3,19 @@
  * process on 127.0.0.1, drives it from separate load-client processes, and
  * writes bench/results/latest.json and bench/results/latest.md.
  *
- * Usage: `deno run --allow-all bench/run.ts [--quick] [--only=load,durable,idle,capacity,profile]
+ * Usage: `deno run --allow-all bench/run.ts [--quick] [--only=load,durable,idle,capacity,peer,profile]
  * [--server=auto|lantern|standin] [--clients=1] [--kv=file|memory] [--n=1,100,1000]
  * [--capacity=1000,5000,10000] [--idle-streams=1000] [--idle-pace=30000] [--wait-quiet=SECONDS]
- * [--nice=-10] [--budget=SECONDS] [--verbose]`
+ * [--nice=-10] [--budget=SECONDS] [--peer-runs=2000] [--peer-repeats=2] [--peer-idle=2000]
+ * [--server-cpus=0] [--client-cpus=1] [--verbose]`
  *
- * `profile` (opt-in) runs the server under `--cpu-prof` at N=100 and
- * summarises the top functions into the report.
+ * `peer` compares Lantern (scripted engine) with the AI SDK peer on Node and
+ * the bare floor (bench/peer.ts). `profile` (opt-in) runs Lantern (scripted
+ * engine) and the peer under `--cpu-prof` at N=100 and summarises where the
+ * CPU goes into the report.
  *
  * Everything is bounded: each phase has a timeout, the whole run has a budget
- * (9.5 minutes, 4 in quick mode), and children die with the harness.
+ * (15 minutes, 6 in quick mode), and children die with the harness.
  *
  * @module
  */
@@ -28,14 +31,15 @@ import {
 } from "./phases.ts";
 import { type BenchReport, judgeTargets, renderMarkdown } from "./report.ts";
 import { killAll, setNiceness } from "./servers.ts";
-import { makeEventBuilder } from "./fake_events.ts";
+import { baselineEnvFor } from "./fake_events.ts";
 import { nowMs } from "./stats.ts";
-import { renderProfile, summarizeProfileFile } from "./cpu_profile.ts";
+import { ensurePeer, LANTERN_BENCH_ENV, runPeerPhase } from "./peer.ts";
+import { runProfilePhase } from "./profile_phase.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const PHASES = ["load", "durable", "idle", "capacity", "profile"] as const;
+const PHASES = ["load", "durable", "idle", "capacity", "peer", "profile"] as const;
 /** Phases run when `--only` is not given (profile is opt-in). */
-const DEFAULT_PHASES = ["load", "durable", "idle", "capacity"] as const;
+const DEFAULT_PHASES = ["load", "durable", "idle", "capacity", "peer"] as const;
 type Phase = typeof PHASES[number];
 
 /** Parsed command-line options. */
@@ -56,6 +60,13 @@ export interface Options {
   nice: number;
   budgetSeconds: number;
   outDir: string;
+  /** Peer phase: measured runs at N=100 per side and repeat, repeats, idle streams. */
+  peerRuns: number;
+  peerRepeats: number;
+  peerIdle: number;
+  /** Cores for servers and for load clients in the peer and profile phases (`taskset` lists). */
+  serverCpus: string | undefined;
+  clientCpus: string | undefined;
 }
 
 /** Parses the command line. */
@@ -77,6 +88,11 @@ export function parseOptions(args: string[]): Options {
       nice: { type: "string", default: "0" },
       budget: { type: "string" },
       out: { type: "string", default: `${ROOT}/bench/results` },
+      "peer-runs": { type: "string" },
+      "peer-repeats": { type: "string" },
+      "peer-idle": { type: "string" },
+      "server-cpus": { type: "string", default: "0" },
+      "client-cpus": { type: "string", default: "1" },
     },
     strict: true,
   });
@@ -103,29 +119,27 @@ export function parseOptions(args: string[]): Options {
     idlePaceMs: Number(values["idle-pace"]),
     waitQuietSeconds: Number(values["wait-quiet"]),
     nice: Number(values.nice),
-    budgetSeconds: Number(values.budget ?? (quick ? 240 : 570)),
+    // The peer phase roughly doubles a full run; the budget is a guard, not a target.
+    budgetSeconds: Number(values.budget ?? (quick ? 360 : 900)),
     outDir: values.out!,
+    peerRuns: Math.max(100, Math.round(Number(values["peer-runs"] ?? (quick ? 1000 : 2000)) / 100) * 100),
+    peerRepeats: Math.max(1, Number(values["peer-repeats"] ?? (quick ? 1 : 2))),
+    peerIdle: Math.max(0, Number(values["peer-idle"] ?? (quick ? 1000 : 2000))),
+    // An empty list (`--server-cpus=`) leaves that side unpinned.
+    serverCpus: values["server-cpus"] || undefined,
+    clientCpus: values["client-cpus"] || undefined,
   };
 }
 
-/** Baseline settings that match a Lantern run's event count and size. */
-export function baselineEnvFor(lantern: LoadPhaseResult | undefined): Record<string, string> {
-  if (!lantern || lantern.runs === 0 || lantern.eventsPerRun < 2) return {};
-  const total = Math.max(2, Math.round(lantern.eventsPerRun));
-  const tokens = Math.max(0, Math.min(10, total - 17));
-  const progress = total - 1 - tokens;
-  // Bytes a run of the baseline takes without padding: events + chunk framing + ~140 B of headers.
-  const build = makeEventBuilder("r_0000000000000000", progress, tokens, 0);
-  let bytes = 140;
-  for (let seq = 1; seq <= total; seq++) {
-    const event = build(seq);
-    event.ts = nowMs();
-    const body = `id: ${seq}\ndata: ${JSON.stringify(event)}\n\n`.length;
-    bytes += body + body.toString(16).length + 4;
+/** Whether servers and clients can be pinned to cores of their own (`taskset` and two cores or more). */
+async function canPin(): Promise<boolean> {
+  if (navigator.hardwareConcurrency < 2) return false;
+  try {
+    return (await new Deno.Command("taskset", { args: ["-c", "0", "true"], stdout: "null", stderr: "null" })
+      .output()).success;
+  } catch {
+    return false;
   }
-  const wanted = lantern.bytesPerEvent * total;
-  const pad = progress > 0 ? Math.max(0, Math.round((wanted - bytes) / progress)) : 0;
-  return { BASELINE_PROGRESS: String(progress), BASELINE_TOKENS: String(tokens), BASELINE_PAD: String(pad) };
 }
 
 /** Cores used by processes other than this one, over `ms`. */
@@ -187,13 +201,18 @@ async function main(): Promise<number> {
     capacity: null,
     followers: null,
     capacityBaseline: null,
-    profile: null,
+    peer: null,
+    profiles: [],
     notes,
     wallSeconds: 0,
     aborted: null,
   };
 
   if (opts.nice !== 0) notes.push(`Servers and clients ran at niceness ${opts.nice} (--nice).`);
+  if ((opts.serverCpus || opts.clientCpus) && !await canPin()) {
+    notes.push("taskset is missing or the machine has one core: nothing was pinned.");
+    opts.serverCpus = opts.clientCpus = undefined;
+  }
   // How busy is the machine before we start? Other work (a test suite) skews every figure.
   const before = await otherCores(1000);
   notes.push(
@@ -423,49 +442,42 @@ async function main(): Promise<number> {
       });
       log(`  ${summarizeSteps(report.capacityBaseline)}`);
     }
-    if (opts.only.has("profile") && !abortedBy && remaining() > 30_000) {
-      const dir = `${opts.outDir}/profile`;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      await Deno.mkdir(dir, { recursive: true });
-      log(`profile: ${subject} under --cpu-prof, N=100`);
+    if (opts.only.has("peer") && !abortedBy && remaining() > 30_000) {
       if (opts.waitQuietSeconds > 0) await waitQuiet();
-      const result = await runLoadPhase(ctx, {
-        id: `profile-${subject}-100`,
-        server: subject,
-        env: { ...common },
-        n: 100,
-        clients: 1,
-        waves: opts.quick ? 3 : 10,
-        minSeconds: 0,
-        maxWaves: opts.quick ? 3 : 10,
-        warmupRuns: 100,
-        timeoutMs: cap(90_000),
-        route: "chat-stream",
-        denoFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+      report.peer = await runPeerPhase(ctx, {
+        runs: opts.peerRuns,
+        singleRuns: opts.quick ? 100 : 200,
+        repeats: opts.peerRepeats,
+        idleStreams: opts.peerIdle,
+        serverCpus: opts.serverCpus,
+        clientCpus: opts.clientCpus,
+        cap,
+        canGoOn: () => !abortedBy && remaining() > 20_000,
+        log,
       });
-      const files = [];
-      for await (const entry of Deno.readDir(dir)) {
-        if (entry.name.endsWith(".cpuprofile")) files.push(`${dir}/${entry.name}`);
-      }
-      if (files.length === 0) {
-        notes.push(
-          `profile: no .cpuprofile was written (${result.error ?? "server did not exit through Deno.exit?"})`,
-        );
-      } else {
-        const summary = await summarizeProfileFile(files.sort().at(-1)!, 15);
-        report.profile = {
-          file: files.sort().at(-1)!.replace(`${ROOT}/`, ""),
-          n: 100,
-          runs: result.runs,
-          eventsPerSec: result.eventsPerSec,
-          summary,
-          markdown: renderProfile(
-            summary,
-            `CPU profile of ${subject} at N=100 (${result.runs} runs, ${
-              Math.round(result.eventsPerSec)
-            } events/s under the profiler)`,
-          ),
-        };
+      if (report.peer.skipped) notes.push(`peer phase skipped: ${report.peer.skipped}.`);
+    }
+    if (opts.only.has("profile") && !abortedBy && remaining() > 30_000) {
+      if (opts.waitQuietSeconds > 0) await waitQuiet();
+      const runs = opts.quick ? 500 : 1000;
+      const sides = [
+        { server: subject, env: subject === "lantern" ? { ...LANTERN_BENCH_ENV } : { ...common } },
+        ...("node" in await ensurePeer(ROOT, log) ? [{ server: "peer" as const, env: {} }] : []),
+      ];
+      for (const side of sides) {
+        if (abortedBy || remaining() < 30_000) break;
+        log(`profile: ${side.server} under --cpu-prof, N=100, ${runs} runs`);
+        const result = await runProfilePhase(ctx, {
+          server: side.server,
+          env: side.env,
+          dir: `${opts.outDir}/profile/${side.server}`,
+          runs,
+          serverCpus: opts.serverCpus,
+          clientCpus: opts.clientCpus,
+          timeoutMs: cap(120_000),
+        });
+        if ("error" in result) notes.push(`profile of ${side.server}: ${result.error}`);
+        else report.profiles.push(result);
       }
     }
   } catch (err) {

@@ -1,16 +1,20 @@
 /**
  * Starts and stops the servers under test as child processes on loopback:
- * Lantern (main.ts), the stand-in and the baseline. Each runs under
- * `setpriv --pdeathsig KILL` (it dies with the harness) with the open-files
- * limit raised to the hard limit.
+ * Lantern (main.ts), the stand-in, the baseline and the AI SDK peer (Node).
+ * Each runs under `setpriv --pdeathsig KILL` (it dies with the harness) with
+ * the open-files limit raised to the hard limit, optionally pinned to some
+ * cores with `taskset`.
  *
  * @module
  */
 
 import { nowMs } from "./stats.ts";
 
+/** The AI SDK peer's folder, relative to the repository root. */
+export const PEER_DIR = "bench/ai_sdk_peer";
+
 /** Which server a phase runs against. */
-export type ServerKind = "lantern" | "standin" | "baseline";
+export type ServerKind = "lantern" | "standin" | "baseline" | "peer";
 
 /** A running server. */
 export interface ServerHandle {
@@ -57,12 +61,19 @@ export function freePort(): number {
   return port;
 }
 
-/** `bash -c` prefix that raises the fd limit and ties the child's life to ours. */
-export function wrapped(argv: string[]): string[] {
+/**
+ * `bash -c` prefix that raises the fd limit and ties the child's life to ours;
+ * with `cpus` (a `taskset` list such as `0` or `0,1`), pins it to those cores.
+ */
+export function wrapped(argv: string[], cpus?: string): string[] {
   const nice = niceness === 0 ? "" : `nice -n ${niceness} `;
+  if (cpus !== undefined && !/^[0-9]+([,-][0-9]+)*$/.test(cpus)) {
+    throw new Error(`A CPU list must look like "0" or "0,1", got "${cpus}".`);
+  }
+  const pin = cpus === undefined ? "" : `taskset -c ${cpus} `;
   return [
     "-c",
-    `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${nice}setpriv --pdeathsig KILL -- "$@"`,
+    `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${nice}${pin}setpriv --pdeathsig KILL -- "$@"`,
     "bench",
     ...argv,
   ];
@@ -105,8 +116,12 @@ export interface StartOptions {
   env: Record<string, string>;
   /** How long to wait for "Listening on", ms. */
   readyTimeoutMs: number;
-  /** Extra `deno run` flags, such as `--cpu-prof`. */
+  /** Extra `deno run` (or `node`, for the peer) flags, such as `--cpu-prof`. */
   denoFlags?: string[];
+  /** Cores to pin the server to (a `taskset` list), or unpinned. */
+  cpus?: string;
+  /** How long `stop()` waits after SIGTERM before SIGKILL, ms (a profiler needs time to write). */
+  stopGraceMs?: number;
 }
 
 function serverArgv(kind: ServerKind, flags: string[]): string[] {
@@ -124,6 +139,9 @@ function serverArgv(kind: ServerKind, flags: string[]): string[] {
         "--allow-write",
         "bench/standin_server.ts",
       ];
+    case "peer":
+      // The newest Node from npm, installed in the peer's folder (see bench/peer.ts).
+      return [`${PEER_DIR}/node_modules/.bin/node`, ...flags, `${PEER_DIR}/server.cjs`];
     case "baseline":
       return [
         "deno",
@@ -150,7 +168,7 @@ export async function startServer(options: StartOptions): Promise<ServerHandle> 
     NO_COLOR: "1",
   };
   const child = new Deno.Command("bash", {
-    args: wrapped(serverArgv(options.kind, options.denoFlags ?? [])),
+    args: wrapped(serverArgv(options.kind, options.denoFlags ?? []), options.cpus),
     cwd: options.root,
     env,
     stdin: "null",
@@ -185,7 +203,7 @@ export async function startServer(options: StartOptions): Promise<ServerHandle> 
       } catch {
         // Already gone.
       }
-    }, 3000);
+    }, options.stopGraceMs ?? 3000);
     await exited;
     clearTimeout(grace);
   };

@@ -12,7 +12,8 @@ export interface Config {
   kvPath: string;
   heartbeatMs: number;
   corsOrigins: string[];
-  engine: "local" | "openai";
+  /** `scripted` is the benchmark engine (`deno task bench`), not for people. */
+  engine: "local" | "openai" | "scripted";
   openai: {
     baseUrl: string | undefined;
     apiKey: string | undefined;
@@ -99,8 +100,8 @@ export function loadConfig(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): Config {
   const engine = env.LANTERN_ENGINE || "local";
-  if (engine !== "local" && engine !== "openai") {
-    throw new Error(`LANTERN_ENGINE must be "local" or "openai", got "${engine}".`);
+  if (engine !== "local" && engine !== "openai" && engine !== "scripted") {
+    throw new Error(`LANTERN_ENGINE must be "local", "openai" or "scripted", got "${engine}".`);
   }
   const config: Config = {
     host: env.HOST || "127.0.0.1",
