@@ -303,11 +303,8 @@ Deno.test("over HTTP, every intent streams the eight steps in order, its tokens,
     assert.deepEqual(last.result.plan.map((a) => a.tool), tools, message);
     assert.match(last.result.message, answer, message);
     assert.equal(events.flatMap((e) => e.type === "token" ? [e.delta] : []).join(""), last.result.message);
-    const updates = events.filter((e) =>
-      e.type === "progress" && e.progress.step === "execution" &&
-      e.progress.phase === "update"
-    );
-    assert.equal(updates.length, tools.length, message);
+    const actions = events.flatMap((e) => e.type === "action" ? [e.action.tool] : []);
+    assert.deepEqual(actions, tools, message);
   }
   const memories = await call<{ text: string }[]>(`${server.url}/api/projects/${project.id}/memories`);
   assert.deepEqual(memories.body.map((m) => m.text), ["The launch is on May 3"]);

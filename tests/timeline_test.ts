@@ -37,7 +37,20 @@ function fullRun(): RunEvent[] {
   const bodies: AgentEvent[] = [];
   for (const step of STEPS) {
     bodies.push(progress(step, "start"));
-    if (step === "execution") bodies.push(progress(step, "update", { ok: true }));
+    if (step === "execution") {
+      bodies.push({
+        type: "action",
+        action: {
+          index: 0,
+          tool: "list_memories",
+          args: {},
+          ok: true,
+          summary: "Listed.",
+          output: [],
+          durationMs: 1,
+        },
+      });
+    }
     if (step === "completion") {
       for (const delta of ["Got ", "it", "."]) bodies.push({ type: "token", delta });
     }
@@ -87,7 +100,8 @@ Deno.test("each step turns active on its start and done on its end, one at a tim
   assert.equal(timeline.startedAt, events[0]!.ts);
   assert.equal(timeline.endedAt, events.at(-1)!.ts);
   const execution = timeline.steps.find((s) => s.step === "execution")!;
-  assert.deepEqual(execution.updates, [{ message: "execution update", details: "", ok: true }]);
+  // The action event becomes an update of its step: what it did, with what, and whether it worked.
+  assert.deepEqual(execution.updates, [{ message: "Listed.", details: "{}", ok: true }]);
   assert.equal(execution.details, "execution details");
   assert.ok(execution.endedAt! > execution.startedAt!);
 });
