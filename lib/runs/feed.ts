@@ -77,6 +77,8 @@ export class RunFeed {
   /** Reads what the feed no longer (or never) held. */
   backfill: Backfill | null = null;
   #waiters = new Set<() => void>();
+  /** Log reads in flight, by the seq they read after. */
+  #reads = new Map<number, Promise<RunEvent[]>>();
 
   /** A feed for one run; its cursors are counted in `counts`. */
   constructor(runId: string, projectId: string, counts: FollowerCounts = { cursors: 0, timers: 0 }) {
@@ -94,10 +96,20 @@ export class RunFeed {
    * The next events after `after` that left memory, read from the log in a
    * batch of at most {@linkcode BACKFILL_BATCH} (so catching up from far
    * behind costs bounded memory per step), and checked to follow on from
-   * `after` without a gap. Throws when the log has lost some of them.
+   * `after` without a gap. Followers at the same position share one read.
+   * Throws a {@linkcode FeedGapError} when the log has lost some of them.
    */
   async catchUp(after: number): Promise<RunEvent[]> {
-    const read = this.backfill ? await this.backfill(after, Math.min(this.base, after + BACKFILL_BATCH)) : [];
+    // Followers at the same position share one read: a replay costs one read per batch, not per follower.
+    let reading = this.#reads.get(after);
+    if (!reading) {
+      reading = this.backfill
+        ? this.backfill(after, Math.min(this.base, after + BACKFILL_BATCH))
+        : Promise.resolve([]);
+      this.#reads.set(after, reading);
+      reading.finally(() => this.#reads.delete(after)).catch(() => {});
+    }
+    const read = await reading;
     const next = read.filter((e) => e.seq > after);
     if (next.length === 0 || next.some((e, i) => e.seq !== after + 1 + i)) {
       throw new FeedGapError(this.runId, after);

@@ -73,6 +73,9 @@ export class LiveRun implements LoggedRun {
   /** Resolves once the agent has unwound and a stopped run is tidied up. */
   unwound: Promise<void> | null = null;
   #flushed: PromiseWithResolvers<void> | null = null;
+  /** The last seq stamped (the feed may lag by the terminal event, held until it is logged). */
+  #seq = 0;
+  #terminal: { event: RunEvent; frame: Uint8Array } | null = null;
   #started = performance.now();
   #ctx: LiveRunContext;
 
@@ -95,12 +98,12 @@ export class LiveRun implements LoggedRun {
 
   /** The record as it stands, with the last seq emitted. */
   snapshot(): RunRecord {
-    return { ...this.record, lastSeq: this.feed.lastSeq };
+    return { ...this.record, lastSeq: this.#seq };
   }
 
   /** Stops the run (`reason` is one of {@linkcode STOP}); it ends at once. */
   stop(reason: string): void {
-    if (!this.feed.done) this.controller.abort(reason);
+    if (!this.ended) this.controller.abort(reason);
   }
 
   /** Runs the agent and ends the run exactly once. */
@@ -123,12 +126,12 @@ export class LiveRun implements LoggedRun {
         const next = await Promise.race([iterator.next(), aborted]);
         if (next === "aborted" || next.done) break;
         this.emit(next.value);
-        if (this.feed.done) break;
+        if (this.ended) break;
       }
     } catch (error) {
       if (!signal.aborted) console.error(`Run ${this.record.id} stopped on an error:`, error);
     }
-    if (!this.feed.done) this.emit(this.#endingFor(signal));
+    if (!this.ended) this.emit(this.#endingFor(signal));
     // Let the agent unwind (it stops at its next await) without holding up the
     // terminal event. A stopped run may have raced its reply into the
     // conversation (the abort won while the reply was being written): once the
@@ -138,21 +141,36 @@ export class LiveRun implements LoggedRun {
     if (this.record.status !== "succeeded") this.unwound = this.#tidy(unwinding);
   }
 
-  /** Stamps an event, hands it to followers, and queues it for the log. */
+  /** Whether the run's terminal event was emitted. */
+  get ended(): boolean {
+    return this.endSeq !== null;
+  }
+
+  /**
+   * Stamps an event, hands it to followers, and queues it for the log. The
+   * terminal event reaches followers only once it is in the log, so nobody
+   * can see a run end one way and, after a crash, learn that it ended another.
+   */
   emit(body: AgentEvent): void {
-    const feed = this.feed;
     // Stamp fields first so the JSON reads type, runId, seq, ts, payload.
     const { type, ...payload } = body;
-    const event = { type, runId: feed.runId, seq: feed.lastSeq + 1, ts: now(), ...payload } as RunEvent;
+    const event = { type, runId: this.feed.runId, seq: ++this.#seq, ts: now(), ...payload } as RunEvent;
     if (event.type === "progress") this.step = event.progress.step;
     const json = JSON.stringify(event);
-    feed.push(event, encodeFrame(event, json));
-    if (isTerminal(event)) this.#settle(event as Ending & RunEvent);
+    const frame = encodeFrame(event, json);
+    if (isTerminal(event)) {
+      this.#settle(event as Ending & RunEvent);
+      this.#terminal = { event, frame };
+    } else {
+      this.feed.push(event, frame);
+    }
     if (this.#ctx.durable) {
       this.#flushed ??= Promise.withResolvers<void>();
       this.pending.push({ seq: event.seq, json });
       this.#ctx.schedule(this);
-    } else if (this.endSeq !== null) {
+    } else if (this.#terminal) {
+      // Without a log there is nothing to wait for.
+      this.feed.push(this.#terminal.event, this.#terminal.frame);
       this.#flushed = Promise.withResolvers<void>();
       this.#commitFinal();
     }
@@ -217,10 +235,12 @@ export class LiveRun implements LoggedRun {
     const op = this.#ctx.stores.kv.atomic();
     this.finalWrites(op);
     await op.commit().catch((error) => console.error(`Run ${this.record.id}: final write failed:`, error));
-    this.written(this.feed.lastSeq, true);
+    this.written(this.#seq, true);
   }
 
   #finish(): void {
+    const terminal = this.#terminal;
+    if (terminal && !this.feed.done) this.feed.push(terminal.event, terminal.frame);
     this.finished.resolve();
     this.#ctx.onFinished(this);
   }

@@ -343,7 +343,7 @@ export class RunRegistry {
     const remote = this.#remote.size;
     return {
       liveRuns: this.#live.size,
-      running: [...this.#live.values()].filter((r) => !r.feed.done).length,
+      running: [...this.#live.values()].filter((r) => !r.ended).length,
       remoteRuns: remote.runs,
       watches: remote.watches,
       streams: this.#counts.cursors,
@@ -360,7 +360,7 @@ export class RunRegistry {
     if (this.#shutdown.signal.aborted) return;
     this.#shutdown.abort();
     clearInterval(this.#leaseTimer);
-    const running = [...this.#live.values()].filter((r) => !r.feed.done);
+    const running = [...this.#live.values()].filter((r) => !r.ended);
     if (running.length > 0 && graceMs > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([

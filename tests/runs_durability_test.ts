@@ -1,0 +1,109 @@
+/**
+ * What the run registry promises about its log, driven in process: a run's
+ * terminal event reaches followers only once it is in the log (so no crash
+ * can give a run a second, different ending), followers that replay from
+ * the same position share one log read per batch, and an event too large
+ * for one KV commit is logged whole, part by part.
+ */
+
+import assert from "node:assert/strict";
+import { LocalEngine } from "../lib/agent/local_engine.ts";
+import type { RunEvent } from "../lib/protocol.ts";
+import { followEvents } from "../lib/runs/cursor.ts";
+import { RunRegistry } from "../lib/runs/registry.ts";
+import { createStores, type Stores } from "../lib/store/mod.ts";
+import { bulkyEngine } from "./runs_helpers.ts";
+
+async function registry(
+  options: { engine?: LocalEngine | ReturnType<typeof bulkyEngine>; maxEventsInMemory?: number } = {},
+): Promise<{ runs: RunRegistry; stores: Stores } & AsyncDisposable> {
+  const stores = createStores(await Deno.openKv(":memory:"));
+  const runs = new RunRegistry({
+    stores,
+    engine: options.engine ?? new LocalEngine({ paceMs: 0, tokenMs: 0 }),
+    runTtlMs: 60_000,
+    leaseMs: 10_000,
+    maxEventsInMemory: options.maxEventsInMemory,
+  });
+  await runs.init();
+  return {
+    runs,
+    stores,
+    async [Symbol.asyncDispose]() {
+      await runs.close(0);
+      stores.kv.close();
+    },
+  };
+}
+
+Deno.test("a follower gets the terminal event only once the log holds it", async () => {
+  await using w = await registry();
+  const project = await w.stores.projects.create("Durable");
+  for (const message of ["Remember that the launch is on May 3", "When is the launch?", "hello"]) {
+    const run = await w.runs.start(project, message);
+    const { feed, release } = await w.runs.open(project.id, run.id);
+    let terminal: RunEvent | null = null;
+    let logged: RunEvent[] = [];
+    for await (const event of followEvents(feed, 0)) {
+      if (event.type === "result" || event.type === "error" || event.type === "cancelled") {
+        terminal = event;
+        // Read at once, before anything else can run: the log must already end with it.
+        logged = await w.runs.log.read(run.id, 0);
+      }
+    }
+    release();
+    assert.ok(terminal, `${message}: no terminal event`);
+    assert.deepEqual(
+      logged.at(-1),
+      terminal,
+      `${message}: the terminal event was handed out before it was logged`,
+    );
+  }
+});
+
+Deno.test("followers replaying from the same position share one log read per batch", async () => {
+  // Two events in memory: everything else is replayed from the log.
+  await using w = await registry({ maxEventsInMemory: 2 });
+  const project = await w.stores.projects.create("Replays");
+  const run = await w.runs.start(project, "Remember that replays are shared");
+  const { feed: first, release: releaseFirst } = await w.runs.open(project.id, run.id);
+  for await (const _ of followEvents(first, 0));
+  releaseFirst();
+  const total = (await w.runs.log.read(run.id, 0)).length;
+  assert.ok(total > 20, `only ${total} events`);
+
+  let reads = 0;
+  const log = w.runs.log;
+  const read = log.read.bind(log);
+  log.read = (...args: Parameters<typeof log.read>) => {
+    reads++;
+    return read(...args);
+  };
+  const followers = 50;
+  const { feed, release } = await w.runs.open(project.id, run.id);
+  const replays = await Promise.all(Array.from({ length: followers }, async () => {
+    const seqs: number[] = [];
+    for await (const event of followEvents(feed, 0)) seqs.push(event.seq);
+    return seqs;
+  }));
+  release();
+  for (const seqs of replays) assert.deepEqual(seqs, Array.from({ length: total }, (_, i) => i + 1));
+  // One read of the replayed batch, shared by all 50, rather than one each.
+  assert.ok(reads <= 2, `${followers} followers from the same position made ${reads} log reads`);
+});
+
+Deno.test("an event larger than one KV commit is logged whole, part by part", async () => {
+  // One note of ~1 MB: over KV's ~800 KB per commit, so it cannot go in one write.
+  await using w = await registry({ engine: bulkyEngine(1, 1_000_000) });
+  const project = await w.stores.projects.create("Large");
+  const run = await w.runs.start(project, "bulk");
+  const { feed, release } = await w.runs.open(project.id, run.id);
+  const live: RunEvent[] = [];
+  for await (const event of followEvents(feed, 0)) live.push(event);
+  release();
+  assert.equal(live.at(-1)?.type, "result");
+  const logged = await w.runs.log.read(run.id, 0);
+  assert.deepEqual(logged.map((e) => e.seq), live.map((e) => e.seq), "the log has every event");
+  assert.deepEqual(logged, live);
+  assert.ok(JSON.stringify(logged).length > 1_000_000);
+});
