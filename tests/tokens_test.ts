@@ -15,7 +15,11 @@ Deno.test("each token reaches the client before the engine produces the next one
   const gates = gatedTokens(["One ", "token ", "at ", "a ", "time."]);
   await using server = await startCustomServer({}, { engine: gates.engine });
   const project = await createProject(server.url);
-  const res = await chatStream(server.url, project.id, "hi");
+  // Even the response's head must come while the engine holds the rest of the answer.
+  const res = await within(
+    "the stream's response while the engine waits",
+    chatStream(server.url, project.id, "hi"),
+  );
   assert.equal(res.status, 200);
   const source = readEvents(res)[Symbol.asyncIterator]();
   const received: RunEvent[] = [];
@@ -57,7 +61,11 @@ Deno.test("a follower of a run gets each token before the next is produced (GET 
   await using server = await startCustomServer({}, { engine: gates.engine });
   const project = await createProject(server.url);
   const run = await startRun(server.url, project.id, "hi");
-  const source = readEvents(await openEvents(server.url, run.eventsUrl))[Symbol.asyncIterator]();
+  const res = await within(
+    "the events response while the engine waits",
+    openEvents(server.url, run.eventsUrl),
+  );
+  const source = readEvents(res)[Symbol.asyncIterator]();
   let seen = 0;
   while (seen < gates.tokens.length) {
     const step = await within(`token ${seen + 1} while the engine holds the rest`, source.next());
