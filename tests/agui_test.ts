@@ -10,7 +10,7 @@ import { STEPS } from "../lib/protocol.ts";
 import type { ChatResult, Memory, Message, RunRecord } from "../lib/protocol.ts";
 import { RunRegistry } from "../lib/runs/registry.ts";
 import { createStores } from "../lib/store/mod.ts";
-import { call, createProject, eventually, startServer, TEST_ENV } from "./helpers.ts";
+import { call, createProject, eventually, startServer, TEST_ENV, within } from "./helpers.ts";
 
 type AnyEvent = BaseEvent & Record<string, unknown>;
 
@@ -210,17 +210,31 @@ Deno.test("the AG-UI stream is AG-UI's event stream, with keep-alives while the 
   // The engine holds its answer, so the stream falls silent and keeps alive.
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  while (!text.includes(": keep-alive\n\n")) {
-    const { value, done } = await reader.read();
-    assert.ok(!done, "the stream ended before a keep-alive");
-    text += value;
-  }
+  // Deadlines: with keep-alives broken the silent stream would otherwise hang the suite.
+  await within(
+    "a keep-alive on the silent AG-UI stream",
+    (async () => {
+      while (!text.includes(": keep-alive\n\n")) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, "the stream ended before a keep-alive");
+        text += value;
+      }
+    })(),
+  ).catch(async (error) => {
+    await reader.cancel();
+    throw error;
+  });
   engine.release();
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
+  await within(
+    "the AG-UI stream to end after the run",
+    (async () => {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+    })(),
+  );
   // Every frame is a comment or a single `data:` line of JSON.
   const frames = text.split("\n\n").filter(Boolean);
   for (const frame of frames) assert.match(frame, /^(?:: keep-alive|data: \{.*\})$/);

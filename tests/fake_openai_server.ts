@@ -63,6 +63,11 @@ export interface FakeReply {
   chunkDelayMs?: number;
   /** Closes the connection without finishing after this many streamed events. */
   dropAfter?: number;
+  /**
+   * Sends nothing more after this many streamed events, until the client goes
+   * away (see {@linkcode FakeRequest.whenCancelled}) or the server closes.
+   */
+  stallAfter?: number;
   /** Sends an event whose data is not JSON after the first chunk. */
   malformed?: boolean;
   /** The usage reported when asked for (default 12 prompt, 7 completion tokens). */
@@ -232,7 +237,7 @@ function respond(
     headers.set("content-length", "1000000");
   }
   return new Response(
-    eventStream(events, reply.chunkDelayMs ?? 0, onCancel, closing),
+    eventStream(events, reply.chunkDelayMs ?? 0, onCancel, closing, reply.stallAfter),
     {
       headers,
     },
@@ -244,13 +249,14 @@ function eventStream(
   delayMs: number,
   onCancel: () => void,
   closing: AbortSignal,
+  stallAfter = Infinity,
 ): ReadableStream<Uint8Array> {
   const gone = new AbortController();
   const signal = AbortSignal.any([gone.signal, closing]);
   let next = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      await delay(delayMs, signal);
+      await delay(next >= stallAfter ? Infinity : delayMs, signal);
       if (signal.aborted) return;
       const event = events[next++];
       if (event === undefined) controller.close();
@@ -368,7 +374,7 @@ function errorResponse(
   );
 }
 
-/** Waits `ms`, or less if the signal aborts first; never rejects. */
+/** Waits `ms` (Infinity: until the signal aborts), or less if the signal aborts first; never rejects. */
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
@@ -377,7 +383,7 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
     signal.addEventListener("abort", done, { once: true });
   });
 }

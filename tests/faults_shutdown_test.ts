@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import type { Message, Project, RunRecord, RunStarted } from "../lib/protocol.ts";
-import { call, type ChildServer, spawnServer } from "./helpers.ts";
+import { call, type ChildServer, eventually, spawnServer } from "./helpers.ts";
 
 const GOODBYE = ": server shutting down; reconnect to continue";
 
@@ -55,11 +55,10 @@ async function busy(child: ChildServer, project: Project) {
     { body: { message: "Hello while stopping" } },
   );
   // The /chat run has started once the project lists two runs.
-  for (let i = 0; i < 200; i++) {
+  await eventually("the /chat run to start", async () => {
     const runs = await call<RunRecord[]>(`${child.url}/api/projects/${project.id}/runs`);
-    if (runs.body.length === 2) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+    return runs.body.length === 2;
+  });
   return { runId: started.body.runId, stream, waiting };
 }
 

@@ -209,3 +209,47 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Resolves with `promise`, or fails with a message naming `what` after `ms`:
+ * a deadline on a wait (so a broken promise fails instead of hanging the
+ * suite), never a timing assertion.
+ */
+export async function within<T>(what: string, promise: Promise<T>, ms = 10_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Gave up after ${ms} ms waiting for ${what}.`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The seed of the randomized fault tests when `FAULTS_SEED` is not set: each run tests the same cases. */
+export const DEFAULT_SEED = 20_261_129;
+
+/** The seed of a randomized test: `FAULTS_SEED` (a whole number) or {@linkcode DEFAULT_SEED}. */
+export function testSeed(): number {
+  const raw = Deno.env.get("FAULTS_SEED");
+  if (raw === undefined || raw === "") return DEFAULT_SEED;
+  const seed = Number(raw);
+  if (!Number.isSafeInteger(seed)) throw new Error(`FAULTS_SEED must be a whole number, got "${raw}".`);
+  return seed;
+}
+
+/**
+ * Runs a randomized test body with its seed; when it fails, the error says
+ * which seed replays it (`FAULTS_SEED=<seed>`).
+ */
+export async function withSeed(fn: (seed: number, random: () => number) => Promise<void>): Promise<void> {
+  const seed = testSeed();
+  try {
+    await fn(seed, seededRandom(seed));
+  } catch (error) {
+    console.error(`Failed with seed ${seed}; replay it with FAULTS_SEED=${seed}.`);
+    if (error instanceof Error) error.message = `[FAULTS_SEED=${seed}] ${error.message}`;
+    throw error;
+  }
+}

@@ -263,7 +263,10 @@ Deno.test("GET /runs/:runId?wait=N waits for a running run to end, and answers a
   const waiting = fetch(`${slow.url}/api/projects/${slowProject.id}/runs/${long.runId}?wait=30`, {
     signal: gone.signal,
   }).catch((error) => error);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The long-poll waits on the run's feed: hang up once it does.
+  const { feed, release } = await slow.lantern.runs.open(slowProject.id, long.runId);
+  release();
+  await eventually("the long-poll to wait on the run", () => feed.waiting > 0 || undefined);
   gone.abort();
   assert.equal((await waiting).name, "AbortError");
   const stopped = await call<{ status: string }>(`${slow.url}${long.cancelUrl}`, { method: "POST" });

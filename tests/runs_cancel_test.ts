@@ -5,13 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { sleep } from "../lib/agent/sleep.ts";
 import { type Message, type RunRecord, STEPS } from "../lib/protocol.ts";
-import { call, chatStream, createProject, readEvents } from "./helpers.ts";
+import { call, chatStream, createProject, readEvents, within } from "./helpers.ts";
 import {
   drain,
   eventually,
   follow,
+  gatedTokens,
   openEvents,
   plain,
   readUntil,
@@ -33,21 +33,22 @@ Deno.test("cancel at each step ends the run with a terminal cancelled event and 
   // Each step pauses 300 ms as it starts: the cancel lands inside the step.
   await using server = await startRunsServer({ LANTERN_LOCAL_PACE_MS: "300", LANTERN_LOCAL_TOKEN_MS: "0" });
   const project = await createProject(server.url);
-  const latencies: string[] = [];
   await Promise.all(STEPS.map(async (step) => {
     const run = await startRun(server.url, project.id, `Remember that step ${step} can be stopped`);
     const res = await openEvents(server.url, run.eventsUrl);
     const { events, rest } = await readUntil(res, stepStart(step));
-    const asked = performance.timeOrigin + performance.now();
     const cancel = await call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" });
     events.push(...await drain(rest));
 
+    // The run stopped inside the step: the step never ended, and the event names it.
     const terminal = events.at(-1)!;
     assert.equal(terminal.type, "cancelled", `${step}: the stream ends with the cancelled event`);
     assert.equal(terminal.type === "cancelled" && terminal.cancelled.step, step);
+    assert.ok(
+      !events.some((e) => e.type === "progress" && e.progress.step === step && e.progress.phase === "end"),
+    );
     assert.equal(events.filter((e) => e.type === "cancelled").length, 1);
     assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
-    latencies.push(`${step} ${(terminal.at - asked).toFixed(1)} ms`);
 
     assert.equal(cancel.status, 200, step);
     assert.equal(cancel.body.status, "cancelled");
@@ -70,7 +71,6 @@ Deno.test("cancel at each step ends the run with a terminal cancelled event and 
     const replay = await follow(server.url, run.eventsUrl);
     assert.deepEqual(replay.events, plain(events));
   }));
-  console.log(`cancel request → cancelled event: ${latencies.join(", ")}`);
 
   const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
   assert.equal(messages.body.length, STEPS.length, "the user's messages are kept, and there are no replies");
@@ -104,41 +104,52 @@ Deno.test("a cancel after the end answers 200 with the final status and changes 
 });
 
 Deno.test("cancel ends the run at once even when the engine ignores the signal", async () => {
-  // An engine that sleeps 800 ms at the planning step and does not listen to the signal.
-  const engine = new TestEngine({ pace: (step) => sleep(step === "planning" ? 800 : 0) });
+  // An engine that, at the planning step, ignores its signal and waits for a
+  // gate the test opens only once it has the cancelled event: had the run
+  // waited for the engine, the test would fail at its deadline.
+  const gate = Promise.withResolvers<void>();
+  const woke = Promise.withResolvers<void>();
+  const engine = new TestEngine({
+    pace: (step) => step !== "planning" ? Promise.resolve() : gate.promise.then(() => woke.resolve()),
+  });
   await using server = await startCustomServer({}, { engine });
   const project = await createProject(server.url);
   const run = await startRun(server.url, project.id, "Remember that stubborn engines exist");
   const res = await openEvents(server.url, run.eventsUrl);
   const { events, rest } = await readUntil(res, stepStart("planning"));
-  const asked = performance.timeOrigin + performance.now();
-  const cancel = await call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" });
-  events.push(...await drain(rest));
+  const cancel = await within(
+    "the cancel to answer while the engine ignores its signal",
+    call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" }),
+  );
+  events.push(...await within("the cancelled event while the engine ignores its signal", drain(rest)));
   const terminal = events.at(-1)!;
   assert.equal(terminal.type, "cancelled");
   assert.equal(terminal.type === "cancelled" && terminal.cancelled.step, "planning");
   assert.equal(cancel.body.status, "cancelled");
-  console.log(`cancel with a deaf engine: ${(terminal.at - asked).toFixed(1)} ms`);
-  // The engine wakes up later; nothing more reaches the log or the conversation.
-  await sleep(1_000);
-  assert.deepEqual((await follow(server.url, run.eventsUrl)).events, plain(events));
-  const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
-  assert.deepEqual(messages.body.map((m) => [m.role, m.status]), [["user", "cancelled"]]);
-  const memories = await call<unknown[]>(`${server.url}/api/projects/${project.id}/memories`);
-  assert.deepEqual(memories.body, [], "the plan never ran");
+  // Now the engine wakes up and goes on; nothing it does reaches the log or the conversation.
+  gate.resolve();
+  await woke.promise;
+  // Closing the registry waits for a stopped run's agent to unwind (its next step would follow now).
+  await server.runs.close(0);
+  const logged = await server.runs.log.read(run.runId, 0);
+  assert.deepEqual(logged, plain(events));
+  const messages = await server.stores.messages.list(project.id, 10);
+  assert.deepEqual(messages.map((m) => [m.role, m.status]), [["user", "cancelled"]]);
+  assert.deepEqual(await server.stores.memories.list(project.id), [], "the plan never ran");
 });
 
 Deno.test("a run stopped while its reply is being saved leaves no reply", async () => {
   const saving = Promise.withResolvers<void>();
+  const cancelled = Promise.withResolvers<void>();
   const saved = Promise.withResolvers<void>();
   await using server = await startCustomServer({}, {
     patchStores: (stores) => {
       const add = stores.messages.add.bind(stores.messages);
       stores.messages.add = async (projectId, fields) => {
         if (fields.role !== "assistant") return await add(projectId, fields);
-        // The reply's write is slow: the cancel arrives while it is in flight.
+        // The reply's write is held until the run is cancelled: the cancel lands while it is in flight.
         saving.resolve();
-        await sleep(300);
+        await cancelled.promise;
         try {
           return await add(projectId, fields);
         } finally {
@@ -154,7 +165,8 @@ Deno.test("a run stopped while its reply is being saved leaves no reply", async 
   const cancel = await call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" });
   assert.equal(cancel.body.status, "cancelled");
   assert.equal((await follower).events.at(-1)?.type, "cancelled");
-  await saved.promise;
+  cancelled.resolve();
+  await within("the held reply to be written", saved.promise);
   // Once the agent has unwound, the stray reply is removed.
   await eventually("the stray reply to be removed", async () => {
     const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
@@ -165,7 +177,9 @@ Deno.test("a run stopped while its reply is being saved leaves no reply", async 
 });
 
 Deno.test("a chat-stream client that hangs up mid-run: the run goes on, finishes, and can be followed again", async () => {
-  await using server = await startRunsServer({ LANTERN_LOCAL_PACE_MS: "40", LANTERN_LOCAL_TOKEN_MS: "2" });
+  // The engine holds its second token until the client is gone: the run is surely still going then.
+  const gates = gatedTokens(["The client ", "went away."]);
+  await using server = await startCustomServer({}, { engine: gates.engine });
   const project = await createProject(server.url);
   const res = await chatStream(server.url, project.id, "Remember that the client went away");
   assert.equal(res.status, 200);
@@ -178,6 +192,7 @@ Deno.test("a chat-stream client that hangs up mid-run: the run goes on, finishes
     if (seen.length === 3) break; // Leaving the loop hangs up.
   }
   assert.equal((await runRecord(server.url, project.id, runId)).status, "running");
+  gates.release();
 
   const record = await runRecord(server.url, project.id, runId, 25);
   assert.equal(record.status, "succeeded");
@@ -194,6 +209,6 @@ Deno.test("a chat-stream client that hangs up mid-run: the run goes on, finishes
   assert.deepEqual(again.events.map((e) => e.seq), again.events.map((_, i) => i + 1));
   await eventually(
     "the hung-up stream to be released",
-    () => server.lantern.runs.stats().streams === 0 || undefined,
+    () => server.runs.stats().streams === 0 || undefined,
   );
 });

@@ -320,3 +320,52 @@ export async function resumeFromEverySeqWhileRunning(
   for (let k = 0; k <= last; k++) assert.ok(covered.has(k), `resumed after ${k}`);
   return { unbroken, resumes: results.length };
 }
+
+/** A {@linkcode TestEngine} whose answer waits for the test before each token after the first. */
+export interface GatedTokens {
+  engine: TestEngine;
+  /** The answer's tokens, in order. */
+  tokens: string[];
+  /** Lets the engine send its next token. */
+  release(): void;
+}
+
+/**
+ * An engine that answers with `tokens`, sending the first at once and each
+ * next one only after {@linkcode GatedTokens.release}: a test can prove that
+ * a token reached its client before the engine has even produced the rest
+ * (so before the run could end), whatever the machine's speed.
+ */
+export function gatedTokens(tokens: string[]): GatedTokens {
+  let permits = 0;
+  let wake: (() => void) | null = null;
+  const release = () => {
+    permits++;
+    wake?.();
+  };
+  const permit = async (signal: AbortSignal) => {
+    while (permits === 0) {
+      signal.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener("abort", done);
+          wake = null;
+          resolve();
+        };
+        wake = done;
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
+    permits--;
+  };
+  const engine = new TestEngine({
+    answer: (ctx) =>
+      (async function* () {
+        for (const [i, delta] of tokens.entries()) {
+          if (i > 0) await permit(ctx.signal);
+          yield { kind: "token" as const, delta };
+        }
+      })(),
+  });
+  return { engine, tokens, release };
+}

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { Message, RunEvent, RunRecord } from "../lib/protocol.ts";
-import { call, createProject, spawnServer } from "./helpers.ts";
+import { call, createProject, spawnServer, within } from "./helpers.ts";
 import {
   eventually,
   follow,
@@ -73,8 +73,8 @@ Deno.test("a process killed with SIGKILL mid-run: after a restart its runs are i
     const t = await readUntil(await fetch(`${first.url}${thinking.eventsUrl}`), stepStart("analyzing"));
     let tokens = 0;
     while (tokens < 3) {
-      const next = await a.rest.next();
-      assert.ok(!next.done);
+      const next = await within("the answering run's first tokens", a.rest.next());
+      assert.ok(!next.done, "the answering run's stream ended before three tokens");
       a.events.push(next.value);
       if (next.value.type === "token") tokens++;
     }

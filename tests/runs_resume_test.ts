@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { RunEvent } from "../lib/protocol.ts";
-import { RunFeed } from "../lib/runs/feed.ts";
+import { BACKFILL_BATCH, RunFeed } from "../lib/runs/feed.ts";
 import { followFrames } from "../lib/runs/event_stream.ts";
 import { RunLog } from "../lib/runs/run_log.ts";
 import { call, createProject, readEvents } from "./helpers.ts";
@@ -89,18 +89,16 @@ Deno.test("a follower that reads nothing for a while catches up with every event
   const sleeper = await openEvents(server.url, run.eventsUrl);
   const reader = await openEvents(server.url, run.eventsUrl);
   const eager = follow(server.url, run.eventsUrl);
-  // The sleeper reads nothing while the run produces its answer, and a while after.
+  // The sleeper reads nothing while the run produces its answer, until an eager follower has it all.
   const record = await runRecord(server.url, project.id, run.runId, 25);
   assert.equal(record.status, "succeeded");
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const reference = (await eager).events;
   const late: Plain[] = [];
   for await (const message of readEvents(sleeper)) late.push(JSON.parse(message.data));
-  const reference = (await eager).events;
   assert.ok(reference.length > 500, `many events (${reference.length})`);
   assert.deepEqual(late, reference);
-  // A reader that reads a bit, stalls, then goes on also gets everything once.
+  // A reader that read nothing, then reads a bit, then the rest, also gets everything once.
   const { events, rest } = await readUntil(reader, (e) => e.seq === 100);
-  await new Promise((resolve) => setTimeout(resolve, 300));
   for await (const event of rest) events.push(event);
   assert.deepEqual(events.map(({ at: _, ...e }) => e), reference);
 });
@@ -143,9 +141,14 @@ Deno.test("with a small in-memory window, the feed stays bounded and followers b
     const late: Plain[] = [];
     for await (const message of readEvents(sleeper)) late.push(JSON.parse(message.data));
     assert.deepEqual(late, reference);
-    // How much of that came from the log depends on the socket buffers: shown, not asserted.
-    console.log(
-      `log reads: ${duringRun} during the run, ${backfills - duringRun} as the stalled follower caught up`,
+    // The stalled follower was not buffered for: what its socket could not
+    // hold, it read back from the log, one bounded batch per read (so at most
+    // one read per batch of the run's events).
+    const caughtUp = backfills - duringRun;
+    assert.ok(caughtUp >= 1, "the stalled follower caught up without reading the log (it was buffered for)");
+    assert.ok(
+      caughtUp <= Math.ceil(reference.length / BACKFILL_BATCH),
+      `${caughtUp} log reads to catch up on ${reference.length} events`,
     );
 
     // A late follower from the start, and a resume from the middle, come from the log.
@@ -167,12 +170,18 @@ Deno.test("an event stream pulls from the feed only as the reader reads: a stall
   try {
     const log = new RunLog(kv, 60_000);
     const feed = new RunFeed("r1", "p1");
-    feed.backfill = (after, upTo) => log.read("r1", after, upTo);
+    // Every read of the log, with the seq it starts after.
+    const reads: number[] = [];
+    feed.backfill = (after, upTo) => {
+      reads.push(after);
+      return log.read("r1", after, upTo);
+    };
     const body = followFrames(feed, { after: 0, heartbeatMs: 60_000 });
     const reader = body.getReader();
     const decoder = new TextDecoder();
     // 2,000 events arrive while nobody reads; the feed keeps only the newest 10.
     const total = 2_000;
+    const kept = 10;
     for (let seq = 1; seq <= total; seq++) {
       const event: RunEvent = seq === total
         ? { type: "result", runId: "r1", seq, ts: seq, result: emptyResult() }
@@ -181,18 +190,35 @@ Deno.test("an event stream pulls from the feed only as the reader reads: a stall
       log.append(op, "r1", [{ seq, json: JSON.stringify(event) }], seq === total);
       await op.commit();
       feed.push(event);
-      if (feed.events.length > 10) feed.trim(feed.lastSeq - 10);
+      if (feed.events.length > kept) feed.trim(feed.lastSeq - kept);
     }
-    assert.equal(feed.events.length, 10);
-    assert.equal(feed.base, total - 10);
+    assert.equal(feed.events.length, kept);
+    assert.equal(feed.base, total - kept);
+    // Unread, the stream took nothing: it did not even wait on the feed.
+    assert.equal(feed.waiting, 0, "an unread stream waits on the feed (it pulled ahead of its reader)");
+    assert.deepEqual(reads, [], "an unread stream read the log");
+    // Reading: each pull hands over one bounded batch from the log, and only
+    // once the reader has taken everything before it (nothing is buffered ahead).
     let text = "";
+    let frames = 0;
     while (true) {
       const { value, done } = await reader.read();
       if (done) break;
-      text += decoder.decode(value, { stream: true });
+      const chunk = decoder.decode(value, { stream: true });
+      text += chunk;
+      frames += chunk.split("\n\n").length - 1;
+      if (reads.length > 0) {
+        assert.ok(
+          reads.at(-1)! <= frames,
+          `the stream read the log after ${reads.at(-1)} with ${frames} taken`,
+        );
+      }
     }
     const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     assert.deepEqual(ids, Array.from({ length: total }, (_, i) => i + 1));
+    // Exactly one log read per batch of what left memory, each starting where the reader was.
+    const batches = Math.ceil((total - kept) / BACKFILL_BATCH);
+    assert.deepEqual(reads, Array.from({ length: batches }, (_, i) => i * BACKFILL_BATCH));
     assert.equal(feed.followers, 0);
   } finally {
     kv.close();

@@ -123,8 +123,11 @@ Deno.test("with LANTERN_TOKEN set, no API route answers without it (a sweep over
   assert.deepEqual((await api<Project[]>(url, "/api/projects")).map((p) => p.id), [project.id]);
   for (const route of routes.filter((r) => r.method === "GET")) {
     const res = await fetch(url + route.path, { headers: AUTH });
-    await res.body?.cancel();
-    assert.ok(res.status < 300, `GET ${route.pattern} with the token answered ${res.status}`);
+    const text = await res.text();
+    // Every GET answers in full: JSON, or (for the events) the run's event stream from the start.
+    assert.equal(res.status, 200, `GET ${route.pattern} with the token answered ${res.status} ${text}`);
+    if (route.pattern.endsWith("/events")) assert.match(text, /^retry: \d+\n\nid: 1\n/);
+    else assert.doesNotThrow(() => JSON.parse(text), `GET ${route.pattern} did not answer JSON`);
   }
 });
 

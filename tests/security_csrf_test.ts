@@ -12,6 +12,13 @@ import { createProject, startServer } from "./helpers.ts";
 
 const TOKEN = "csrf-test-token-0f3b9e71a2";
 
+/** How many projects the form posts made (they are all called "Form project"). */
+async function formProjects(url: string, headers: Record<string, string> = {}): Promise<number> {
+  const res = await fetch(`${url}/api/projects`, { headers });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as Project[]).filter((p) => p.name === "Form project").length;
+}
+
 async function post(
   url: string,
   headers: Record<string, string>,
@@ -45,6 +52,7 @@ Deno.test("without a token: same-origin forms and curl work, cross-site browsers
   assert.equal((await post(url, { origin: "null", "sec-fetch-site": "same-origin" })).status, 303);
   // Behind a TLS proxy the page is https:// while the server sees http://: same host counts.
   assert.equal((await post(url, { origin: `https://${host}`, "sec-fetch-site": "same-origin" })).status, 303);
+  assert.equal(await formProjects(url), 6, "each accepted form post made its project");
 
   const refused: Record<string, string>[] = [
     { origin: "https://evil.example" },
@@ -62,6 +70,7 @@ Deno.test("without a token: same-origin forms and curl work, cross-site browsers
     assert.equal(res.status, 403, JSON.stringify(headers));
     assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
   }
+  assert.equal(await formProjects(url), 6, "a refused form post made a project");
   // JSON API routes are covered the same way, every method that changes something.
   const project = await createProject(url, "Kept");
   for (
@@ -107,11 +116,14 @@ Deno.test("with a token: a cookie needs a same-origin browser, a bearer token wo
   await signIn.body?.cancel();
   const cookie = signIn.headers.get("set-cookie")!.split(";")[0]!;
 
+  const asOwner = { authorization: `Bearer ${TOKEN}` };
   assert.equal((await post(url, { cookie, origin: url, "sec-fetch-site": "same-origin" })).status, 303);
+  assert.equal(await formProjects(url, asOwner), 1, "the same-origin form post made its project");
   assert.equal((await post(url, { cookie, origin: "https://evil.example" })).status, 403);
   assert.equal((await post(url, { cookie, "sec-fetch-site": "cross-site" })).status, 403);
   // A cookie with no sign of where the request came from is not enough.
   assert.equal((await post(url, { cookie })).status, 403);
+  assert.equal(await formProjects(url, asOwner), 1, "a refused form post made a project");
   // A bearer token is never sent by a browser on its own, so it needs no origin check.
   const bearer = await fetch(`${url}/api/projects`, {
     method: "POST",
@@ -192,5 +204,13 @@ Deno.test("CORS answers only LANTERN_CORS_ORIGINS, and never allows credentials"
     });
     await res.body?.cancel();
     assert.equal(res.headers.get("access-control-allow-origin"), null, "no CORS unless configured");
+    const read = await fetch(`${server.url}/api/projects`, { headers: { origin: "https://app.example" } });
+    await read.body?.cancel();
+    assert.equal(read.status, 200);
+    assert.equal(
+      read.headers.get("access-control-allow-origin"),
+      null,
+      "no CORS on a read unless configured",
+    );
   }
 });

@@ -28,34 +28,36 @@ Deno.test("every kind of response carries the security headers", async () => {
     body: '{"message":"Hello"}',
   });
   const { eventsUrl } = await runStart.json();
-  const requests: [string, string, RequestInit?][] = [
-    ["the home page", "/"],
-    ["a project page", `/projects/${project.id}`],
-    ["a missing project page", "/projects/nope"],
-    ["the API", "/api/projects"],
-    ["an event stream", eventsUrl],
-    ["a static file", "/static/styles.css"],
-    ["the island script", "/static/islands/client.js"],
-    ["an API 404", "/api/projects/nope"],
-    ["a 405", "/api/projects", { method: "PUT" }],
-    ["a 415", "/api/projects", { method: "POST", body: "x", headers: { "content-type": "text/plain" } }],
-    ["a 413", "/api/projects", {
+  // What each request is, and the status that makes it that kind of response.
+  const requests: [string, string, number, RequestInit?][] = [
+    ["the home page", "/", 200],
+    ["a project page", `/projects/${project.id}`, 200],
+    ["a missing project page", "/projects/nope", 404],
+    ["the API", "/api/projects", 200],
+    ["an event stream", eventsUrl, 200],
+    ["a static file", "/static/styles.css", 200],
+    ["the island script", "/static/islands/client.js", 200],
+    ["an API 404", "/api/projects/nope", 404],
+    ["a 405", "/api/projects", 405, { method: "PUT" }],
+    ["a 415", "/api/projects", 415, { method: "POST", body: "x", headers: { "content-type": "text/plain" } }],
+    ["a 413", "/api/projects", 413, {
       method: "POST",
       body: "x".repeat(70_000),
       headers: { "content-type": "application/json" },
     }],
-    ["a 403", "/api/projects", { method: "POST", headers: { origin: "https://evil.example" } }],
-    ["a form redirect", "/projects", {
+    ["a 403", "/api/projects", 403, { method: "POST", headers: { origin: "https://evil.example" } }],
+    ["a form redirect", "/projects", 303, {
       method: "POST",
       body: "name=A",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       redirect: "manual",
     }],
-    ["a refused path", "/static/a%00b"],
+    ["a refused path", "/static/a%00b", 404],
   ];
-  for (const [what, path, init] of requests) {
+  for (const [what, path, status, init] of requests) {
     const res = await fetch(url + path, init);
     await res.body?.cancel();
+    assert.equal(res.status, status, what);
     assertHeaders(`${what} (${res.status})`, res.headers);
   }
   const preflightServer = await startServer({ LANTERN_CORS_ORIGINS: "https://app.example" });

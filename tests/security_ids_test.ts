@@ -4,21 +4,27 @@
  */
 
 import assert from "node:assert/strict";
-import { newId } from "../lib/ids.ts";
+import { isId, newId } from "../lib/ids.ts";
 import type { Memory, Message, RunRecord, RunStarted } from "../lib/protocol.ts";
 import { call, createProject, startServer } from "./helpers.ts";
 
-Deno.test("ids are 37 characters, unique, and end in 128 random bits", () => {
+Deno.test("ids are 37 base-36 characters, unique, sort in creation order, and end in 128 random bits", () => {
   const ids = Array.from({ length: 10_000 }, () => newId());
   assert.equal(new Set(ids).size, ids.length);
-  for (const id of ids) assert.match(id, /^[0-9a-z]{37}$/);
+  assert.deepEqual([...ids].sort(), ids);
+  for (const id of ids) assert.ok(isId(id), id);
+  assert.equal(isId("nope"), false);
+  assert.equal(isId(ids[0]!.toUpperCase()), false);
+  assert.equal(isId(`${ids[0]}x`), false);
   // Ids made in the same millisecond share their time but not their random part.
-  const suffixes = new Set(ids.map((id) => id.slice(12)));
-  assert.equal(suffixes.size, ids.length);
-  // The random part spans its whole range (25 base-36 digits hold 128 bits): the
-  // first digit, which carries the top bits, takes many values.
-  assert.ok(new Set(ids.map((id) => id[12])).size >= 5);
-  assert.ok(36 ** 25 > 2 ** 128 && 36 ** 24 < 2 ** 128);
+  const suffixes = ids.map((id) => id.slice(12));
+  assert.equal(new Set(suffixes).size, ids.length);
+  // The random part is a 128-bit number: never above 2^128, and its top bit
+  // is set in about half the ids (none in 10,000 would mean fewer random bits).
+  const values = suffixes.map((s) => [...s].reduce((n, c) => n * 36n + BigInt(parseInt(c, 36)), 0n));
+  assert.ok(values.every((v) => v < 2n ** 128n), "a random part above 128 bits");
+  const topBit = values.filter((v) => v >= 2n ** 127n).length;
+  assert.ok(topBit > 4_000 && topBit < 6_000, `the top random bit was set in ${topBit} of 10,000 ids`);
 });
 
 Deno.test("a run of project A cannot be read, followed or cancelled through project B", async () => {

@@ -103,11 +103,15 @@ Deno.test("a watched body reads ahead of a slow reader by nothing: one pull per 
     },
   }, { highWaterMark: 0 });
   const reader = watchBody(source, () => {}).getReader();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // A stream schedules its pulls with promise jobs, and every promise job runs
+  // before the next timer fires: after one macrotask, any pull a read (or the
+  // stream's creation) set off has happened, however slow the machine.
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  await settle();
   assert.equal(pulls, 0, "nothing is pulled before the reader asks");
   for (let i = 1; i <= 3; i++) {
     await reader.read();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await settle();
     assert.equal(pulls, i, `after ${i} reads`);
   }
   await reader.cancel();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { STEPS } from "../lib/protocol.ts";
 import { chatStream, collectRunEvents, createProject, startServer } from "./helpers.ts";
 
 Deno.test("a chat-stream run yields the eight steps in order, then a result", async () => {
@@ -8,8 +9,23 @@ Deno.test("a chat-stream run yields the eight steps in order, then a result", as
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
   const events = await collectRunEvents(res);
-  const progress = events.filter((e) => e.type === "progress");
-  assert.ok(progress.length >= 16, `only ${progress.length} progress events`);
+  // Each step starts and ends, in the order of STEPS, one after the other.
+  const marks = events.flatMap((e) =>
+    e.type === "progress" && e.progress.phase !== "update" ? [`${e.progress.step}:${e.progress.phase}`] : []
+  );
+  assert.deepEqual(marks, STEPS.flatMap((step) => [`${step}:start`, `${step}:end`]));
+  // The protocol's list is the README's: the eight steps, in this order.
+  assert.deepEqual(STEPS, [
+    "start",
+    "context",
+    "analyzing",
+    "planning",
+    "validation",
+    "execution",
+    "memory",
+    "completion",
+  ]);
   assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
+  assert.equal(events.filter((e) => e.type === "result").length, 1);
   assert.equal(events.at(-1)?.type, "result");
 });

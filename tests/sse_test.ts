@@ -4,7 +4,6 @@
  */
 
 import assert from "node:assert/strict";
-import fc from "fast-check";
 import { type EventSourceMessage, EventSourceParserStream } from "eventsource-parser/stream";
 import {
   encodeServerSentEvent,
@@ -181,22 +180,7 @@ Deno.test("the TransformStream writes each message as soon as it gets it", async
   assert.equal((await reader.read()).done, true);
 });
 
-Deno.test("any text as data parses back the same, newlines normalized (property)", async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      fc.array(fc.string({ unit: "binary", maxLength: 40 }), { minLength: 1, maxLength: 5 }),
-      async (datas) => {
-        const bytes = await encodeAll(datas.map((data, i) => ({ id: i, data })));
-        const { events } = await parse(bytes, 5);
-        assert.deepEqual(
-          events.map((e) => e.data),
-          datas.map((d) => d.replace(/\r\n|\r/g, "\n")),
-        );
-      },
-    ),
-    { numRuns: 200 },
-  );
-});
+// Any text as data parsing back the same is a property test in sse_property_test.ts.
 
 Deno.test("the event-stream headers are the three the protocol names", () => {
   assert.deepEqual({ ...SSE_HEADERS }, {

@@ -1,0 +1,245 @@
+/**
+ * The deliberate bugs `deno task mutants` plants, one at a time, to check
+ * that the tests catch each broken promise of the README. Each names the
+ * promise, where the bug goes (a file and an exact text or a regex that must
+ * match exactly once) and the test files that must fail on it. When a
+ * refactor moves the code, the locator stops matching and the mutant is
+ * reported STALE: update its `find`, not the test.
+ *
+ * @module
+ */
+
+/** One text change in one file. */
+export interface Edit {
+  /** The file, relative to the repository root. */
+  file: string;
+  /** The exact text to replace (it must occur exactly once), or a regex that must match exactly once. */
+  find: string | RegExp;
+  /** What replaces it (`$1`… work with a regex). */
+  replace: string;
+}
+
+/** A deliberate bug and the tests that must catch it. */
+export interface Mutant extends Edit {
+  id: string;
+  /** The promise it breaks, in one sentence. */
+  promise: string;
+  /** Further edits the same bug needs in other places (applied with the first). */
+  more?: Edit[];
+  /** Test files (relative to the root) that must fail with the bug in place. */
+  tests: string[];
+}
+
+/**
+ * Every mutant, grouped by the class of promise it breaks.
+ *
+ * @example
+ * ```ts
+ * import { MUTANTS } from "./mutant_list.ts";
+ * console.log(new Set(MUTANTS.map((m) => m.id)).size === MUTANTS.length); // true
+ * ```
+ */
+export const MUTANTS: Mutant[] = [
+  {
+    id: "events-buffered",
+    promise: "Events reach the client as they are emitted, not all at once when the run ends.",
+    file: "lib/runs/stream_response.ts",
+    find: "return new Response(body, { headers: { ...SSE_HEADERS",
+    replace: "return new Response(await new Response(body).blob(), { headers: { ...SSE_HEADERS",
+    tests: ["tests/stream_test.ts", "tests/tokens_test.ts"],
+  },
+  {
+    id: "step-missing",
+    promise: "Every run streams all eight steps, each with a start and an end.",
+    file: "lib/agent/run_agent.ts",
+    find: `yield* step("memory", "Updating the project's memory");`,
+    replace: `current = "memory";\n    stepStarted = performance.now();`,
+    tests: ["tests/smoke_test.ts", "tests/stream_test.ts"],
+  },
+  {
+    id: "steps-reordered",
+    promise: "The eight steps come in their fixed order (analyzing before planning).",
+    file: "lib/agent/run_agent.ts",
+    find: `yield* step("analyzing", "Working out what you want");`,
+    replace: `yield* step("planning", "Working out what you want");`,
+    more: [{
+      file: "lib/agent/run_agent.ts",
+      find: `yield* step("planning", "Making a plan");`,
+      replace: `yield* step("analyzing", "Making a plan");`,
+    }],
+    tests: ["tests/smoke_test.ts"],
+  },
+  {
+    id: "sse-framing",
+    promise: "Each event is one SSE message that ends with a blank line.",
+    file: "lib/sse.ts",
+    find: `return out + "\\n";`,
+    replace: "return out;",
+    tests: ["tests/sse_test.ts", "tests/stream_test.ts"],
+  },
+  {
+    id: "sse-event-field",
+    promise: "Events carry no `event:` field, so EventSource.onmessage sees them all.",
+    file: "lib/runs/feed.ts",
+    find: "encodeServerSentEvent({ id: event.seq, data: json })",
+    replace: "encodeServerSentEvent({ id: event.seq, event: event.type, data: json })",
+    tests: ["tests/stream_test.ts"],
+  },
+  {
+    id: "seq-gap",
+    promise: "A live follower gets seq 1, 2, 3… without a gap.",
+    file: "lib/runs/follow.ts",
+    find: "for (const frame of feed.framesAfter(cursor)) controller.enqueue(frame);",
+    replace:
+      "for (const [i, frame] of feed.framesAfter(cursor).entries()) if (i !== 1) controller.enqueue(frame);",
+    tests: ["tests/smoke_test.ts", "tests/runs_resume_test.ts"],
+  },
+  {
+    id: "keep-alive-never",
+    promise: "A silent stream gets a keep-alive comment after LANTERN_HEARTBEAT_MS.",
+    file: "lib/runs/feed_waiter.ts",
+    find: "this.#due = true;",
+    replace: "this.#due = false;",
+    tests: ["tests/stream_test.ts", "tests/agui_test.ts"],
+  },
+  {
+    id: "stream-headers",
+    promise: "Event streams are sent with X-Accel-Buffering: no so proxies do not buffer them.",
+    file: "lib/sse.ts",
+    find: `"x-accel-buffering": "no",`,
+    replace: "",
+    tests: ["tests/stream_test.ts"],
+  },
+  {
+    id: "cors-any-origin",
+    promise: "CORS answers only the origins listed in LANTERN_CORS_ORIGINS.",
+    file: "lib/app.ts",
+    find: `origins.includes(origin) ? origin : null`,
+    replace: "origin",
+    tests: ["tests/stream_test.ts"],
+  },
+  {
+    id: "replay-off-by-one",
+    promise: "A resume after Last-Event-ID N starts exactly at seq N + 1.",
+    file: "routes/api/runs.ts",
+    find: "  return parsed.data;\n}",
+    replace: "  return parsed.data + 1;\n}",
+    tests: ["tests/runs_resume_test.ts"],
+  },
+  {
+    id: "ended-run-no-204",
+    promise: "A run that ended with nothing after Last-Event-ID answers 204, so EventSource stops.",
+    file: "lib/runs/stream_response.ts",
+    find: "return new Response(null, { status: 204 });",
+    replace: "return new Response(new Uint8Array(), { headers: SSE_HEADERS });",
+    tests: ["tests/runs_resume_test.ts"],
+  },
+  {
+    id: "reply-not-saved",
+    promise: "The full reply is recorded in the conversation.",
+    file: "lib/agent/run_agent.ts",
+    find: "const reply = await stores.messages.add(project.id, {",
+    replace: "const reply = stores.messages.build({",
+    tests: ["tests/stream_test.ts", "tests/agent_test.ts"],
+  },
+  {
+    id: "cancel-not-reaching-engine",
+    promise: "Stop aborts the run's AbortSignal, which reaches the engine and its tools.",
+    file: "lib/runs/registry.ts",
+    find: /(engine: this\.#engine,\n\s*)signal,/,
+    replace: "$1signal: new AbortController().signal,",
+    tests: ["tests/cancel_reaches_engine_test.ts"],
+  },
+  {
+    id: "auth-off",
+    promise: "With LANTERN_AUTH_TOKEN set, the API answers 401 without the token.",
+    file: "lib/http/auth.ts",
+    find: "if (!auth) return await next();",
+    replace: "return await next();",
+    tests: ["tests/security_auth_test.ts"],
+  },
+  {
+    id: "csrf-off",
+    promise: "A cross-site request cannot change anything (403 cross_site_request).",
+    file: "lib/http/csrf.ts",
+    find: "if (!UNSAFE.has(c.req.method)) return await next();",
+    replace: "return await next();",
+    tests: ["tests/security_csrf_test.ts"],
+  },
+  {
+    id: "message-limit",
+    promise: "A message over 32 KiB is refused with 413 and changes nothing.",
+    file: "lib/schemas.ts",
+    find: "export const MAX_MESSAGE_BYTES = 32 * 1024;",
+    replace: "export const MAX_MESSAGE_BYTES = 64 * 1024;",
+    tests: ["tests/api_test.ts"],
+  },
+  {
+    id: "forget-keeps",
+    promise: "Forgetting a memory removes it.",
+    file: "lib/store/memories.ts",
+    find: "    await this.#kv.delete(key);\n    return entry.value;",
+    replace: "    return entry.value;",
+    tests: ["tests/api_test.ts", "tests/stores_test.ts"],
+  },
+  {
+    id: "timeline-cancel-state",
+    promise: "A stopped run shows the step it was in as stopped and later steps as skipped.",
+    file: "lib/timeline.ts",
+    find: `return s.status === "pending" ? { ...s, status: "skipped" } : s;`,
+    replace: "return s;",
+    tests: ["tests/timeline_test.ts"],
+  },
+  {
+    id: "stalled-reader-buffered",
+    promise:
+      "A stream hands data over only as its client reads: a stalled client costs a cursor, not a buffer.",
+    file: "lib/runs/follow.ts",
+    find: "}, { highWaterMark: 0 });",
+    replace: "}, { highWaterMark: 1e6 });",
+    tests: ["tests/runs_resume_test.ts"],
+  },
+  {
+    id: "log-gap-skipped",
+    promise: "A replay never skips an event the log has lost: it ends with an error.",
+    file: "lib/runs/feed.ts",
+    find: "if (next.length === 0 || next.some((e, i) => e.seq !== after + 1 + i)) {",
+    replace: "if (next.length === 0) {",
+    tests: ["tests/runs_log_gap_test.ts"],
+  },
+  {
+    id: "tokens-held-back",
+    promise: "The answer streams token by token while the engine writes it.",
+    file: "lib/agent/run_agent.ts",
+    find: `        answer += chunk.delta;\n        yield { type: "token", delta: chunk.delta };`,
+    replace: `        answer += chunk.delta;\n        held.push(chunk.delta);`,
+    more: [{
+      file: "lib/agent/run_agent.ts",
+      find: "    signal.throwIfAborted();\n    const reply = ",
+      replace:
+        `    for (const delta of held) yield { type: "token", delta };\n    signal.throwIfAborted();\n    const reply = `,
+    }, {
+      file: "lib/agent/run_agent.ts",
+      find: `    let answer = "";\n`,
+      replace: `    let answer = "";\n    const held: string[] = [];\n`,
+    }],
+    tests: ["tests/tokens_test.ts", "tests/browser/tokens_test.ts"],
+  },
+  {
+    id: "cancel-no-terminal",
+    promise: "A cancelled run ends with one terminal cancelled event naming its step.",
+    file: "lib/runs/registry.ts",
+    find: `cancelled: { message: "Stopped before it finished.", step: live.step },`,
+    replace: `cancelled: { message: "Stopped before it finished.", step: null },`,
+    tests: ["tests/runs_cancel_test.ts"],
+  },
+  {
+    id: "project-scope",
+    promise: "A run of one project cannot be read through another project's path.",
+    file: "lib/runs/registry.ts",
+    find:
+      "return live.record.projectId === projectId ? { ...live.record, lastSeq: live.feed.lastSeq } : null;",
+    replace: "return { ...live.record, lastSeq: live.feed.lastSeq };",
+    tests: ["tests/security_ids_test.ts"],
+  },
+];
