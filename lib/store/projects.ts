@@ -1,5 +1,6 @@
 /**
- * Projects in KV: `["projects", id]`.
+ * Projects in KV: `["projects", id]`. Deleting one also deletes what hangs
+ * off it: messages, memories, run records and each run's event log.
  *
  * @module
  */
@@ -46,11 +47,21 @@ export class ProjectStore {
     return (await this.#kv.get<Project>(["projects", id])).value;
   }
 
-  /** Deletes a project with its messages, memories and runs. False if absent. */
+  /**
+   * Deletes a project with its messages, memories, runs and run logs
+   * (`["run_events", runId, …]`, `["run_head", runId]`): a log holds the
+   * message text, so none outlives its project. False if absent.
+   */
   async delete(id: string): Promise<boolean> {
     const existing = await this.#kv.get(["projects", id]);
     if (existing.value === null) return false;
     await this.#kv.delete(["projects", id]);
+    for await (const entry of this.#kv.list({ prefix: ["runs", id] }, { batchSize: 500 })) {
+      const runId = entry.key[2];
+      if (typeof runId !== "string") continue;
+      await deletePrefix(this.#kv, ["run_events", runId]);
+      await this.#kv.delete(["run_head", runId]);
+    }
     for (const prefix of ["messages", "memories", "runs"]) {
       await deletePrefix(this.#kv, [prefix, id]);
     }
