@@ -129,9 +129,17 @@ Deno.test("documented limit: Deno answers a huge URL or too many headers itself 
   const host = `127.0.0.1:${port}`;
   const cases = [
     ["a 100 KB URL", `GET /${"a".repeat(100_000)} HTTP/1.1\r\nHost: ${host}\r\n\r\n`],
-    ["200 headers", head("GET", "/api/projects", host, Object.fromEntries(
-      Array.from({ length: 200 }, (_, i) => [`x-h${i}`, "v"]),
-    ))],
+    [
+      "200 headers",
+      head(
+        "GET",
+        "/api/projects",
+        host,
+        Object.fromEntries(
+          Array.from({ length: 200 }, (_, i) => [`x-h${i}`, "v"]),
+        ),
+      ),
+    ],
   ] as const;
   for (const [what, request] of cases) {
     const answer = await rawExchange(port, request, "", { waitMs: 5_000 });
