@@ -8,6 +8,8 @@
 
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
+import { fdWarning, parseProcLimits } from "../lib/http/fd_limit.ts";
+import { accessNotice } from "../main.ts";
 import type { ErrorBody, Project } from "../lib/protocol.ts";
 import { call, createProject, startServer, TEST_ENV } from "./helpers.ts";
 import { head, rawExchange } from "./hardening_helpers.ts";
@@ -276,4 +278,25 @@ Deno.test("a body in another charset than UTF-8 is refused with 415", async () =
   });
   await ok.body?.cancel();
   assert.equal(ok.status, 201);
+});
+
+Deno.test("start-up warns about a wildcard HOST without a token, and about a low open-file limit", () => {
+  const open = accessNotice(loadConfig({ HOST: "0.0.0.0" })).join("\n");
+  assert.match(open, /WARNING: only requests addressed to localhost, 127\.0\.0\.1, \[::1\], 0\.0\.0\.0/);
+  assert.match(open, /LANTERN_ALLOWED_HOSTS/);
+  const listed = accessNotice(loadConfig({ HOST: "0.0.0.0", LANTERN_ALLOWED_HOSTS: "lantern.lan" })).join(
+    "\n",
+  );
+  assert.doesNotMatch(listed, /only requests addressed/);
+  assert.match(listed, /Hosts: lantern\.lan\./);
+  assert.doesNotMatch(accessNotice(loadConfig({})).join("\n"), /only requests addressed/);
+
+  const limits = parseProcLimits(
+    "Limit Soft Hard Units\nMax open files            1024                 4096                 files\n",
+  );
+  assert.deepEqual(limits, { soft: 1024, hard: 4096 });
+  const warning = fdWarning(loadConfig({}), limits);
+  assert.match(warning ?? "", /open-file limit is 4096.*need 10256.*ulimit -n 10256/);
+  assert.equal(fdWarning(loadConfig({ LANTERN_MAX_STREAMS: "1000" }), limits), null);
+  assert.equal(fdWarning(loadConfig({}), { soft: 65536, hard: 65536 }), null);
 });
