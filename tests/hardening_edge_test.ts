@@ -47,6 +47,34 @@ Deno.test("a body that stalls is answered 408 with Connection: close, and servin
   assert.equal(res.status, 200, "still serving");
 });
 
+Deno.test("a chat-stream whose body stalls gives back its stream slot at the body deadline", async () => {
+  await using server = await startServer({
+    LANTERN_LIMITS: "on",
+    LANTERN_MAX_STREAMS_PER_CLIENT: "1",
+    LANTERN_BODY_TIMEOUT_MS: "300",
+  });
+  const port = portOf(server.url);
+  const project = await createProject(server.url);
+  const stalled = await rawExchange(
+    port,
+    head("POST", `/api/projects/${project.id}/chat-stream`, `127.0.0.1:${port}`, {
+      "content-type": "application/json",
+      "content-length": "200",
+    }) + '{"message":',
+    "",
+    { untilAnswer: true },
+  );
+  assert.equal(stalled.status, 408);
+  assert.equal(server.lantern.limits.streams!.open, 0, "the slot is free again");
+  const res = await fetch(`${server.url}/api/projects/${project.id}/chat-stream`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message: "Hello" }),
+  });
+  assert.equal(res.status, 200, "the client's one stream is available");
+  await res.body?.cancel();
+});
+
 Deno.test("a refused upload is told to stop: 413 with Connection: close before the body is read", async () => {
   await using server = await startServer();
   const port = portOf(server.url);
