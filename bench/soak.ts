@@ -1,11 +1,13 @@
 /**
- * `deno task soak [--minutes N]`: Lantern (main.ts, a child process on a KV
+ * `deno task soak [--minutes N] [--fd-limit N]`: Lantern (main.ts, a child process on a KV
  * file) under mixed traffic for N minutes (default 10): runs streamed to the
  * end, followers of runs (some leave early), clients that disconnect
  * mid-stream, abandoned `?wait=` long-polls, connection floods, stalled
  * bodies, and projects deleted with their runs. Each minute it prints the
  * server's RSS and open descriptors and the p99 latency of a probe
- * (`GET /api/projects` every 100 ms); at the end, the slope of RSS and fds
+ * (`GET /api/projects` every 100 ms) and of 20 requests right after each
+ * flood; `--fd-limit` runs the server under `ulimit -n N` so that floods
+ * exhaust its descriptors. At the end, the slope of RSS and fds
  * over the last 5 minutes (the second half of a shorter run), in % per
  * minute (flat is under 1).
  *
@@ -16,9 +18,17 @@ import { parseArgs } from "node:util";
 import { countFds, readProc } from "./proc_stats.ts";
 import { summarize } from "./stats.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { minutes: { type: "string", default: "10" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { minutes: { type: "string", default: "10" }, "fd-limit": { type: "string", default: "" } },
+});
 const minutes = Number(values.minutes);
 if (!(minutes > 0)) throw new Error(`--minutes must be a number above 0, got "${values.minutes}".`);
+// `--fd-limit N` runs the server under `ulimit -n N`, so that floods exhaust its descriptors.
+const fdLimit = values["fd-limit"] === "" ? null : Number(values["fd-limit"]);
+if (fdLimit !== null && !(Number.isInteger(fdLimit) && fdLimit > 64)) {
+  throw new Error(`--fd-limit must be a whole number above 64, got "${values["fd-limit"]}".`);
+}
 
 const dir = await Deno.makeTempDir({ prefix: "lantern-soak-" });
 const port = (() => {
@@ -28,8 +38,10 @@ const port = (() => {
   return port;
 })();
 const url = `http://127.0.0.1:${port}`;
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", "main.ts"],
+const child = new Deno.Command(fdLimit === null ? Deno.execPath() : "sh", {
+  args: fdLimit === null
+    ? ["run", "-A", "main.ts"]
+    : ["-c", `ulimit -n ${fdLimit}; exec "${Deno.execPath()}" run -A main.ts`],
   cwd: new URL("..", import.meta.url).pathname,
   env: {
     PORT: String(port),
@@ -139,8 +151,18 @@ async function floods(): Promise<void> {
         conn.close();
       } catch { /* closed by the server */ }
     }
-    // Give the server a moment to see the closes before fds are sampled.
-    await sleep(500);
+    // How soon a normal client is answered once the flood stops (20 requests in a row).
+    for (let i = 0; i < 20 && !stop; i++) {
+      const start = performance.now();
+      try {
+        const res = await fetch(`${url}/api/projects`, { signal: AbortSignal.timeout(5_000) });
+        await res.body?.cancel();
+        if (res.ok) afterFlood.push(performance.now() - start);
+        else counts.failed++;
+      } catch {
+        counts.failed++;
+      }
+    }
     flooding = false;
   }
 }
@@ -168,6 +190,7 @@ async function slowBodies(): Promise<void> {
 }
 
 const latencies: number[] = [];
+const afterFlood: number[] = [];
 async function probe(): Promise<void> {
   while (!stop) {
     const start = performance.now();
@@ -203,7 +226,7 @@ const tasks = [
 const rows: { minute: number; rssMb: number; fds: number; p99: number; p50: number; probes: number }[] = [];
 console.log(`Soak: ${minutes} min against ${url} (pid ${child.pid}).`);
 console.log(
-  "minute  rss_mb  fds  probe_p50_ms  probe_p99_ms  probes  ok  refused  failed  floods  slow  left",
+  "minute  rss_mb  fds  probe_p50_ms  probe_p99_ms  after_flood_p99_ms  probes  ok  refused  failed  floods  slow  left",
 );
 for (let minute = 1; minute <= minutes; minute++) {
   await sleep(60_000);
@@ -213,6 +236,7 @@ for (let minute = 1; minute <= minutes; minute++) {
   const fds = countFds(child.pid) ?? -1;
   const window = latencies.splice(0);
   const summary = summarize(window);
+  const recovered = summarize(afterFlood.splice(0));
   const row = {
     minute,
     rssMb: proc.rssBytes / 2 ** 20,
@@ -229,6 +253,7 @@ for (let minute = 1; minute <= minutes; minute++) {
       String(fds).padStart(4),
       row.p50.toFixed(1).padStart(12),
       row.p99.toFixed(1).padStart(12),
+      (recovered.count ? recovered.p99.toFixed(1) : "-").padStart(18),
       String(row.probes).padStart(6),
       String(counts.ok).padStart(3),
       String(counts.refused).padStart(7),
@@ -265,7 +290,8 @@ const alive = await Promise.race([child.status.then(() => false), sleep(10).then
 console.log(
   `Last ${tail.length} min: RSS slope ${slopePercent(tail.map((r) => r.rssMb)).toFixed(2)} %/min, ` +
     `fds slope ${slopePercent(tail.map((r) => r.fds)).toFixed(2)} %/min; server alive: ${alive}; ` +
-    `serve-loop restarts logged: ${(serverLog.match(/serving again/g) ?? []).length}.`,
+    `serve-loop restarts logged: ${(serverLog.match(/serving again/g) ?? []).length}` +
+    (fdLimit === null ? "." : ` (ulimit -n ${fdLimit}).`),
 );
 await Promise.race([Promise.allSettled(tasks), sleep(35_000)]);
 try {
