@@ -3,10 +3,10 @@
  * when `accept()` fails with "Too many open files" the serve loop ends:
  * `server.finished` rejects (nothing calls `onError`) and, unobserved, the
  * rejection kills the process. Here it is observed: the listener is opened
- * again (with a back-off while descriptors stay short), a line is logged and
- * {@linkcode ServeLoop.restarts} counts it. Connections the old listener had
- * accepted are dropped with it; event-stream clients reconnect and resume
- * with `Last-Event-ID`.
+ * again (with a short back-off while descriptors stay short), a line is logged
+ * (at most one per 5 s) and {@linkcode ServeLoop.restarts} counts it.
+ * Requests caught in the failure may fail; event-stream clients reconnect
+ * and resume with `Last-Event-ID`.
  *
  * @module
  */
@@ -19,7 +19,7 @@ export interface ServeLoopOptions {
   onListen?: (addr: Deno.NetAddr) => void;
   /** Where restart lines go. Default `console.error`. */
   log?: (line: string) => void;
-  /** The longest pause between attempts to listen again (ms). Default 1,000. */
+  /** The longest pause between attempts to listen again (ms). Default 250. */
   maxBackoffMs?: number;
 }
 
@@ -51,11 +51,14 @@ export function serveForever(
   handler: Deno.ServeHandler<Deno.NetAddr>,
 ): ServeLoop {
   const log = options.log ?? ((line: string) => console.error(line));
-  const maxBackoff = options.maxBackoffMs ?? 1_000;
+  // Short, so a client is answered soon after a flood ends; the pause only keeps a failing loop from spinning.
+  const maxBackoff = options.maxBackoffMs ?? 250;
   let restarts = 0;
   let stopping = false;
   let backoff = 50;
   let lastFailure = 0;
+  let lastLog = -Infinity;
+  let unlogged = 0;
   let server = listen(options.port, true);
   // A restart listens on the port actually bound (the first one may ask for 0).
   const addr = server.addr;
@@ -79,11 +82,18 @@ export function serveForever(
     // Failing again soon after a restart means descriptors are still short: wait longer.
     backoff = now - lastFailure < 2_000 ? Math.min(backoff * 2, maxBackoff) : 50;
     lastFailure = now;
-    log(
-      `The HTTP server stopped (${
-        (error as Error)?.message ?? String(error)
-      }); serving again (restart ${restarts}). If this repeats, raise the file limit (ulimit -n).`,
-    );
+    // While descriptors stay short the loop fails several times a second: one line per 5 s.
+    if (now - lastLog >= 5_000) {
+      log(
+        `The HTTP server stopped (${
+          (error as Error)?.message ?? String(error)
+        }); serving again (restart ${restarts}${
+          unlogged > 0 ? `, ${unlogged} more since the last line` : ""
+        }). If this repeats, raise the file limit (ulimit -n).`,
+      );
+      lastLog = now;
+      unlogged = 0;
+    } else unlogged++;
     while (!stopping) {
       await new Promise((resolve) => setTimeout(resolve, backoff));
       if (stopping) return;
@@ -92,7 +102,10 @@ export function serveForever(
         return;
       } catch (listenError) {
         backoff = Math.min(backoff * 2, maxBackoff);
-        log(`Listening again failed (${(listenError as Error).message}); retrying in ${backoff} ms.`);
+        if (Date.now() - lastLog >= 5_000) {
+          log(`Listening again failed (${(listenError as Error).message}); retrying every ${backoff} ms.`);
+          lastLog = Date.now();
+        }
       }
     }
   }
