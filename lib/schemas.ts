@@ -27,8 +27,8 @@ export const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
  * A required text field: not empty, well-formed Unicode (no lone
  * surrogates, which JSON's `\uD800` escapes can produce), no control
  * characters, at most `max` bytes of UTF-8 (or characters, for short fields
- * that mirror a tool's limit); stored trimmed and in Unicode NFC form, so
- * one text has one spelling. Names also refuse bidirectional controls.
+ * that mirror a tool's limit); stored trimmed. Names are also stored in
+ * Unicode NFC form (one name, one spelling) and refuse bidirectional controls.
  */
 function cleanText(
   field: string,
@@ -50,7 +50,8 @@ function cleanText(
       message: `${label} is longer than ${max} ${unit}.`,
       params: { tooLarge: `${field}_too_large` },
     })
-    .transform((s) => s.normalize("NFC").trim());
+    // Only names are normalised: a message or memory keeps the exact characters typed.
+    .transform((s) => (name ? s.normalize("NFC") : s).trim());
 }
 
 /** `{"message"}` for chat, chat-stream and runs. */
