@@ -1,12 +1,16 @@
 /**
  * Starts Lantern: `deno task start`. Reads its settings from the
- * environment (see README), serves on HOST:PORT, and shuts down gracefully
- * on SIGINT or SIGTERM.
+ * environment (see README), serves on HOST:PORT (and serves again if the
+ * runtime's serve loop fails, as when file descriptors run out), and shuts
+ * down gracefully on SIGINT or SIGTERM.
  *
  * @module
  */
 
 import { type Config, loadConfig } from "./lib/config.ts";
+import { fdWarning, readFdLimits } from "./lib/http/fd_limit.ts";
+import { allowedHosts } from "./lib/http/host_guard.ts";
+import { serveForever } from "./lib/http/serve_loop.ts";
 import { createLantern } from "./lib/server.ts";
 
 /** Whether a listening address only accepts connections from this machine. */
@@ -46,6 +50,17 @@ export function accessNotice(config: Config): string[] {
         `address can read and change everything in Lantern. Set LANTERN_TOKEN.`,
     );
   }
+  const hosts = allowedHosts(config);
+  if (config.allowedHosts !== null) {
+    lines.push(`Hosts: ${hosts === null ? "any (LANTERN_ALLOWED_HOSTS=*)" : hosts.join(", ")}.`);
+  } else if (
+    hosts !== null && (config.host === "0.0.0.0" || config.host === "::" || config.host === "[::]")
+  ) {
+    lines.push(
+      `WARNING: only requests addressed to ${hosts.join(", ")} (any port) are answered, against DNS ` +
+        `rebinding; set LANTERN_ALLOWED_HOSTS to the names clients use to reach this machine.`,
+    );
+  }
   if (!config.limits) lines.push("Limits: off (LANTERN_LIMITS=off); no rate limits or stream caps.");
   return lines;
 }
@@ -65,7 +80,8 @@ if (import.meta.main) {
     console.error(`Lantern cannot start: ${(error as Error).message}`);
     Deno.exit(1);
   }
-  const server = Deno.serve({
+  const fds = fdWarning(config, await readFdLimits());
+  const server = serveForever({
     hostname: config.host,
     port: config.port,
     onListen: ({ hostname, port }) => {
@@ -76,7 +92,7 @@ if (import.meta.main) {
           config.kvPath || "platform default"
         }`,
       );
-      for (const line of accessNotice(config)) {
+      for (const line of [...accessNotice(config), ...(fds ? [fds] : [])]) {
         (line.startsWith("WARNING") ? console.warn : console.log)(line);
       }
     },

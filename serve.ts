@@ -10,10 +10,14 @@
  */
 
 import { loadConfig } from "./lib/config.ts";
+import { fdWarning, readFdLimits } from "./lib/http/fd_limit.ts";
 import { createLantern } from "./lib/server.ts";
 
 const config = loadConfig();
 const lantern = await createLantern(config);
+// `deno serve` owns the serve loop, so it cannot be restarted as main.ts does: warn early instead.
+const fds = fdWarning(config, await readFdLimits());
+if (fds) console.warn(fds);
 
 // `deno serve` waits for pending work before it exits; the registry's KV
 // watches are such work, so close it (letting runs finish) on a signal.

@@ -3,7 +3,7 @@
  * thin adapters over lib/; every error becomes JSON in one place.
  *
  * Middleware, outermost first: security headers (on every response, errors
- * included), the path check (no dot segments or control characters), the
+ * included), the Host allowlist, the path check (no dot segments or control characters), the
  * body-size check, CORS (API only), access control, CSRF, the event-stream
  * caps, and the run-start rate limit.
  *
@@ -19,6 +19,7 @@ import { DomainError } from "./runs/errors.ts";
 import { Authenticator, requireAuth } from "./http/auth.ts";
 import { bodyLimit } from "./http/body.ts";
 import { csrf } from "./http/csrf.ts";
+import { allowedHosts, hostGuard } from "./http/host_guard.ts";
 import type { AppDeps } from "./http/deps.ts";
 import { createLimits } from "./http/limits.ts";
 import { pathGuard } from "./http/path_guard.ts";
@@ -57,7 +58,7 @@ export function createApp(appDeps: AppDeps): Hono {
   };
   const auth = config.token === null
     ? null
-    : new Authenticator(config.token, { sessionTtlMs: config.sessionTtlMs });
+    : new Authenticator(config.token, { sessionTtlMs: config.sessionTtlMs, kv: appDeps.stores.kv });
 
   app.onError((error) => {
     if (!(error instanceof HttpError) && !(error instanceof DomainError)) {
@@ -67,9 +68,11 @@ export function createApp(appDeps: AppDeps): Hono {
   });
 
   app.use(securityHeaders());
+  app.use(hostGuard({ allowed: allowedHosts(config) }));
   app.use(pathGuard());
   app.use(bodyLimit({
     maxBytes: MAX_BODY_BYTES,
+    timeoutMs: config.bodyTimeoutMs,
     limitFor: (method, path) =>
       method === "POST" && matches(ROUTES.agui, path) ? AGUI_MAX_BODY_BYTES : undefined,
   }));

@@ -53,6 +53,14 @@ export interface Config {
   maxStreamsPerClient: number;
   /** Event streams open at once in all; 0 means no limit. */
   maxStreams: number;
+  /**
+   * Host names (with an optional port) requests may be addressed to
+   * (`LANTERN_ALLOWED_HOSTS`); null means the default: loopback names and
+   * the listening address while no token is set, any host with a token.
+   */
+  allowedHosts: string[] | null;
+  /** How long a client has to send a whole request body (ms); 0 means no deadline. */
+  bodyTimeoutMs: number;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -81,7 +89,30 @@ function token(env: Record<string, string | undefined>): string | null {
   if (raw.trim() !== raw || /[\u0000-\u001f\u007f]/.test(raw)) {
     throw new Error("LANTERN_TOKEN cannot start or end with a space or contain control characters.");
   }
+  // Clients send headers as bytes, and Deno reads them as Latin-1: a token
+  // outside printable ASCII could never match what arrives.
+  const bad = /[^\u0020-\u007e]/.exec(raw);
+  if (bad) {
+    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+    throw new Error(
+      `LANTERN_TOKEN must be printable ASCII (letters, digits, punctuation); it contains U+${code}.`,
+    );
+  }
   return raw;
+}
+
+function hosts(env: Record<string, string | undefined>): string[] | null {
+  const raw = env.LANTERN_ALLOWED_HOSTS;
+  if (raw === undefined || raw.trim() === "") return null;
+  const list = raw.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const host of list) {
+    if (host !== "*" && !/^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/.test(host)) {
+      throw new Error(
+        `LANTERN_ALLOWED_HOSTS must be a comma-separated list of host names (with an optional :port), got "${host}".`,
+      );
+    }
+  }
+  return list;
 }
 
 /**
@@ -133,6 +164,8 @@ export function loadConfig(
     maxRunsPerProject: int(env, "LANTERN_MAX_RUNS_PER_PROJECT", 3),
     maxStreamsPerClient: int(env, "LANTERN_MAX_STREAMS_PER_CLIENT", 20),
     maxStreams: int(env, "LANTERN_MAX_STREAMS", 10_000),
+    allowedHosts: hosts(env),
+    bodyTimeoutMs: int(env, "LANTERN_BODY_TIMEOUT_MS", 10_000),
   };
   if (config.heartbeatMs < 10) {
     throw new Error(`LANTERN_HEARTBEAT_MS must be at least 10, got "${config.heartbeatMs}".`);

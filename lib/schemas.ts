@@ -17,19 +17,41 @@ const encoder = new TextEncoder();
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /**
- * A required text field: not empty, no control characters, at most `max`
- * bytes of UTF-8 (or characters, for short fields that mirror a tool's limit).
+ * Bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+ * U+2066–U+2069): in a name they can make it read as another one
+ * ("Trojan Source"). The marks U+200E/U+200F stay allowed.
  */
-function cleanText(field: string, label: string, max: number, unit: "bytes" | "characters") {
+export const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * A required text field: not empty, well-formed Unicode (no lone
+ * surrogates, which JSON's `\uD800` escapes can produce), no control
+ * characters, at most `max` bytes of UTF-8 (or characters, for short fields
+ * that mirror a tool's limit); stored trimmed. Names are also stored in
+ * Unicode NFC form (one name, one spelling) and refuse bidirectional controls.
+ */
+function cleanText(
+  field: string,
+  label: string,
+  max: number,
+  unit: "bytes" | "characters",
+  { name = false } = {},
+) {
   const size = unit === "bytes" ? (s: string) => encoder.encode(s).length : (s: string) => s.length;
   return z.string({ error: `${label} must be a string.` })
+    .refine((s) => s.isWellFormed(), `${label} is not well-formed Unicode (it has a lone surrogate).`)
     .refine((s) => s.trim().length > 0, `${label} cannot be empty.`)
     .refine((s) => !CONTROL.test(s), `${label} cannot contain control characters.`)
+    .refine(
+      (s) => !name || !BIDI_CONTROL.test(s),
+      `${label} cannot contain bidirectional override or isolate characters (U+202A–U+202E, U+2066–U+2069).`,
+    )
     .refine((s) => size(s) <= max, {
       message: `${label} is longer than ${max} ${unit}.`,
       params: { tooLarge: `${field}_too_large` },
     })
-    .transform((s) => s.trim());
+    // Only names are normalised: a message or memory keeps the exact characters typed.
+    .transform((s) => (name ? s.normalize("NFC") : s).trim());
 }
 
 /** `{"message"}` for chat, chat-stream and runs. */
@@ -38,7 +60,9 @@ export const MessageBody = z.object({
 });
 
 /** `{"name"}` for a new project. */
-export const ProjectBody = z.object({ name: cleanText("name", "The name", 200, "characters") });
+export const ProjectBody = z.object({
+  name: cleanText("name", "The name", 200, "characters", { name: true }),
+});
 
 /** `{"text"}` for a new memory (the same limit as the save_memory tool's). */
 export const MemoryBody = z.object({ text: cleanText("text", "The text", 2000, "characters") });

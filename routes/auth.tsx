@@ -1,7 +1,8 @@
 /**
  * `/sign-in` and `/sign-out`: the browser trades the token for a session
  * cookie once (an `EventSource` cannot send an `Authorization` header). The
- * form works without JavaScript; attempts are rate limited per client.
+ * form works without JavaScript; wrong attempts are rate limited per client.
+ * Signing out revokes the session in KV.
  *
  * @module
  */
@@ -9,7 +10,14 @@
 import type { Context, Hono } from "hono";
 import { renderToString } from "preact-render-to-string";
 import { Layout } from "../components/Layout.tsx";
-import { type Authenticator, hasSession, safeNext, SIGN_IN_PATH } from "../lib/http/auth.ts";
+import {
+  type Authenticator,
+  hasSession,
+  readCookie,
+  safeNext,
+  SESSION_COOKIE,
+  SIGN_IN_PATH,
+} from "../lib/http/auth.ts";
 import { readForm } from "../lib/http/body.ts";
 import { clientKey } from "../lib/http/client.ts";
 import type { AppDeps } from "../lib/http/deps.ts";
@@ -69,23 +77,17 @@ export function authRoutes(app: Hono, _deps: AppDeps, { auth, failures }: AuthRo
       return c.redirect("/", 303);
     }
     const client = clientKey(c);
-    const allowed = failures?.check(client);
-    if (allowed && !allowed.ok) {
-      await c.req.raw.body?.cancel().catch(() => {});
-      c.header("retry-after", String(allowed.retryAfterSeconds));
-      return page(
-        c,
-        "/",
-        429,
-        `Too many attempts; try again in ${allowed.retryAfterSeconds} seconds.`,
-      );
-    }
     const form = await readForm(c.req.raw);
     const next = safeNext(form.next);
     const parsed = SignInForm.safeParse(form);
     if (!parsed.success) return page(c, next, 400, parsed.error.issues[0]?.message ?? "Enter the token.");
+    // The right token first (see requireAuth); a wrong one past the limit gets 429.
     if (!(await auth.checkToken(parsed.data.token))) {
-      failures?.take(client);
+      const allowed = failures?.take(client);
+      if (allowed && !allowed.ok) {
+        c.header("retry-after", String(allowed.retryAfterSeconds));
+        return page(c, next, 429, `Too many attempts; try again in ${allowed.retryAfterSeconds} seconds.`);
+      }
       return page(c, next, 401, "That token is not right.");
     }
     c.header("set-cookie", auth.sessionCookie(await auth.issueSession()));
@@ -95,6 +97,9 @@ export function authRoutes(app: Hono, _deps: AppDeps, { auth, failures }: AuthRo
 
   app.post("/sign-out", async (c) => {
     await c.req.raw.body?.cancel().catch(() => {});
+    const session = readCookie(c.req.header("cookie"), SESSION_COOKIE);
+    // Revoked in KV, so a copy of the cookie kept elsewhere stops working too.
+    if (auth && session !== undefined) await auth.revokeSession(session);
     if (auth) c.header("set-cookie", auth.clearCookie());
     return c.redirect(auth ? SIGN_IN_PATH : "/", 303);
   });

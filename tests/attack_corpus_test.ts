@@ -464,6 +464,57 @@ Deno.test("every request in the corpus of bad requests gets a clear 4xx and the 
         headers: { ...AUTH, "content-type": "application/jsonp" },
         body: '{"name":"x"}',
       }, 415],
+      // Issue 13: other charsets, lone surrogates, bidi overrides in names.
+      [
+        "JSON declared UTF-16",
+        {
+          path: "/api/projects",
+          headers: { ...AUTH, "content-type": "application/json; charset=utf-16" },
+          body: new Uint8Array(new Uint16Array([...'{"name":"x"}'].map((c) => c.charCodeAt(0))).buffer),
+        },
+        415,
+        "unsupported_charset",
+      ],
+      [
+        "a form declared Latin-1",
+        {
+          path: "/projects",
+          headers: { ...AUTH, "content-type": "application/x-www-form-urlencoded; charset=iso-8859-1" },
+          body: "name=caf%E9",
+        },
+        415,
+        "unsupported_charset",
+      ],
+      [
+        "a lone surrogate in a name",
+        {
+          path: "/api/projects",
+          headers: JSON_AUTH,
+          body: '{"name":"a\\ud800"}',
+        },
+        400,
+        "invalid_body",
+      ],
+      [
+        "a lone surrogate in a message",
+        {
+          path: `${p}/chat`,
+          headers: JSON_AUTH,
+          body: '{"message":"\\udfff hi"}',
+        },
+        400,
+        "invalid_body",
+      ],
+      [
+        "a right-to-left override in a name",
+        {
+          path: "/api/projects",
+          headers: JSON_AUTH,
+          body: '{"name":"report\\u202Efdp.exe"}',
+        },
+        400,
+        "invalid_body",
+      ],
       // Missing or wrong tokens, forged cookies.
       ["no token", { path: "/api/projects" }, 401, "unauthorized"],
       [

@@ -17,7 +17,7 @@ function profileOf(samples: { stack: [string, string][]; us: number }[]) {
     { id: 1, callFrame: { functionName: "(root)", url: "" }, children: [] },
   ];
   const ids: number[] = [];
-  for (const { stack, us } of samples) {
+  for (const { stack } of samples) {
     let parent = nodes[0]!;
     for (const [functionName, url] of stack) {
       let child = parent.children.map((id) => nodes[id - 1]!)

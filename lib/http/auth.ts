@@ -3,7 +3,9 @@
  * signed, expiring session cookie for the browser (an `EventSource` cannot
  * send headers). The cookie never holds the token: it is
  * `<expiry>.<nonce>.<HMAC-SHA-256>` under a key derived from the token with
- * HKDF, so changing the token signs everyone out.
+ * HKDF, so changing the token signs everyone out. With a KV, each session's
+ * nonce is also stored (`["sessions", nonce]`, expiring with it), so signing
+ * out revokes that cookie for good.
  *
  * @module
  */
@@ -59,7 +61,14 @@ export interface AuthenticatorOptions {
   sessionTtlMs: number;
   /** The clock, in ms (for tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Where live sessions are kept (`["sessions", nonce]`). Without one, a
+   * session stays valid until it expires even after sign-out.
+   */
+  kv?: Deno.Kv;
 }
+
+const SESSION_PATTERN = /^(\d{1,16})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
 /**
  * Checks tokens and issues and checks session cookies for one token.
@@ -78,6 +87,7 @@ export class Authenticator {
   readonly sessionTtlMs: number;
   #token: string;
   #now: () => number;
+  #kv: Deno.Kv | null;
   #keys: Promise<Keys> | null = null;
 
   /** An authenticator for `token`. Keys are derived on first use. */
@@ -85,6 +95,7 @@ export class Authenticator {
     this.#token = token;
     this.sessionTtlMs = options.sessionTtlMs;
     this.#now = options.now ?? Date.now;
+    this.#kv = options.kv ?? null;
   }
 
   #derive(): Promise<Keys> {
@@ -126,24 +137,42 @@ export class Authenticator {
     return new Uint8Array(await crypto.subtle.sign("HMAC", keys.session, encoder.encode(`v1.${payload}`)));
   }
 
-  /** A new session value: `<expiry ms>.<random nonce>.<signature>`. */
+  /** A new session value: `<expiry ms>.<random nonce>.<signature>` (stored in the KV, if any). */
   async issueSession(): Promise<string> {
     const expires = this.#now() + this.sessionTtlMs;
-    const payload = `${expires}.${base64url(crypto.getRandomValues(new Uint8Array(16)))}`;
+    const nonce = base64url(crypto.getRandomValues(new Uint8Array(16)));
+    const payload = `${expires}.${nonce}`;
+    await this.#kv?.set(["sessions", nonce], { expires }, { expireIn: this.sessionTtlMs });
     return `${payload}.${base64url(await this.#sign(payload))}`;
   }
 
-  /** Whether a session value was issued here, for this token, and has not expired. */
-  async verifySession(value: string): Promise<boolean> {
-    if (value.length > 200) return false;
-    const match = /^(\d{1,16})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(value);
-    if (!match) return false;
+  /** The nonce of a session value with a valid, unexpired signature, or null. */
+  async #check(value: string): Promise<string | null> {
+    if (value.length > 200) return null;
+    const match = SESSION_PATTERN.exec(value);
+    if (!match) return null;
     const [, expires, nonce, signature] = match;
     // Compared as text, so a second spelling of the same bytes (base64's spare bits) is refused too.
     const expected = base64url(await this.#sign(`${expires}.${nonce}`));
     const ok = timingSafeEqual(encoder.encode(expected), encoder.encode(signature!));
     const now = this.#now();
-    return ok && Number(expires) > now && Number(expires) <= now + this.sessionTtlMs;
+    return ok && Number(expires) > now && Number(expires) <= now + this.sessionTtlMs ? nonce! : null;
+  }
+
+  /**
+   * Whether a session value was issued here, for this token, has not expired
+   * and (with a KV) has not been revoked.
+   */
+  async verifySession(value: string): Promise<boolean> {
+    const nonce = await this.#check(value);
+    if (nonce === null) return false;
+    return this.#kv === null || (await this.#kv.get(["sessions", nonce])).value !== null;
+  }
+
+  /** Ends a session for good (sign-out): its cookie is refused from now on. */
+  async revokeSession(value: string): Promise<void> {
+    const nonce = await this.#check(value);
+    if (nonce !== null) await this.#kv?.delete(["sessions", nonce]);
   }
 
   /** The `Set-Cookie` value that stores a session in the browser. */
@@ -185,6 +214,36 @@ export function safeNext(next: string | undefined | null): string {
   return url.origin === "http://lantern.invalid" ? url.pathname + url.search : "/";
 }
 
+/** Query parameters that carry credentials by convention. */
+const SECRET_PARAM =
+  /^(?:token|access_token|id_token|auth|authorization|key|api_key|apikey|password|secret|session)$/i;
+
+/**
+ * A query string without credentials: no parameter named like one
+ * (`token`, `access_token`, `key`, …) and none whose value is the token. A
+ * redirect then never echoes a secret into `Location` (and so into logs
+ * and browser history).
+ *
+ * @example
+ * ```ts
+ * import { Authenticator, withoutSecrets } from "./auth.ts";
+ * const auth = new Authenticator("the-real-token-value", { sessionTtlMs: 60_000 });
+ * console.log(await withoutSecrets("?tab=2&token=abc&x=the-real-token-value", auth)); // ?tab=2
+ * ```
+ */
+export async function withoutSecrets(search: string, auth: Authenticator): Promise<string> {
+  const params = new URLSearchParams(search);
+  // Each value costs an HMAC: a query of more parameters than any page uses is dropped whole.
+  if ([...params.keys()].length > 50) return "";
+  const kept = new URLSearchParams();
+  for (const [name, value] of params) {
+    if (SECRET_PARAM.test(name) || await auth.checkToken(value)) continue;
+    kept.append(name, value);
+  }
+  const text = kept.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
 /** Options of {@linkcode requireAuth}. */
 export interface RequireAuthOptions {
   /** Null when no token is configured: everything passes. */
@@ -206,8 +265,9 @@ const defaultPublic = (path: string) =>
 /**
  * A middleware that lets a request through only with a valid session cookie
  * or `Authorization: Bearer <token>`. API requests without either get 401
- * JSON; pages redirect to the sign-in page. A client that has sent too many
- * wrong tokens gets 429 with `Retry-After` before its token is even checked.
+ * JSON; pages redirect to the sign-in page (with no credential of the
+ * query string in `Location`). The right token always works; a client that
+ * has sent too many wrong ones gets 429 with `Retry-After` for the next.
  *
  * @example
  * ```ts
@@ -231,17 +291,19 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
     if (await hasSession(auth, c)) return await next();
     const header = c.req.header("authorization");
     if (header !== undefined) {
+      // The right token first: a limited address (a NAT, a proxy) shared with
+      // a guesser still gets in. Guessing stays hopeless: tokens are long and
+      // random, and every wrong one past the limit is answered 429.
+      const match = /^Bearer +(\S.*)$/i.exec(header);
+      if (match && await auth.checkToken(match[1]!)) return await next();
       const client = clientKey(c);
-      const allowed = failures?.check(client);
+      const allowed = failures?.take(client);
       if (allowed && !allowed.ok) {
         throw tooManyRequests(
           allowed.retryAfterSeconds,
           `Too many wrong tokens; try again in ${allowed.retryAfterSeconds} seconds.`,
         );
       }
-      const match = /^Bearer +(\S.*)$/i.exec(header);
-      if (match && await auth.checkToken(match[1]!)) return await next();
-      failures?.take(client);
       throw unauthorized("The token is not right.");
     }
     if (isApiPath(path)) {
@@ -251,7 +313,9 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
           : `The session is not valid or has expired; sign in again at ${SIGN_IN_PATH}.`,
       );
     }
-    const next_ = c.req.method === "GET" ? safeNext(path + new URL(c.req.url).search) : "/";
+    const next_ = c.req.method === "GET"
+      ? safeNext(path + await withoutSecrets(new URL(c.req.url).search, auth))
+      : "/";
     const target = next_ === "/" ? SIGN_IN_PATH : `${SIGN_IN_PATH}?next=${encodeURIComponent(next_)}`;
     await c.req.raw.body?.cancel().catch(() => {});
     return c.redirect(target, 303);

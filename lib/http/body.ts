@@ -1,7 +1,10 @@
 /**
- * Reading request bodies: capped before they are read whole, decoded as
- * strict UTF-8, parsed, and checked against a schema. Every failure is an
- * {@linkcode HttpError} with a clear 4xx.
+ * Reading request bodies: capped before they are read whole, read under a
+ * deadline, decoded as strict UTF-8 (another charset is refused), parsed, and
+ * checked against a schema. Every failure is an {@linkcode HttpError} with a
+ * clear 4xx; a refusal that leaves body bytes unread (408, 413, a broken
+ * body) says `Connection: close`, so the client stops sending and Deno closes
+ * the connection once the body is over instead of keeping it alive.
  *
  * @module
  */
@@ -11,30 +14,60 @@ import type { z } from "zod";
 import { HttpError } from "../http_error.ts";
 import { MAX_BODY_BYTES } from "../schemas.ts";
 
-/** Reads a body into bytes, refusing (413) one larger than `limit`. */
+/** The header that tells a client its connection ends with this answer. */
+const CLOSE = { connection: "close" };
+
+/** When each request's body must have arrived (ms since the epoch), set by {@linkcode bodyLimit}. */
+const deadlines = new WeakMap<Request, number>();
+
+/**
+ * Reads a body into bytes, refusing (413) one larger than `limit`, and (408)
+ * one that has not arrived by the deadline {@linkcode bodyLimit} set.
+ */
 export async function readBytes(request: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (declared > limit) throw tooLarge(limit);
+  if (declared > limit) {
+    await request.body?.cancel().catch(() => {});
+    throw tooLarge(limit);
+  }
   if (!request.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
-  while (true) {
-    let step: ReadableStreamReadResult<Uint8Array>;
-    try {
-      step = await reader.read();
-    } catch {
-      // The client went away or sent a broken chunked body.
-      throw new HttpError(400, "body_unreadable", "The request body could not be read to its end.");
+  const deadline = deadlines.get(request);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = deadline === undefined ? null : new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    while (true) {
+      let step: ReadableStreamReadResult<Uint8Array> | "late";
+      try {
+        step = await (late ? Promise.race([reader.read(), late]) : reader.read());
+      } catch {
+        // The client went away or sent a broken chunked body.
+        throw new HttpError(400, "body_unreadable", "The request body could not be read to its end.", CLOSE);
+      }
+      if (step === "late") {
+        reader.cancel().catch(() => {});
+        throw new HttpError(
+          408,
+          "body_timeout",
+          `The request body did not arrive in time (${size} bytes came); send it whole and promptly.`,
+          CLOSE,
+        );
+      }
+      const { value, done } = step;
+      if (done) break;
+      size += value.length;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(limit);
+      }
+      chunks.push(value);
     }
-    const { value, done } = step;
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
+  } finally {
+    clearTimeout(timer);
   }
   const out = new Uint8Array(size);
   let offset = 0;
@@ -46,7 +79,30 @@ export async function readBytes(request: Request, limit = MAX_BODY_BYTES): Promi
 }
 
 function tooLarge(limit: number): HttpError {
-  return new HttpError(413, "body_too_large", `The request body is larger than ${limit} bytes.`);
+  return new HttpError(413, "body_too_large", `The request body is larger than ${limit} bytes.`, CLOSE);
+}
+
+/**
+ * Refuses (415) a body whose `Content-Type` names a charset other than
+ * UTF-8: its bytes would be read as UTF-8 and mean something else.
+ *
+ * @example
+ * ```ts
+ * import { checkCharset } from "./body.ts";
+ * checkCharset("application/json; charset=UTF-8"); // fine
+ * try { checkCharset("application/json; charset=utf-16"); } catch (e) { console.log((e as { status: number }).status); } // 415
+ * ```
+ */
+export function checkCharset(type: string): void {
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(type);
+  if (!match) return;
+  const charset = (match[1] ?? match[2] ?? "").trim();
+  if (/^utf-?8$/i.test(charset)) return;
+  throw new HttpError(
+    415,
+    "unsupported_charset",
+    `Send the body as UTF-8; the charset "${charset.slice(0, 40)}" is not supported.`,
+  );
 }
 
 /** Decodes bytes as UTF-8, refusing (400) anything that is not valid UTF-8. */
@@ -106,6 +162,12 @@ export async function readJson<S extends z.ZodType>(
       `Send JSON with "Content-Type: application/json", not "${type || "nothing"}".`,
     );
   }
+  try {
+    checkCharset(type);
+  } catch (error) {
+    await request.body?.cancel().catch(() => {});
+    throw error;
+  }
   const text = decodeUtf8(await readBytes(request, limit));
   let value: unknown;
   try {
@@ -125,6 +187,12 @@ export async function readForm(request: Request, limit = MAX_BODY_BYTES): Promis
     await request.body?.cancel().catch(() => {});
     throw new HttpError(415, "unsupported_media_type", `Send a form, not "${type || "nothing"}".`);
   }
+  try {
+    checkCharset(type);
+  } catch (error) {
+    await request.body?.cancel().catch(() => {});
+    throw error;
+  }
   const text = decodeUtf8(await readBytes(request, limit));
   return Object.fromEntries(new URLSearchParams(text));
 }
@@ -135,12 +203,19 @@ export interface BodyLimitOptions {
   maxBytes?: number;
   /** A route's own cap, when it reads more (the AG-UI route reads whole threads). */
   limitFor?: (method: string, path: string) => number | undefined;
+  /**
+   * How long a client has, from the moment its request head arrived, to
+   * send the whole body (ms); then {@linkcode readBytes} answers 408.
+   * 0 or absent: no deadline.
+   */
+  timeoutMs?: number;
 }
 
 /**
  * A middleware that refuses (413) any request whose `Content-Length` is over
- * `maxBytes` before a route reads a byte of it. A chunked body has no length
- * up front: {@linkcode readBytes} stops reading it at the same cap.
+ * `maxBytes` before a route reads a byte of it, and starts the body's
+ * deadline (`timeoutMs`). A chunked body has no length up front:
+ * {@linkcode readBytes} stops reading it at the same cap.
  *
  * @example
  * ```ts
@@ -154,14 +229,16 @@ export interface BodyLimitOptions {
  */
 export function bodyLimit(options: BodyLimitOptions = {}): MiddlewareHandler {
   const fallback = options.maxBytes ?? MAX_BODY_BYTES;
+  const timeoutMs = options.timeoutMs ?? 0;
   return async (c, next) => {
+    if (timeoutMs > 0) deadlines.set(c.req.raw, Date.now() + timeoutMs);
     const limit = options.limitFor?.(c.req.method, c.req.path) ?? fallback;
     const declared = c.req.header("content-length");
     if (declared !== undefined && !(Number(declared) <= limit)) {
       await c.req.raw.body?.cancel().catch(() => {});
       throw /^\d+$/.test(declared.trim())
         ? tooLarge(limit)
-        : new HttpError(400, "invalid_content_length", "The Content-Length header is not a number.");
+        : new HttpError(400, "invalid_content_length", "The Content-Length header is not a number.", CLOSE);
     }
     await next();
   };

@@ -80,23 +80,6 @@ export class ProjectRunCap {
   }
 }
 
-/**
- * The registry as routes see it: the same object, except that `start` goes
- * through the project cap. Every route that starts a run (API, page form,
- * AG-UI) is covered without knowing about it.
- */
-export function limitRuns(runs: RunRegistry, cap: ProjectRunCap): RunRegistry {
-  const start = (project: Project, message: string) => cap.start(runs, project, message);
-  return new Proxy(runs, {
-    get(target, property) {
-      if (property === "start") return start;
-      // Private fields need the real registry as `this`.
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
 /** Every limit of a Lantern; a null member is switched off. */
 export interface Limits {
   /** Runs a client may start per minute. */

@@ -1,9 +1,11 @@
 /**
- * Projects in KV: `["projects", id]`.
+ * Projects in KV: `["projects", id]`. Deleting one also deletes what hangs
+ * off it: messages, memories, run records and each run's event log.
  *
  * @module
  */
 
+import { runKeys } from "../runs/keys.ts";
 import { newId } from "../ids.ts";
 import type { Project } from "../protocol.ts";
 import { deletePrefix, isoNow, listValues } from "./kv.ts";
@@ -46,13 +48,23 @@ export class ProjectStore {
     return (await this.#kv.get<Project>(["projects", id])).value;
   }
 
-  /** Deletes a project with its messages, memories and runs. False if absent. */
+  /**
+   * Deletes a project with its messages, memories, runs and run logs
+   * (`["run_events", runId, …]`, `["run_head", runId]`): a log holds the
+   * message text, so none outlives its project. False if absent.
+   */
   async delete(id: string): Promise<boolean> {
     const existing = await this.#kv.get(["projects", id]);
     if (existing.value === null) return false;
     await this.#kv.delete(["projects", id]);
-    for (const prefix of ["messages", "memories", "runs"]) {
-      await deletePrefix(this.#kv, [prefix, id]);
+    for await (const entry of this.#kv.list({ prefix: runKeys.projectRuns(id) }, { batchSize: 500 })) {
+      const runId = entry.key[2];
+      if (typeof runId !== "string") continue;
+      await deletePrefix(this.#kv, runKeys.events(runId));
+      await this.#kv.delete(runKeys.head(runId));
+    }
+    for (const prefix of [["messages", id], ["memories", id], runKeys.projectRuns(id)]) {
+      await deletePrefix(this.#kv, prefix);
     }
     return true;
   }

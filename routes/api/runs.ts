@@ -88,11 +88,11 @@ export function runRoutes(app: Hono, deps: AppDeps): void {
     const project = await requireProject(stores, c.req.param("id"));
     const runId = requireId(c.req.param("runId"), "run");
     // `?wait=N`: a long-poll for clients whose event streams are blocked. It
-    // holds only a cursor on the run's feed and ends after N s (at most 30) or
-    // at shutdown; it does not watch `request.signal`, whose legacy abort
-    // semantics make Deno print a warning.
+    // holds only a cursor on the run's feed and ends after N s (at most 30),
+    // at shutdown, or as soon as the client leaves (`request.signal`; deno.json
+    // opts in to "no-legacy-abort", so it fires only then).
     const wait = waitSeconds(c.req.query("wait"));
-    const run = await runs.waitForRecord(project.id, runId, wait * 1000);
+    const run = await runs.waitForRecord(project.id, runId, wait * 1000, c.req.raw.signal);
     if (!run) throw notFound("run", runId);
     return c.json(run, 200, { "x-instance-id": runs.instanceId });
   });
