@@ -31,6 +31,7 @@ import { memoryRoutes } from "../routes/api/memories.ts";
 import { projectRoutes } from "../routes/api/projects.ts";
 import { runRoutes } from "../routes/api/runs.ts";
 import { pageRoutes } from "../routes/pages.tsx";
+import { healthRoutes } from "../routes/ops/health.ts";
 
 /**
  * Builds the app over its dependencies.
@@ -60,6 +61,8 @@ export function createApp(appDeps: AppDeps): Hono {
   });
 
   app.use(securityHeaders());
+  // ops: health answers before access control, CSRF, limits and any host check.
+  healthRoutes(app, deps);
   app.use(pathGuard());
   app.use(bodyLimit({
     maxBytes: MAX_BODY_BYTES,
@@ -105,7 +108,7 @@ export function createApp(appDeps: AppDeps): Hono {
   app.use(
     "/static/*",
     serveStatic({
-      root: "./",
+      root: config.staticRoot,
       onFound: (path, c) => {
         const immutable = /\/islands\/chunk-|\.[0-9a-f]{8,}\./i.test(path);
         c.header("cache-control", immutable ? "public, max-age=31536000, immutable" : "public, max-age=60");

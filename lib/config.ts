@@ -52,6 +52,16 @@ export interface Config {
   maxStreamsPerClient: number;
   /** Event streams open at once in all; 0 means no limit. */
   maxStreams: number;
+  /**
+   * The folder that holds `static/` (styles, icons, island bundles): next to
+   * the main module when it has one (so `dist/lantern.js` finds
+   * `dist/static/` from any working directory), else the checkout's root.
+   */
+  staticRoot: string;
+  /** Run and request log lines (`LANTERN_LOG`): `json`, `pretty` or `off`. */
+  log: "json" | "pretty" | "off";
+  /** Whether spans may carry message text (`LANTERN_OTEL_CONTENT`). */
+  otelContent: boolean;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -70,6 +80,28 @@ function flag(env: Record<string, string | undefined>, name: string, fallback: b
   if (["on", "true", "1", "yes"].includes(raw)) return true;
   if (["off", "false", "0", "no"].includes(raw)) return false;
   throw new Error(`${name} must be "on" or "off", got "${env[name]}".`);
+}
+
+/** Where `static/` is: beside the main module, else in this checkout. */
+function staticRoot(): string {
+  const candidates = [new URL("./", Deno.mainModule), new URL("../", import.meta.url)];
+  for (const url of candidates) {
+    if (url.protocol !== "file:") continue;
+    try {
+      if (Deno.statSync(new URL("static/styles.css", url)).isFile) return decodeURIComponent(url.pathname);
+    } catch {
+      // Not here (or not readable): try the next place.
+    }
+  }
+  return "./";
+}
+
+function logMode(env: Record<string, string | undefined>): Config["log"] {
+  const raw = env.LANTERN_LOG?.toLowerCase() || (Deno.stdout.isTerminal() ? "pretty" : "json");
+  if (raw !== "json" && raw !== "pretty" && raw !== "off") {
+    throw new Error(`LANTERN_LOG must be "json", "pretty" or "off", got "${env.LANTERN_LOG}".`);
+  }
+  return raw;
 }
 
 function token(env: Record<string, string | undefined>): string | null {
@@ -132,6 +164,9 @@ export function loadConfig(
     maxRunsPerProject: int(env, "LANTERN_MAX_RUNS_PER_PROJECT", 3),
     maxStreamsPerClient: int(env, "LANTERN_MAX_STREAMS_PER_CLIENT", 20),
     maxStreams: int(env, "LANTERN_MAX_STREAMS", 10_000),
+    staticRoot: staticRoot(),
+    log: logMode(env),
+    otelContent: flag(env, "LANTERN_OTEL_CONTENT", false),
   };
   if (config.heartbeatMs < 10) {
     throw new Error(`LANTERN_HEARTBEAT_MS must be at least 10, got "${config.heartbeatMs}".`);
