@@ -32,6 +32,7 @@ import { projectRoutes } from "../routes/api/projects.ts";
 import { runRoutes } from "../routes/api/runs.ts";
 import { pageRoutes } from "../routes/pages.tsx";
 import { healthRoutes } from "../routes/ops/health.ts";
+import { requestLog } from "./ops/request_log.ts";
 
 /**
  * Builds the app over its dependencies.
@@ -60,6 +61,7 @@ export function createApp(appDeps: AppDeps): Hono {
     return errorResponse(error);
   });
 
+  if (appDeps.logger) app.use(requestLog(appDeps.logger)); // ops: one line per request
   app.use(securityHeaders());
   // ops: health answers before access control, CSRF, limits and any host check.
   healthRoutes(app, deps);

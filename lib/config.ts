@@ -4,11 +4,16 @@
  * @module
  */
 
+import { kvPathProblem } from "./store/kv.ts";
+
 /** Everything Lantern reads from its environment. */
 export interface Config {
   host: string;
   port: number;
-  /** A file path, or `:memory:`. Empty string means Deno Deploy's KV. */
+  /**
+   * A file path, `:memory:`, or a KV Connect URL (`https://…`, needs
+   * `DENO_KV_ACCESS_TOKEN`). Empty string means Deno Deploy's KV.
+   */
   kvPath: string;
   heartbeatMs: number;
   corsOrigins: string[];
@@ -168,6 +173,8 @@ export function loadConfig(
     log: logMode(env),
     otelContent: flag(env, "LANTERN_OTEL_CONTENT", false),
   };
+  const kvProblem = kvPathProblem(config.kvPath, env);
+  if (kvProblem) throw new Error(kvProblem);
   if (config.heartbeatMs < 10) {
     throw new Error(`LANTERN_HEARTBEAT_MS must be at least 10, got "${config.heartbeatMs}".`);
   }

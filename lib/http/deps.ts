@@ -12,6 +12,7 @@ import type { RunRegistry } from "../runs/registry.ts";
 import type { Stores } from "../store/mod.ts";
 import { Id } from "../schemas.ts";
 import type { Limits } from "./limits.ts";
+import type { Logger } from "../ops/log.ts";
 
 /** The app's dependencies. */
 export interface AppDeps {
@@ -20,6 +21,8 @@ export interface AppDeps {
   runs: RunRegistry;
   /** Rate limits and stream caps; built from `config` when left out. */
   limits?: Limits;
+  /** Request and run log lines (issue 17); none when left out. */
+  logger?: Logger;
 }
 
 /** Whether a path parameter is an id (the {@linkcode Id} schema). */

@@ -27,6 +27,8 @@ import { isoNow, listValues, type Stores } from "../store/mod.ts";
 import { encodeFrame, RunFeed } from "./feed.ts";
 import { followerStats } from "./follow.ts";
 import { type LogEntry, type LogHead, PART_CHARS, RunLog } from "./run_log.ts";
+// ops hook (issue 17): traces, metrics and run log lines observe every run.
+import { runEvent, runStarted } from "../telemetry/run_hooks.ts";
 
 /** Options of a {@linkcode RunRegistry}. */
 export interface RegistryOptions {
@@ -234,6 +236,7 @@ export class RunRegistry {
     };
     if (this.#durable) live.feed.backfill = (after, upTo) => this.log.read(runId, after, upTo);
     this.#live.set(runId, live);
+    runStarted(record); // ops hook (issue 17): inside the request, so its span is linked.
     this.#drive(live, project);
     return { ...record };
   }
@@ -547,6 +550,7 @@ export class RunRegistry {
     const event = { type, runId: feed.runId, seq: feed.lastSeq + 1, ts: now(), ...payload } as RunEvent;
     if (event.type === "progress") live.step = event.progress.step;
     const json = JSON.stringify(event);
+    runEvent(event, this.#durable ? json : undefined); // ops hook (issue 17)
     feed.push(event, encodeFrame(event, json));
     if (feed.done) this.#settle(live, event);
     if (this.#durable) {
