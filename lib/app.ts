@@ -32,6 +32,8 @@ import { projectRoutes } from "../routes/api/projects.ts";
 import { runRoutes } from "../routes/api/runs.ts";
 import { pageRoutes } from "../routes/pages.tsx";
 import { healthRoutes } from "../routes/ops/health.ts";
+import { portableRoutes } from "../routes/api/portable.ts";
+import { IMPORT_MAX_BYTES } from "./ops/export_schema.ts";
 import { requestLog } from "./ops/request_log.ts";
 
 /**
@@ -68,7 +70,14 @@ export function createApp(appDeps: AppDeps): Hono {
   app.use(pathGuard());
   app.use(bodyLimit({
     maxBytes: MAX_BODY_BYTES,
-    limitFor: (method, path) => method === "POST" && AGUI_ROUTE.test(path) ? AGUI_MAX_BODY_BYTES : undefined,
+    limitFor: (method, path) =>
+      method !== "POST"
+        ? undefined
+        : AGUI_ROUTE.test(path)
+        ? AGUI_MAX_BODY_BYTES
+        : path === "/api/projects/import" // ops: export documents are large
+        ? IMPORT_MAX_BYTES
+        : undefined,
   }));
 
   const origins = config.corsOrigins;
@@ -101,6 +110,7 @@ export function createApp(appDeps: AppDeps): Hono {
   }
 
   authRoutes(app, deps, { auth, failures: limits.signIn });
+  portableRoutes(app, deps); // ops: export and import
   projectRoutes(app, deps);
   memoryRoutes(app, deps);
   runRoutes(app, deps);

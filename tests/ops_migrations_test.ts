@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CURRENT_SCHEMA, type Migration, migrate, SCHEMA_KEY, schemaVersion } from "../lib/ops/migrations.ts";
+import { CURRENT_SCHEMA, migrate, type Migration, SCHEMA_KEY, schemaVersion } from "../lib/ops/migrations.ts";
 import type { Memory, Message, Project, RunRecord } from "../lib/protocol.ts";
 import { call, chatStream, collectRunEvents, startServer } from "./helpers.ts";
 
