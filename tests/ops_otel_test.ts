@@ -158,3 +158,35 @@ Deno.test("otel: one run is one trace: a root span linked to its request, a span
     await receiver.close();
   }
 });
+
+Deno.test("otel: LANTERN_OTEL_CONTENT=on puts the message and the answer on the run's span", async () => {
+  const receiver = startReceiver();
+  const child = await spawnServer({
+    OTEL_DENO: "true",
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    OTEL_BSP_SCHEDULE_DELAY: "200",
+    LANTERN_OTEL_CONTENT: "on",
+  });
+  try {
+    const project = await createProject(child.url);
+    const events = await collectRunEvents(
+      await chatStream(child.url, project.id, "Remember that tea is at 4"),
+    );
+    const runId = events.at(-1)!.runId;
+    const root = await eventually(
+      "the run's root span",
+      () => receiver.spans.find((s) => s.name === "lantern.run" && attr(s, "lantern.run.id") === runId),
+    );
+    assert.equal(attr(root, "lantern.message"), "Remember that tea is at 4");
+    assert.match(String(attr(root, "lantern.answer")), /tea is at 4/i);
+    const tool = await eventually(
+      "the tool's span",
+      () => receiver.spans.find((s) => s.traceId === root.traceId && s.name === "lantern.tool.save_memory"),
+    );
+    assert.match(String(attr(tool, "lantern.tool.args")), /tea is at 4/i);
+  } finally {
+    await child.kill();
+    await receiver.close();
+  }
+});
