@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
 import { createLogger } from "../lib/ops/log.ts";
-import { chatStream, collectRunEvents, createProject, spawnServer } from "./helpers.ts";
+import { collectRunEvents, spawnServer } from "./helpers.ts";
 import { eventually } from "./runs_helpers.ts";
 
 Deno.test("logs: LANTERN_LOG=json is one JSON object a line, per request and per run transition", async () => {
