@@ -142,7 +142,8 @@ export function loadConfig(
   const config: Config = {
     host: env.HOST || "127.0.0.1",
     port: int(env, "PORT", 8000),
-    kvPath: env.LANTERN_KV_PATH ?? "./data/lantern.kv",
+    // On Deno Deploy (DENO_DEPLOYMENT_ID is set) the default is Deploy's own KV.
+    kvPath: env.LANTERN_KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? "" : "./data/lantern.kv"),
     heartbeatMs: int(env, "LANTERN_HEARTBEAT_MS", 15_000),
     corsOrigins: (env.LANTERN_CORS_ORIGINS ?? "").split(",").map((s) => s.trim())
       .filter(Boolean),
