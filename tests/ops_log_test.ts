@@ -32,6 +32,7 @@ Deno.test("logs: LANTERN_LOG=json is one JSON object a line, per request and per
       body: JSON.stringify({ message: `Remember that ${secret}` }),
     });
     const events = await collectRunEvents(stream);
+    await (await fetch(`${child.url}/healthz`)).body?.cancel();
     runId = events.at(-1)!.runId;
     lines = await eventually("the run's end in the log", () => {
       const parsed = child.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
@@ -54,6 +55,10 @@ Deno.test("logs: LANTERN_LOG=json is one JSON object a line, per request and per
   assert.equal(request.projectId, projectId);
   assert.equal(typeof request.durationMs, "number");
   assert.match(String(request.time), /^\d{4}-\d\d-\d\dT/);
+
+  // Read after the process exited, so any line about /healthz would be in.
+  assert.ok(!stdoutLines.some((l) => l.includes('"/healthz"')), "health checks that pass are not logged");
+  assert.ok(stdoutLines.some((l) => l.includes('"msg":"shutting down"')), "the output was read to its end");
 
   const started = lines.find((l) => l.msg === "run started");
   assert.deepEqual([started?.runId, started?.projectId, started?.engine], [runId, projectId, "local"]);

@@ -2,7 +2,8 @@
  * A middleware that logs one line per request once its response is ready:
  * method, path (never the query), status, duration, and the project and run
  * ids the path names. For an event stream, the duration is the time to its
- * first byte.
+ * first byte. Successful health checks (`/healthz`, `/readyz`) are not
+ * logged: a load balancer asks every few seconds.
  *
  * @module
  */
@@ -10,6 +11,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "./log.ts";
 
+/** Paths whose successful answers are not logged. */
+const QUIET = new Set(["/healthz", "/readyz"]);
 const IDS = /^\/(?:api\/)?projects\/([^/]+)(?:\/runs\/([^/]+))?/;
 
 /**
@@ -37,15 +40,18 @@ export function requestLog(logger: Logger): MiddlewareHandler {
       await next();
     } finally {
       const path = c.req.path;
-      const ids = IDS.exec(path);
-      logger.info("request", {
-        method: c.req.method,
-        path: path.length > 300 ? path.slice(0, 300) + "…" : path,
-        status: c.res.status,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        projectId: ids?.[1],
-        runId: ids?.[2],
-      });
+      const status = c.res.status;
+      if (!(QUIET.has(path) && status < 400)) {
+        const ids = IDS.exec(path);
+        logger.info("request", {
+          method: c.req.method,
+          path: path.length > 300 ? path.slice(0, 300) + "…" : path,
+          status,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          projectId: ids?.[1],
+          runId: ids?.[2],
+        });
+      }
     }
   };
 }
