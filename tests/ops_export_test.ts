@@ -163,7 +163,11 @@ Deno.test("export: the export and import tasks move a whole KV file (from main a
       projects: doc.projects.map((p) => ({ ...p, exportedAt: undefined })),
     });
     assert.deepEqual(strip(b), strip(a), "identical, ids included");
-    assert.equal(a.projects[0].messages.length + a.projects[1].messages.length, 10);
+    assert.equal(a.projects[0].messages.length + a.projects[1].messages.length, 11);
+    assert.ok(
+      a.projects.some((p: ProjectExport) => p.runs.some((r) => r.status === "cancelled")),
+      "the stopped run travels too",
+    );
 
     await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ format: "lantern.kv", version: 1 }));
     const bad = await task(["scripts/import.ts", `${dir}/bad.json`, "--kv", `${dir}/other.kv`]);

@@ -35,16 +35,16 @@ Deno.test("migrations: a KV file from main at 2dcb3ec opens, migrates and works"
     const base = `${server.url}/api/projects/${project.id}`;
 
     const messages = (await call<Message[]>(`${base}/messages`)).body;
-    assert.equal(messages.length, 10);
+    assert.equal(messages.length, 11);
     assert.equal(messages[0]?.content, "Remember that the launch is on May 3");
     assert.equal(messages.filter((m) => m.role === "assistant").length, 5);
+    assert.equal(messages.at(-1)?.status, "cancelled", "the stopped run's message keeps its mark");
 
     const memories = (await call<Memory[]>(`${base}/memories`)).body;
     assert.deepEqual(memories.map((m) => m.text).sort(), ["The budget is 12k", "The launch is on May 3"]);
 
     const runs = (await call<RunRecord[]>(`${base}/runs`)).body;
-    assert.equal(runs.length, 5);
-    assert.ok(runs.every((r) => r.status === "succeeded"));
+    assert.deepEqual(runs.map((r) => r.status), ["cancelled", ...Array(5).fill("succeeded")]);
     // An old run's log still replays, ending with its result.
     const old = runs.at(-1)!;
     const replay = await collectRunEvents(await fetch(`${base}/runs/${old.id}/events`));
@@ -56,7 +56,7 @@ Deno.test("migrations: a KV file from main at 2dcb3ec opens, migrates and works"
     const result = events.at(-1);
     assert.equal(result?.type, "result");
     assert.match(result.result.message, /May 3/);
-    assert.equal((await call<Message[]>(`${base}/messages`)).body.length, 12);
+    assert.equal((await call<Message[]>(`${base}/messages`)).body.length, 13);
   }
   {
     // Opening it again migrates nothing: the version is stored.
