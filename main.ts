@@ -72,8 +72,8 @@ if (import.meta.main) {
       const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
       if (lantern.logger.mode === "json") {
         // ops: with LANTERN_LOG=json every line on stdout is JSON, start-up included.
-        lantern.logger.info("listening", {
-          url: `http://${shown}:${port}/`,
+        // The message keeps the words scripts wait for ("Listening on http://…").
+        lantern.logger.info(`Listening on http://${shown}:${port}/`, {
           engine: lantern.runs.engine.name,
           model: lantern.runs.engine.model,
           kv: config.kvPath.startsWith("http") ? "kv-connect" : config.kvPath || "platform default",

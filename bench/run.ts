@@ -171,7 +171,6 @@ async function main(): Promise<number> {
     LANTERN_LOCAL_PACE_MS: "0",
     LANTERN_LOCAL_TOKEN_MS: "0",
     LANTERN_LIMITS: "off",
-    LANTERN_LOG: "off",
   };
 
   const report: Omit<BenchReport, "targets"> = {

@@ -44,7 +44,7 @@ async function waitForListen(child: Deno.ChildProcess, output: { text: string })
       const { value, done } = await reader.read();
       if (done) throw new Error(`The release exited before it listened:\n${output.text}`);
       output.text += decoder.decode(value, { stream: true });
-      const match = /Listening on (http:\/\/[^\s]+?)\/?\s/.exec(output.text);
+      const match = /Listening on (http:\/\/[^\s"]+?)\/?[\s"]/.exec(output.text);
       if (match?.[1]) {
         // Keep draining stdout so the child never blocks on a full pipe.
         (async () => {
