@@ -86,6 +86,20 @@ if (import.meta.main) {
     port: config.port,
     onListen: ({ hostname, port }) => {
       const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+      if (lantern.logger.mode === "json") {
+        // ops: with LANTERN_LOG=json every line on stdout is JSON, start-up included.
+        // The message keeps the words scripts wait for ("Listening on http://…").
+        lantern.logger.info(`Listening on http://${shown}:${port}/`, {
+          engine: lantern.runs.engine.name,
+          model: lantern.runs.engine.model,
+          kv: config.kvPath.startsWith("http") ? "kv-connect" : config.kvPath || "platform default",
+          instanceId: lantern.runs.instanceId,
+        });
+        for (const line of accessNotice(config)) {
+          lantern.logger[line.startsWith("WARNING") ? "warn" : "info"](line);
+        }
+        return;
+      }
       console.log(`Listening on http://${shown}:${port}/`);
       console.log(
         `Engine: ${lantern.runs.engine.name} (${lantern.runs.engine.model}); KV: ${
@@ -102,7 +116,9 @@ if (import.meta.main) {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: shutting down (runs get ${config.shutdownGraceMs} ms to finish).`);
+    if (lantern.logger.mode === "json") {
+      lantern.logger.info("shutting down", { signal, graceMs: config.shutdownGraceMs });
+    } else console.log(`${signal}: shutting down (runs get ${config.shutdownGraceMs} ms to finish).`);
     const closing = server.shutdown();
     await lantern.close(config.shutdownGraceMs);
     // A client that reads nothing never takes the final comment, and

@@ -162,6 +162,8 @@ function serverArgv(kind: ServerKind, flags: string[]): string[] {
 export async function startServer(options: StartOptions): Promise<ServerHandle> {
   const port = freePort();
   const env: Record<string, string> = {
+    // Request and run log lines (issue 17) cost time a benchmark should not measure.
+    LANTERN_LOG: "off",
     ...options.env,
     PORT: String(port),
     HOST: "127.0.0.1",

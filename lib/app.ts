@@ -34,6 +34,10 @@ import { memoryRoutes } from "../routes/api/memories.ts";
 import { projectRoutes } from "../routes/api/projects.ts";
 import { runRoutes } from "../routes/api/runs.ts";
 import { pageRoutes } from "../routes/pages.tsx";
+import { healthRoutes } from "../routes/ops/health.ts";
+import { portableRoutes } from "../routes/api/portable.ts";
+import { IMPORT_MAX_BYTES } from "./ops/export_schema.ts";
+import { requestLog } from "./ops/request_log.ts";
 
 /**
  * Builds the app over its dependencies.
@@ -67,14 +71,23 @@ export function createApp(appDeps: AppDeps): Hono {
     return errorResponse(error);
   });
 
+  if (appDeps.logger) app.use(requestLog(appDeps.logger)); // ops: one line per request
   app.use(securityHeaders());
   app.use(hostGuard({ allowed: allowedHosts(config) }));
+  // Health answers before access control, CSRF and limits (/healthz before the host check too).
+  healthRoutes(app, deps);
   app.use(pathGuard());
   app.use(bodyLimit({
     maxBytes: MAX_BODY_BYTES,
     timeoutMs: config.bodyTimeoutMs,
     limitFor: (method, path) =>
-      method === "POST" && matches(ROUTES.agui, path) ? AGUI_MAX_BODY_BYTES : undefined,
+      method !== "POST"
+        ? undefined
+        : matches(ROUTES.agui, path)
+        ? AGUI_MAX_BODY_BYTES
+        : path === ROUTES.projectImport // export documents are large
+        ? IMPORT_MAX_BYTES
+        : undefined,
   }));
 
   const origins = config.corsOrigins;
@@ -109,6 +122,7 @@ export function createApp(appDeps: AppDeps): Hono {
   }
 
   authRoutes(app, deps, { auth, failures: limits.signIn });
+  portableRoutes(app, deps); // ops: export and import
   projectRoutes(app, deps);
   memoryRoutes(app, deps);
   runRoutes(app, deps);
@@ -118,7 +132,7 @@ export function createApp(appDeps: AppDeps): Hono {
   app.use(
     "/static/*",
     serveStatic({
-      root: "./",
+      root: config.staticRoot,
       onFound: (path, c) => {
         const immutable = /\/islands\/chunk-|\.[0-9a-f]{8,}\./i.test(path);
         c.header("cache-control", immutable ? "public, max-age=31536000, immutable" : "public, max-age=60");

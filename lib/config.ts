@@ -4,11 +4,16 @@
  * @module
  */
 
+import { kvPathProblem } from "./store/kv.ts";
+
 /** Everything Lantern reads from its environment. */
 export interface Config {
   host: string;
   port: number;
-  /** A file path, or `:memory:`. Empty string means Deno Deploy's KV. */
+  /**
+   * A file path, `:memory:`, or a KV Connect URL (`https://…`, needs
+   * `DENO_KV_ACCESS_TOKEN`). Empty string means Deno Deploy's KV.
+   */
   kvPath: string;
   heartbeatMs: number;
   corsOrigins: string[];
@@ -61,6 +66,16 @@ export interface Config {
   allowedHosts: string[] | null;
   /** How long a client has to send a whole request body (ms); 0 means no deadline. */
   bodyTimeoutMs: number;
+  /**
+   * The folder that holds `static/` (styles, icons, island bundles): next to
+   * the main module when it has one (so `dist/lantern.js` finds
+   * `dist/static/` from any working directory), else the checkout's root.
+   */
+  staticRoot: string;
+  /** Run and request log lines (`LANTERN_LOG`): `json`, `pretty` or `off`. */
+  log: "json" | "pretty" | "off";
+  /** Whether spans may carry message text (`LANTERN_OTEL_CONTENT`). */
+  otelContent: boolean;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -79,6 +94,28 @@ function flag(env: Record<string, string | undefined>, name: string, fallback: b
   if (["on", "true", "1", "yes"].includes(raw)) return true;
   if (["off", "false", "0", "no"].includes(raw)) return false;
   throw new Error(`${name} must be "on" or "off", got "${env[name]}".`);
+}
+
+/** Where `static/` is: beside the main module, else in this checkout. */
+function staticRoot(): string {
+  const candidates = [new URL("./", Deno.mainModule), new URL("../", import.meta.url)];
+  for (const url of candidates) {
+    if (url.protocol !== "file:") continue;
+    try {
+      if (Deno.statSync(new URL("static/styles.css", url)).isFile) return decodeURIComponent(url.pathname);
+    } catch {
+      // Not here (or not readable): try the next place.
+    }
+  }
+  return "./";
+}
+
+function logMode(env: Record<string, string | undefined>): Config["log"] {
+  const raw = env.LANTERN_LOG?.toLowerCase() || (Deno.stdout.isTerminal() ? "pretty" : "json");
+  if (raw !== "json" && raw !== "pretty" && raw !== "off") {
+    throw new Error(`LANTERN_LOG must be "json", "pretty" or "off", got "${env.LANTERN_LOG}".`);
+  }
+  return raw;
 }
 
 function token(env: Record<string, string | undefined>): string | null {
@@ -137,7 +174,8 @@ export function loadConfig(
   const config: Config = {
     host: env.HOST || "127.0.0.1",
     port: int(env, "PORT", 8000),
-    kvPath: env.LANTERN_KV_PATH ?? "./data/lantern.kv",
+    // On Deno Deploy (DENO_DEPLOYMENT_ID is set) the default is Deploy's own KV.
+    kvPath: env.LANTERN_KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? "" : "./data/lantern.kv"),
     heartbeatMs: int(env, "LANTERN_HEARTBEAT_MS", 15_000),
     corsOrigins: (env.LANTERN_CORS_ORIGINS ?? "").split(",").map((s) => s.trim())
       .filter(Boolean),
@@ -166,7 +204,12 @@ export function loadConfig(
     maxStreams: int(env, "LANTERN_MAX_STREAMS", 10_000),
     allowedHosts: hosts(env),
     bodyTimeoutMs: int(env, "LANTERN_BODY_TIMEOUT_MS", 10_000),
+    staticRoot: staticRoot(),
+    log: logMode(env),
+    otelContent: flag(env, "LANTERN_OTEL_CONTENT", false),
   };
+  const kvProblem = kvPathProblem(config.kvPath, env);
+  if (kvProblem) throw new Error(kvProblem);
   if (config.heartbeatMs < 10) {
     throw new Error(`LANTERN_HEARTBEAT_MS must be at least 10, got "${config.heartbeatMs}".`);
   }

@@ -11,6 +11,11 @@ import type { Config } from "./config.ts";
 import { createLimits, type Limits } from "./http/limits.ts";
 import { RunRegistry } from "./runs/registry.ts";
 import { createStores, openKv, type Stores } from "./store/mod.ts";
+import { createLogger, type Logger } from "./ops/log.ts";
+import { migrate, type MigrationReport } from "./ops/migrations.ts";
+import { timeKvCommits } from "./telemetry/kv_metrics.ts";
+import { observeGauges } from "./telemetry/metrics.ts";
+import { configureRunHooks, otelEnabled } from "./telemetry/run_hooks.ts";
 
 /** A running Lantern, minus the listening socket. */
 export interface Lantern {
@@ -20,6 +25,10 @@ export interface Lantern {
   app: Hono;
   /** Rate limits and stream caps (null members are off), for tests and stats. */
   limits: Limits;
+  /** Structured logs (`LANTERN_LOG`). */
+  logger: Logger;
+  /** What the schema migrations at start-up did. */
+  migrations: MigrationReport;
   /**
    * The request handler. Pass `Deno.serve`'s connection info as `info`: its
    * remote address is the client identity that limits count by.
@@ -44,7 +53,21 @@ export interface Lantern {
  */
 export async function createLantern(config: Config): Promise<Lantern> {
   const engine = createEngine(config);
+  const logger = createLogger(config.log);
+  const traces = otelEnabled();
   const kv = await openKv(config.kvPath);
+  if (traces) timeKvCommits(kv);
+  let migrations: MigrationReport;
+  try {
+    migrations = await migrate(kv);
+  } catch (error) {
+    kv.close();
+    throw error;
+  }
+  if (migrations.applied.length > 0) {
+    logger.info("schema migrated", { from: migrations.from, to: migrations.to });
+  }
+  configureRunHooks({ logger, traces, content: config.otelContent });
   const stores = createStores(kv);
   const runs = new RunRegistry({
     stores,
@@ -54,8 +77,9 @@ export async function createLantern(config: Config): Promise<Lantern> {
     durableLog: config.runLog,
   });
   await runs.init();
+  const stopGauges = traces ? observeGauges(runs) : () => {};
   const limits = createLimits(config);
-  const app = createApp({ config, stores, runs, limits });
+  const app = createApp({ config, stores, runs, limits, logger });
   let closed = false;
   return {
     config,
@@ -63,10 +87,13 @@ export async function createLantern(config: Config): Promise<Lantern> {
     runs,
     app,
     limits,
+    logger,
+    migrations,
     fetch: (request, info) => app.fetch(request, info),
     async close(graceMs = config.shutdownGraceMs) {
       if (closed) return;
       closed = true;
+      stopGauges();
       await runs.close(graceMs);
       kv.close();
     },

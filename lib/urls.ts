@@ -16,7 +16,9 @@
 /** The route patterns, as Hono and URLPattern read them. */
 export const ROUTES = {
   projects: "/api/projects",
+  projectImport: "/api/projects/import",
   project: "/api/projects/:id",
+  projectExport: "/api/projects/:id/export",
   messages: "/api/projects/:id/messages",
   memories: "/api/projects/:id/memories",
   memory: "/api/projects/:id/memories/:memoryId",

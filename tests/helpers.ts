@@ -27,6 +27,8 @@ export const TEST_ENV: Record<string, string> = {
   LANTERN_HEARTBEAT_MS: "15000",
   // Tests of the limits turn them on themselves.
   LANTERN_LIMITS: "off",
+  // Request and run log lines (issue 17) would flood the test output.
+  LANTERN_LOG: "off",
 };
 
 /** Starts Lantern in this process on a free loopback port. */

@@ -12,6 +12,7 @@ import type { Project, RunRecord } from "../protocol.ts";
 import type { RunRegistry } from "../runs/registry.ts";
 import type { Stores } from "../store/mod.ts";
 import type { Limits } from "./limits.ts";
+import type { Logger } from "../ops/log.ts";
 
 /** The app's dependencies. */
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
    * run cap applies to all of them. The app sets it; `runs.start` otherwise.
    */
   startRun?: (project: Project, message: string) => Promise<RunRecord>;
+  /** Request and run log lines; none when left out. */
+  logger?: Logger;
 }
 
 /** Reads a project by id or throws a 404 (also for ids of the wrong shape). */

@@ -18,6 +18,7 @@ import { runKeys } from "./keys.ts";
 import type { LoggedRun } from "./log_writer.ts";
 import { type Ending, endings, isTerminal, messageStatusOf, settledRecord } from "./outcome.ts";
 import type { LogEntry } from "./run_log.ts";
+import { runEvent } from "../telemetry/run_hooks.ts";
 
 /** Why a run's signal aborted. */
 export const STOP = {
@@ -157,6 +158,7 @@ export class LiveRun implements LoggedRun {
     const event = { type, runId: this.feed.runId, seq: ++this.#seq, ts: now(), ...payload } as RunEvent;
     if (event.type === "progress") this.step = event.progress.step;
     const json = JSON.stringify(event);
+    runEvent(event, this.#ctx.durable ? json : undefined);
     const frame = encodeFrame(event, json);
     if (isTerminal(event)) {
       this.#settle(event as Ending & RunEvent);

@@ -24,6 +24,7 @@ import { LogWriter } from "./log_writer.ts";
 import { errorOf, type TerminalEvent } from "./outcome.ts";
 import { type HeldFeed, RemoteFollows } from "./remote.ts";
 import { RunLog } from "./run_log.ts";
+import { runStarted } from "../telemetry/run_hooks.ts";
 
 /** Options of a {@linkcode RunRegistry}. */
 export interface RegistryOptions {
@@ -189,6 +190,8 @@ export class RunRegistry {
       onFinished: (run) => this.#retain(run),
     });
     this.#live.set(runId, live);
+    // Telemetry and run log lines observe every run; here, inside the request, so its span is linked.
+    runStarted(record);
     live.drive(project);
     return { ...record };
   }

@@ -6,9 +6,40 @@
 
 import { dirname } from "node:path";
 
+/** Whether a KV path is a KV Connect URL (Deno Deploy's or a self-hosted `denokv`). */
+export function isKvConnectUrl(path: string): boolean {
+  return /^https?:\/\//i.test(path);
+}
+
+/**
+ * Why a KV path cannot be opened with this environment, or null when it can:
+ * a KV Connect URL needs `DENO_KV_ACCESS_TOKEN`.
+ *
+ * @example
+ * ```ts
+ * import { kvPathProblem } from "./kv.ts";
+ * console.log(kvPathProblem("https://kv.example.com/db", {})?.startsWith("LANTERN_KV_PATH")); // true
+ * console.log(kvPathProblem("./data/lantern.kv", {})); // null
+ * ```
+ */
+export function kvPathProblem(path: string, env: Record<string, string | undefined>): string | null {
+  if (!isKvConnectUrl(path)) return null;
+  try {
+    new URL(path);
+  } catch {
+    return `LANTERN_KV_PATH "${path}" looks like a URL but is not a valid one.`;
+  }
+  if (!env.DENO_KV_ACCESS_TOKEN) {
+    return `LANTERN_KV_PATH "${path}" is a KV Connect URL, which needs an access token: ` +
+      `set DENO_KV_ACCESS_TOKEN.`;
+  }
+  return null;
+}
+
 /**
  * Opens the KV at `path`: a file (its folder is created first), `:memory:`,
- * or, for an empty path, the platform's default (Deno Deploy's KV).
+ * a KV Connect URL (`https://…`, with `DENO_KV_ACCESS_TOKEN`; no folder is
+ * made), or, for an empty path, the platform's default (Deno Deploy's KV).
  *
  * @example
  * ```ts
@@ -17,8 +48,22 @@ import { dirname } from "node:path";
  * kv.close();
  * ```
  */
-export async function openKv(path: string): Promise<Deno.Kv> {
+export async function openKv(
+  path: string,
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Promise<Deno.Kv> {
   if (path === "") return await Deno.openKv();
+  if (isKvConnectUrl(path)) {
+    const problem = kvPathProblem(path, env);
+    if (problem) throw new Error(problem);
+    try {
+      return await Deno.openKv(path);
+    } catch (error) {
+      throw new Error(
+        `The KV Connect database at "${path}" could not be opened: ${(error as Error).message}`,
+      );
+    }
+  }
   if (path !== ":memory:") await Deno.mkdir(dirname(path), { recursive: true });
   return await Deno.openKv(path);
 }
