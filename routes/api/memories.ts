@@ -21,7 +21,9 @@ export function memoryRoutes(app: Hono, { stores }: AppDeps): void {
   });
   app.get("/api/projects/:id/memories", async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
-    return c.json(await stores.memories.list(project.id));
+    // Current memories; `?history=1` adds the ones a newer fact replaced.
+    const history = c.req.query("history");
+    return c.json(await stores.memories.list(project.id, { history: history === "1" || history === "true" }));
   });
   app.post("/api/projects/:id/memories", async (c) => {
     const { text } = await readJson(c.req.raw, MemoryBody);

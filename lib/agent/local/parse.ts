@@ -1,0 +1,84 @@
+/**
+ * The local engine's view of a text: words tagged by `compromise` (part of
+ * speech, dates, names, negation), each with its place in the text, so what
+ * the engine keeps is always the user's own characters.
+ *
+ * @module
+ */
+
+import nlp from "compromise";
+
+/** One word of a text, as compromise tagged it. */
+export interface Word {
+  /** The word as written (without the punctuation around it). */
+  text: string;
+  /** Lower case, plain quotes, contractions expanded ("don't" is "do" then "not"). */
+  norm: string;
+  /** The dictionary form of a verb ("leads" → "lead"), else `norm`. */
+  root: string;
+  tags: ReadonlySet<string>;
+  /** Where the word starts and ends in the text. */
+  start: number;
+  end: number;
+  /** The punctuation right after it (",", "?", ": "). */
+  post: string;
+}
+
+/** A sentence: its words and its span in the text. */
+export interface Sentence {
+  words: Word[];
+  start: number;
+  end: number;
+}
+
+/** Typographic apostrophes and quotes, which phones type, as ASCII ones (one character for one). */
+export function plainQuotes(text: string): string {
+  return text.replace(/[\u2018\u2019\u02BC]/g, "'").replace(/[\u201C\u201D]/g, '"');
+}
+
+/**
+ * Splits a text into sentences of tagged words.
+ *
+ * @example
+ * ```ts
+ * import { sentences } from "./parse.ts";
+ * const [first] = sentences("Ana leads design. Bob is the PM.");
+ * console.log(first?.words.map((w) => w.root)); // ["ana", "lead", "design"]
+ * ```
+ */
+export function sentences(text: string): Sentence[] {
+  const plain = plainQuotes(text);
+  const doc = nlp(plain);
+  doc.compute("root");
+  const out: Sentence[] = [];
+  let cursor = 0;
+  // deno-lint-ignore no-explicit-any
+  for (const terms of doc.docs as any[][]) {
+    const words: Word[] = [];
+    for (const t of terms) {
+      const written = String(t.text ?? "");
+      // An expanded contraction ("don't" → "do" + "not") has an empty second half.
+      const at = written === "" ? cursor : plain.indexOf(written, cursor);
+      const start = at < 0 ? cursor : at;
+      const end = start + written.length;
+      cursor = end;
+      const norm = String(t.implicit ?? t.machine ?? t.normal ?? written.toLowerCase());
+      words.push({
+        text: written,
+        norm,
+        root: String(t.root ?? norm),
+        tags: t.tags as Set<string>,
+        start,
+        end,
+        post: String(t.post ?? ""),
+      });
+    }
+    if (words.length > 0) out.push({ words, start: words[0]!.start, end: words.at(-1)!.end });
+  }
+  return out;
+}
+
+/** Whether a word carries a tag. */
+export function is(word: Word | undefined, tag: string): boolean {
+  return word !== undefined && word.tags.has(tag);
+}
