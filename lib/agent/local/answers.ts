@@ -171,7 +171,9 @@ function checked(r: PlannedRequest, actions: ActionResult[], ctx: EngineContext)
   for (const m of same) {
     const f = factOf(m)!;
     const value = keywords(f.bare);
-    if (sameValue(f.bare, claim.bare) || (value.length > 0 && value.every((w) => said.has(w)))) {
+    const asked = keywords(claim.bare);
+    const broader = asked.length > 0 && asked.every((w) => value.includes(w));
+    if (sameValue(f.bare, claim.bare) || broader || (value.length > 0 && value.every((w) => said.has(w)))) {
       return `Yes. From what you told me:${bold(m.text)}`;
     }
   }

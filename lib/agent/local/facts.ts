@@ -49,18 +49,12 @@ const CHANGE = new Set([
   "update",
   "bump",
   "delay",
-  "pull",
-  "set",
   "become",
-  "go",
-  "turn",
   "drop",
   "rise",
   "raise",
   "increase",
   "decrease",
-  "cut",
-  "grow",
   "fall",
   "reduce",
   "relocate",
@@ -121,7 +115,12 @@ export function readFact(text: string, sentence?: Sentence): Fact | null {
   }
   const v = words.findIndex((_, i) => i > 0 && verbAt(words, i));
   if (v < 1) return null;
-  const subjectWords = words.slice(0, v);
+  // "Ana now leads marketing": "now" says it changed; it is not part of the subject.
+  const subjectWords = words.slice(0, v).filter((w) => {
+    const marker = w.norm === "now" || w.norm === "actually" || w.norm === "currently";
+    if (marker) changed = changed || w.norm !== "currently";
+    return !marker;
+  });
   if (!subjectWords.some((w) => is(w, "Noun") || is(w, "Value") || is(w, "Emoji"))) return null;
   if (subjectWords.some((w) => is(w, "QuestionWord"))) return null;
   // The main verb is the last of a run: "has been moved", "will be", "is set".
@@ -145,10 +144,12 @@ export function readFact(text: string, sentence?: Sentence): Fact | null {
   const copula = verbs.some((w) => is(w, "Copula")) && !CHANGE.has(head.root);
   const verb = copula ? "be" : head.root;
   if (CHANGE.has(verb)) {
-    changed = true;
-    // "moved from Berlin to Lisbon": the value is after "to".
+    // "moved from Berlin to Lisbon": a change names its new value after "to".
     const to = rest.findIndex((w) => w.norm === "to" || w.norm === "until" || w.norm === "till");
-    if (to >= 0) rest = rest.slice(to + 1);
+    if (to >= 0) {
+      changed = true;
+      rest = rest.slice(to + 1);
+    }
   }
   if (rest.length === 0) return null;
   const span = (ws: Word[]) => text.slice(ws[0]!.start, ws.at(-1)!.end);
@@ -205,4 +206,29 @@ export function sameValue(a: string, b: string): boolean {
   return (["year", "month", "day", "hour", "minute"] as const).every((c) =>
     da.isCertain(c) === db.isCertain(c) && (!da.isCertain(c) || da.get(c) === db.get(c))
   );
+}
+
+/**
+ * A statement the parse could not split into subject and value: kept as
+ * written, about nothing in particular, so it never replaces anything.
+ *
+ * @example
+ * ```ts
+ * import { plainFact } from "./facts.ts";
+ * console.log(plainFact("The code freeze starts on April 25").key); //
+ * ```
+ */
+export function plainFact(text: string): Fact {
+  return {
+    text,
+    subject: "",
+    key: "",
+    kind: "what",
+    value: text,
+    bare: text,
+    prep: "",
+    verb: "",
+    changed: false,
+    negated: false,
+  };
 }

@@ -10,7 +10,7 @@
  */
 
 import { subjectKey } from "../words.ts";
-import { type Fact, readFact } from "./facts.ts";
+import { type Fact, plainFact, readFact } from "./facts.ts";
 import { is, type Sentence, sentences, type Word } from "./parse.ts";
 
 /** The things the local engine can be asked. */
@@ -72,6 +72,10 @@ const FILLERS = new Set([
   "right",
   "cool",
   "great",
+  "yes",
+  "yeah",
+  "yep",
+  "sure",
   "there",
 ]);
 const THANKS = new Set([
@@ -175,7 +179,7 @@ export function read(message: string): Request[] {
   for (const sentence of all) {
     for (const clause of clauses({ text, words: sentence.words, sentence })) {
       const r = readClause(clause, text);
-      if (r.intent === "other" && r.facts.length > 0) statements.push(...r.facts);
+      if ((r.intent === "other" || r.intent === "update") && r.facts.length > 0) statements.push(...r.facts);
       requests.push(r);
     }
   }
@@ -184,14 +188,16 @@ export function read(message: string): Request[] {
   const said = requests.filter((r) => r.intent !== "greeting" && r.intent !== "thanks");
   if (
     (statements.length >= 2 || (statements.length === 1 && text.length > 300)) &&
-    said.every((r) => r.intent === "other")
+    said.every((r) => r.intent === "other" || r.intent === "update") && said.some((r) => r.intent === "other")
   ) {
     return [{ ...request("facts", text.trim(), `${statements.length} statements`), facts: statements }];
   }
   const useful = requests.filter((r) => r.intent !== "greeting" || requests.length === 1);
   const merged = useful.length > 0 ? useful : requests;
   // "Hi! Thanks" and the like: one reply is enough.
-  return merged.filter((r, i) => i === 0 || r.intent !== merged[i - 1]!.intent || r.facts.length > 0);
+  return merged.filter((r, i) =>
+    i === 0 || r.intent !== merged[i - 1]!.intent || (r.intent !== "greeting" && r.intent !== "thanks")
+  );
 }
 
 /**
@@ -412,6 +418,23 @@ const EVERYTHING = new Set([
   "everything you remember",
 ]);
 
+/**
+ * A fact in the user's words: quotes around it dropped, and an emoji after
+ * it too ("… on Friday ✨"), unless the emoji is the value ("the mascot is 🦊").
+ */
+function ownFact(span: Span, rest: Word[], asked: boolean, last: Word | undefined): string {
+  let fact = tail(span, rest[0], asked ? /[\s.!;,:?]+$/ : undefined, last);
+  const start = rest[0] ? rest[0].start : 0;
+  if (span.text[start - 1] === '"' && fact.endsWith('"')) fact = fact.slice(0, -1).trim();
+  else if (/^"[^"]+"$/.test(fact)) fact = fact.slice(1, -1).trim();
+  const plain = fact.replace(/(?:\s*[\p{Extended_Pictographic}\u200d\ufe0f]+)+$/u, "").replace(
+    /[\s.!;,:]+$/,
+    "",
+  );
+  if (plain !== fact && plain !== "" && readFact(plain)) fact = plain;
+  return fact;
+}
+
 /** Whether a request to forget names everything: the local engine only forgets what is named. */
 export function forgetsEverything(subject: string): boolean {
   return EVERYTHING.has(subject.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, "").replace(/\s+/g, " ").trim());
@@ -460,6 +483,13 @@ function readClause(span: Span, text: string): Request {
     let i = rem;
     if (w[i]?.norm === "the" && w[i + 1]?.norm === "fact" && w[i + 2]?.norm === "that") i += 3;
     else if (w[i]?.norm === "that" && !(w[i + 1] && is(w[i + 1], "Verb"))) i += 1;
+    // "Memorize this: X", "Note this down: X"
+    if (
+      (w[i]?.norm === "this" || w[i]?.norm === "that") && w[i + 1] &&
+      (w[i]!.post.includes(":") || w[i + 1]!.norm === "down")
+    ) {
+      i += w[i + 1]!.norm === "down" ? 2 : 1;
+    }
     const rest = w.slice(i);
     const said = phrase(rest);
     if (rest[0] && WH.has(rest[0].norm) && asking) {
@@ -468,7 +498,7 @@ function readClause(span: Span, text: string): Request {
     if (REFERS_BACK.has(said)) {
       return request("save_offered", "", phrase(w.slice(0, rem)) + (said ? ` ${said}` : ""));
     }
-    const fact = tail(span, rest[0], asked ? /[\s.!;,:?]+$/ : undefined, last);
+    const fact = ownFact(span, rest, asked, last);
     const read = readFact(fact);
     return request("remember", fact, phrase(w.slice(0, rem)), read ? [read] : []);
   }
@@ -510,7 +540,7 @@ function readClause(span: Span, text: string): Request {
   const recalled = recallOrCheck(span, w, asking);
   if (recalled) return recalled;
   // A statement: a fact to keep, a change to record, or just talk.
-  const fact = tail(span, w[0], /[\s.!;,:]+$/, last);
+  const fact = ownFact(span, w, false, last);
   const read = readFact(fact);
   if (read && read.changed) {
     return request("update", fact, "a change: " + (read.verb === "be" ? "moved/now/actually" : read.verb), [
@@ -521,7 +551,8 @@ function readClause(span: Span, text: string): Request {
     "other",
     fact,
     read ? "a statement" : "nothing I have a tool for",
-    read && !asking ? [read] : [],
+    // A statement the parse cannot split is still a statement: it does not start with a verb ("Write me…").
+    asking ? [] : read ? [read] : w.length >= 4 && !is(w[0], "Verb") ? [plainFact(fact)] : [],
   );
 }
 

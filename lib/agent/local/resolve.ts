@@ -50,7 +50,9 @@ export function factOf(memory: Memory): Fact | null {
 export function replaced(fact: Fact, memories: readonly Memory[]): Memory[] {
   return memories.filter((m) => {
     const old = factOf(m);
-    if (!old || old.key !== fact.key || old.text.toLowerCase() === fact.text.toLowerCase()) return false;
+    if (!old || !fact.key || old.key !== fact.key || old.text.toLowerCase() === fact.text.toLowerCase()) {
+      return false;
+    }
     if (old.kind === fact.kind) return exclusive(fact.kind) || fact.changed;
     // "The office moved to Lisbon" after "The office is in Berlin": a change names its new value.
     return fact.changed && exclusive(fact.kind) && exclusive(old.kind) && old.kind !== "what" &&
