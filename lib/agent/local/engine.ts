@@ -14,7 +14,7 @@ import { compose } from "./answers.ts";
 import type { Fact } from "./facts.ts";
 import { forgetsEverything, read, type Request } from "./reader.ts";
 import { previousFacts, replaced } from "./resolve.ts";
-import { capitalize, clip, quote } from "./wording.ts";
+import { capitalize, clip, quote, uncapitalize } from "./wording.ts";
 
 /** Pacing for the local engine, so a person can watch the steps go by. */
 export interface LocalEngineOptions {
@@ -39,7 +39,7 @@ export interface PlannedRequest {
   cue: string;
   asks?: string;
   quoted?: boolean;
-  claim?: { subject: string; key: string; value: string; bare: string; kind: string };
+  claim?: { text: string; subject: string; key: string; value: string; bare: string; kind: string };
   facts: PlannedFact[];
 }
 
@@ -99,7 +99,11 @@ function planned(r: Request, ctx: EngineContext): PlannedRequest {
     cue: r.intent === "save_offered" && intent === "remember" ? `${r.cue} → your previous message` : r.cue,
     ...(r.asks ? { asks: r.asks } : {}),
     ...(r.quoted ? { quoted: true } : {}),
-    ...(c ? { claim: { subject: c.subject, key: c.key, value: c.value, bare: c.bare, kind: c.kind } } : {}),
+    ...(c
+      ? {
+        claim: { text: c.text, subject: c.subject, key: c.key, value: c.value, bare: c.bare, kind: c.kind },
+      }
+      : {}),
     facts: planFacts,
   };
 }
@@ -149,7 +153,7 @@ function why(r: PlannedRequest, actions: PlanAction[]): string {
     }`
   ).filter(Boolean).join(";");
   const claim = r.claim ? ` [claim: "${r.claim.key}" ${r.claim.value}]` : "";
-  return `${r.intent} (read from ${r.cue})${r.asks ? ` asking ${r.asks}` : ""}${facts}${claim} → ${tools}`;
+  return `${r.intent} (read from: ${r.cue})${r.asks ? ` asking ${r.asks}` : ""}${facts}${claim} → ${tools}`;
 }
 
 /**
