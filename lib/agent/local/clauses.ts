@@ -8,7 +8,7 @@
 
 import { is, type Sentence, type Word } from "./parse.ts";
 import { FILLERS, FORGET, GREETINGS, HEADS, REMEMBER, WH } from "./lexicon.ts";
-import { readFact } from "./facts.ts";
+import { factIn } from "./facts.ts";
 
 export interface Span {
   text: string;
@@ -74,7 +74,7 @@ export function strip(
     } else if (a && FILLERS.has(a) && ws.length > 1) [ws, again] = [ws.slice(1), true];
     else if (a && ["can", "could", "would", "will"].includes(a) && b === "you" && ws.length > 2) {
       [ws, asked, again] = [ws.slice(2), true, true];
-    } else if (a === "i" && b && ["want", "need", "like", "would", "'d"].includes(b)) {
+    } else if ((a === "i" || a === "i'd") && b && ["want", "need", "like", "would", "'d"].includes(b)) {
       const to = ws.findIndex((w, i) => i < 6 && w.norm === "to");
       if (to > 0 && ws[to - 1]?.norm === "you") [ws, again] = [ws.slice(to + 1), true];
     } else if (a === "thank" && b === "you" && ws.length > 2) {
@@ -107,7 +107,7 @@ export function ownFact(span: Span, rest: Word[], asked: boolean, last: Word | u
     /[\s.!;,:]+$/,
     "",
   );
-  if (plain !== fact && plain !== "" && readFact(plain)) fact = plain;
+  if (plain !== fact && plain !== "" && factIn(span.text, within(rest, start, plain.length))) fact = plain;
   return fact;
 }
 
@@ -119,4 +119,9 @@ export function tail(span: Span, word: Word | undefined, drop = /[\s.!;,:]+$/, l
     drop,
     "",
   ).trim();
+}
+
+/** The words that lie inside `length` characters from `start`. */
+export function within(words: Word[], start: number, length: number): Word[] {
+  return words.filter((w) => w.start >= start && w.end <= start + length);
 }

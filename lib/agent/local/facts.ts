@@ -105,8 +105,30 @@ function verbAt(words: Word[], i: number): boolean {
  * ```
  */
 export function readFact(text: string, sentence?: Sentence): Fact | null {
-  const s = sentence ?? sentences(text)[0];
-  if (!s) return null;
+  if (sentence) return factOf(text, sentence);
+  // The same text is read more than once per message (the reader, then the answer): parse it once.
+  const known = cache.get(text);
+  if (known !== undefined) return known;
+  const s = sentences(text)[0];
+  const fact = s ? factOf(text, s) : null;
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(text, fact);
+  return fact;
+}
+
+const CACHE_LIMIT = 1000;
+const cache = new Map<string, Fact | null>();
+
+/**
+ * A fact from words already tagged (part of a longer message): the text is
+ * the message, the sentence the words of the fact, so nothing is parsed twice.
+ */
+export function factIn(text: string, words: Word[]): Fact | null {
+  if (words.length === 0) return null;
+  return factOf(text, { words, start: words[0]!.start, end: words.at(-1)!.end });
+}
+
+function factOf(text: string, s: Sentence): Fact | null {
   let words = s.words;
   let changed = false;
   while (words.length > 2 && CORRECTION.has(words[0]!.norm) && !is(words[1], "Verb")) {

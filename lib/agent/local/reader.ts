@@ -9,8 +9,8 @@
  * @module
  */
 
-import { type Fact, plainFact, readFact } from "./facts.ts";
-import { clauses, ownFact, phrase, type Span, strip, tail } from "./clauses.ts";
+import { type Fact, factIn, plainFact, readFact } from "./facts.ts";
+import { clauses, ownFact, phrase, type Span, strip, tail, within } from "./clauses.ts";
 import {
   FORGET,
   HELP,
@@ -141,7 +141,9 @@ function readClause(span: Span, text: string): Request {
       return request("save_offered", "", phrase(w.slice(0, rem)) + (said ? ` ${said}` : ""));
     }
     const fact = ownFact(span, rest, asked, last);
-    const read = readFact(fact);
+    const read = fact.startsWith('"') || !rest[0]
+      ? readFact(fact)
+      : factIn(span.text, within(rest, rest[0].start, fact.length));
     return request("remember", fact, phrase(w.slice(0, rem)), read ? [read] : []);
   }
   // Forget: "forget (about) X", "delete the memory about X", 'forget "X"'.
@@ -183,7 +185,7 @@ function readClause(span: Span, text: string): Request {
   if (recalled) return recalled;
   // A statement: a fact to keep, a change to record, or just talk.
   const fact = ownFact(span, w, false, last);
-  const read = readFact(fact);
+  const read = !w[0] ? null : factIn(span.text, within(w, w[0].start, fact.length));
   if (read && read.changed) {
     return request("update", fact, "a change: " + (read.verb === "be" ? "moved/now/actually" : read.verb), [
       read,
