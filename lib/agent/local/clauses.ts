@@ -10,6 +10,7 @@ import { is, type Sentence, type Word } from "./parse.ts";
 import { FILLERS, FORGET, GREETINGS, HEADS, REMEMBER, WH } from "./lexicon.ts";
 import { factIn } from "./facts.ts";
 
+/** A stretch of words with the text it came from. */
 export interface Span {
   text: string;
   words: Word[];
@@ -19,6 +20,18 @@ export interface Span {
 /** The words only, lower case, for fixed phrases. */
 export const phrase = (ws: Word[]): string => ws.map((w) => w.norm).join(" ").replace(/\s+/g, " ").trim();
 
+/**
+ * Splits a sentence where a second request starts: "…, and tell me…", "… then forget…".
+ *
+ * @example
+ * ```ts
+ * import { clauses } from "./clauses.ts";
+ * import { sentences } from "./parse.ts";
+ * const text = "Remember that Ana leads design and tell me when the launch is";
+ * const [sentence] = sentences(text);
+ * console.log(clauses({ text, words: sentence!.words, sentence: sentence! }).length); // 2
+ * ```
+ */
 export function clauses(span: Span): Span[] {
   const ws = span.words;
   const out: Span[] = [];
@@ -56,7 +69,17 @@ export function readHead(ws: Word[]): boolean {
     (first === "do" && w[1]?.norm === "not") || first === "don't";
 }
 
-/** Sets aside openers ("hi", "please", "can you", "I'd like you to") and closers ("please", "thanks"). */
+/**
+ * Sets aside openers ("hi", "please", "can you", "I'd like you to") and closers ("please", "thanks").
+ *
+ * @example
+ * ```ts
+ * import { strip } from "./clauses.ts";
+ * import { sentences } from "./parse.ts";
+ * const [s] = sentences("Hey, could you please note that tea is at 4, thanks");
+ * console.log(strip(s!.words).words.map((w) => w.norm).join(" ")); // note that tea is at 4
+ * ```
+ */
 export function strip(
   words: Word[],
 ): { words: Word[]; greeted: boolean; asked: boolean; thanked: boolean; closed: boolean } {

@@ -237,7 +237,7 @@ export function sameValue(a: string, b: string): boolean {
  * @example
  * ```ts
  * import { plainFact } from "./facts.ts";
- * console.log(plainFact("The code freeze starts on April 25").key); //
+ * console.log(plainFact("The code freeze starts on April 25").key === ""); // true
  * ```
  */
 export function plainFact(text: string): Fact {

@@ -12,6 +12,19 @@ import { is, type Word } from "./parse.ts";
 import { type Span } from "./clauses.ts";
 import { type Request, request } from "./requests.ts";
 
+/**
+ * Questions: "when is X", "tell me about X", "do you know who X is", "is X on Y?"; null for anything else.
+ *
+ * @example
+ * ```ts
+ * import { recallOrCheck } from "./questions.ts";
+ * import { sentences } from "./parse.ts";
+ * const text = "Do you know who Bob is?";
+ * const [sentence] = sentences(text);
+ * const r = recallOrCheck({ text, words: sentence!.words, sentence: sentence! }, sentence!.words, true);
+ * console.log(r?.intent, r?.subject); // recall Bob
+ * ```
+ */
 export function recallOrCheck(span: Span, w: Word[], asking: boolean): Request | null {
   let i = 0;
   const at = (k: number) => w[i + k]?.norm ?? "";

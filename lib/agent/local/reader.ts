@@ -259,8 +259,6 @@ function summarizeCue(w: Word[], bare: string): string {
   return "";
 }
 
-/** Questions: "when is X", "tell me about X", "do you know who X is", "is X on Y?" */
-
 /**
  * The first request of a message, as intent and subject: the short form
  * the engine's tests and the timeline use.

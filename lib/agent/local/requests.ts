@@ -46,5 +46,3 @@ export interface Request {
 export function request(intent: IntentName, subject: string, cue: string, facts: Fact[] = []): Request {
   return { intent, subject, facts, cue };
 }
-
-/** Splits a sentence where a second request starts: "…, and tell me…", "… then forget…". */
