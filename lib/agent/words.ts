@@ -39,9 +39,19 @@ function words(text: string): string[] {
   return text.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
-/** A word's stem, or null for a common word. */
+const STEMS = new Map<string, string>();
+const STEMS_LIMIT = 20_000;
+
+/** A word's stem, or null for a common word. Stems are remembered: a project's words repeat. */
 function term(word: string): string | null {
-  return STOP.has(word) ? null : stemmer(word);
+  if (STOP.has(word)) return null;
+  let stem = STEMS.get(word);
+  if (stem === undefined) {
+    stem = stemmer(word);
+    if (STEMS.size >= STEMS_LIMIT) STEMS.clear();
+    STEMS.set(word, stem);
+  }
+  return stem;
 }
 
 /**
