@@ -49,7 +49,7 @@ export function compose(r: PlannedRequest, actions: ActionResult[], ctx: EngineC
       return `I found ${plural(n, "fact")} in your message:\n\n${bullets(r.facts.map((f) => f.text))}\n\n` +
         `Shall I remember ${n === 1 ? "it" : "them"}? Say "remember ${
           n === 1 ? "that" : "those"
-        }" and I'll save ${n === 1 ? "it" : `all ${n}`}.`;
+        }" and I'll save ${n === 1 ? "it" : n === 2 ? "both" : `all ${n}`}.`;
     }
     case "forget":
       return forgot(r, actions, ctx);

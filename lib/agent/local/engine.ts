@@ -62,8 +62,7 @@ const SUMMARIES: Record<Request["intent"], (r: PlannedRequest) => string> = {
   count: () => "You want to know how much I remember.",
   recall: (r) =>
     r.subject ? `You are asking about ${quote(r.subject)}.` : "You are asking a question I cannot place.",
-  check: (r) =>
-    `You are asking whether ${quote(r.claim ? `${r.claim.subject} ${r.claim.value}` : r.subject)}.`,
+  check: (r) => `You are asking whether ${r.claim ? uncapitalize(r.claim.text) : quote(r.subject)}.`,
   summarize: () => "You want a summary of the project.",
   greeting: () => "You are saying hello.",
   thanks: () => "You are saying thanks.",

@@ -138,7 +138,8 @@ function factOf(text: string, s: Sentence): Fact | null {
   const v = words.findIndex((_, i) => i > 0 && verbAt(words, i));
   if (v < 1) return null;
   // "Ana now leads marketing": "now" says it changed; it is not part of the subject.
-  const subjectWords = words.slice(0, v).filter((w) => {
+  const span = (ws: Word[]) => text.slice(ws[0]!.start, ws.at(-1)!.end);
+  let subjectWords = words.slice(0, v).filter((w) => {
     const marker = w.norm === "now" || w.norm === "actually" || w.norm === "currently";
     if (marker) changed = changed || w.norm !== "currently";
     return !marker;
@@ -170,11 +171,15 @@ function factOf(text: string, s: Sentence): Fact | null {
     const to = rest.findIndex((w) => w.norm === "to" || w.norm === "until" || w.norm === "till");
     if (to >= 0) {
       changed = true;
+      // "We moved the launch to May 10": what moved is the object, not "we".
+      const object = rest.slice(0, to);
+      const from = object.findIndex((w) => w.norm === "from");
+      const moved = from >= 0 ? object.slice(0, from) : object;
+      if (moved.length > 0 && !subjectKey(span(subjectWords))) subjectWords = moved;
       rest = rest.slice(to + 1);
     }
   }
   if (rest.length === 0) return null;
-  const span = (ws: Word[]) => text.slice(ws[0]!.start, ws.at(-1)!.end);
   const value = span(rest);
   const prep = PREPS.has(rest[0]!.norm) && rest.length > 1 ? rest[0]!.norm : "";
   const bare = prep ? span(rest.slice(1)) : value;

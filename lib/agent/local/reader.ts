@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Fact, factIn, plainFact, readFact } from "./facts.ts";
+import { factIn, plainFact, readFact } from "./facts.ts";
 import { clauses, ownFact, phrase, type Span, strip, tail, within } from "./clauses.ts";
 import {
   FORGET,
@@ -43,28 +43,34 @@ export function read(message: string): Request[] {
   if (text.trim() === "") return [request("other", "", "an empty message")];
   const all = sentences(text);
   const requests: Request[] = [];
-  const statements: Fact[] = [];
   for (const sentence of all) {
     for (const clause of clauses({ text, words: sentence.words, sentence })) {
       const r = readClause(clause, text);
-      if ((r.intent === "other" || r.intent === "update") && r.facts.length > 0) statements.push(...r.facts);
       requests.push(r);
     }
   }
   fold(requests);
-  // A paragraph of statements: list the facts and offer to keep them.
-  const said = requests.filter((r) => r.intent !== "greeting" && r.intent !== "thanks");
-  if (
-    (statements.length >= 2 || (statements.length === 1 && text.length > 300)) &&
-    said.every((r) => r.intent === "other" || r.intent === "update") && said.some((r) => r.intent === "other")
-  ) {
-    return [{ ...request("facts", text.trim(), `${statements.length} statements`), facts: statements }];
+  // Statements among the requests (a pasted paragraph): list their facts in one offer to keep them.
+  const stated = requests.filter((r) =>
+    (r.intent === "other" || r.intent === "update") && r.facts.length > 0
+  );
+  if (stated.some((r) => r.intent === "other") && (stated.length >= 2 || text.length > 300)) {
+    const facts = stated.flatMap((r) => r.facts);
+    const offer = { ...request("facts", text.trim(), `${facts.length} statements`), facts };
+    const first = requests.indexOf(stated[0]!);
+    const rest = requests.filter((r, i) =>
+      !stated.includes(r) && !(r.intent === "other" && r.facts.length === 0 && i > 0)
+    );
+    const before = rest.filter((r) => requests.indexOf(r) < first).length;
+    rest.splice(before, 0, offer);
+    requests.splice(0, requests.length, ...rest);
   }
   const useful = requests.filter((r) => r.intent !== "greeting" || requests.length === 1);
   const merged = useful.length > 0 ? useful : requests;
   // "Hi! Thanks" and the like: one reply is enough.
   return merged.filter((r, i) =>
-    i === 0 || r.intent !== merged[i - 1]!.intent || (r.intent !== "greeting" && r.intent !== "thanks")
+    i === 0 || r.intent !== merged[i - 1]!.intent ||
+    !(r.intent === "greeting" || r.intent === "thanks" || (r.intent === "other" && r.facts.length === 0))
   );
 }
 
