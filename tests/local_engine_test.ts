@@ -4,7 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { classify, type Intent } from "../lib/agent/local_engine.ts";
+import type { Intent } from "../lib/agent/local_engine.ts";
+import { classify } from "../lib/agent/local/reader.ts";
 import { keywords, overlap } from "../lib/agent/words.ts";
 
 function check(cases: [string, Intent["name"], string][]): void {

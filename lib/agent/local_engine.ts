@@ -1,23 +1,24 @@
 /**
- * The `local` engine, importable from here: the reader
- * (`local/reader.ts`, `local/facts.ts`, `local/parse.ts`), the link to the
- * project's memories (`local/resolve.ts`), the wording (`local/answers.ts`,
- * `local/wording.ts`) and the engine class (`local/engine.ts`).
+ * The `local` engine, importable from here. It lives in `local/`: the
+ * engine class (`local/engine.ts`) and, loaded on its first message, the
+ * reader (`local/reader.ts` with `parse`, `lexicon`, `clauses`, `questions`,
+ * `facts`), the link to the project's memories (`local/resolve.ts`) and the
+ * wording (`local/answers.ts`, `local/wording.ts`).
  *
  * @example
  * ```ts
- * import { classify, LocalEngine } from "./local_engine.ts";
- * console.log(new LocalEngine().name, classify("When is the launch?").name); // local recall
+ * import { LocalEngine } from "./local_engine.ts";
+ * console.log(new LocalEngine().name); // local
  * ```
  *
  * @module
  */
 
 export { LocalEngine, type LocalEngineOptions } from "./local/engine.ts";
-export { classify, type IntentName, read, type Request } from "./local/reader.ts";
+export type { IntentName, Request } from "./local/requests.ts";
 
 /** What the local engine understood a message to ask (its first request). */
 export interface Intent {
-  name: import("./local/reader.ts").IntentName;
+  name: import("./local/requests.ts").IntentName;
   subject: string;
 }

@@ -10,10 +10,9 @@ import type { PlanAction, StepName } from "../../protocol.ts";
 import type { Analysis, Engine, EngineContext, EngineNote, EngineToken, Outcome } from "../engine.ts";
 import { sleep } from "../sleep.ts";
 import { MAX_MEMORY_CHARS, MAX_QUERY_CHARS } from "../tools.ts";
-import { compose } from "./answers.ts";
 import type { Fact } from "./facts.ts";
-import { forgetsEverything, read, type Request } from "./reader.ts";
-import { previousFacts, replaced } from "./resolve.ts";
+import { forgetsEverything } from "./lexicon.ts";
+import type { Request } from "./requests.ts";
 import { capitalize, clip, quote, uncapitalize } from "./wording.ts";
 
 /** Pacing for the local engine, so a person can watch the steps go by. */
@@ -70,7 +69,15 @@ const SUMMARIES: Record<Request["intent"], (r: PlannedRequest) => string> = {
   other: () => "This is not something I have a tool for.",
 };
 
-function planned(r: Request, ctx: EngineContext): PlannedRequest {
+type Mind = typeof import("./mind.ts");
+let mind: Promise<Mind> | null = null;
+
+/** Loads the language modules once, on first use (see mind.ts). */
+function loadMind(): Promise<Mind> {
+  return mind ??= import("./mind.ts");
+}
+
+function planned(r: Request, ctx: EngineContext, { previousFacts, replaced }: Mind): PlannedRequest {
   let intent = r.intent;
   let facts: Fact[] = r.facts;
   let texts: string[] = r.parts ?? (r.subject ? [r.subject] : []);
@@ -178,15 +185,18 @@ export class LocalEngine implements Engine {
     this.#tokenMs = options.tokenMs ?? 0;
   }
 
-  /** Pauses `paceMs` at every step, so a person can watch them go by. */
-  pace(_step: StepName, signal: AbortSignal): Promise<void> {
+  /** Pauses `paceMs` at every step, so a person can watch them go by; the first step starts loading the reader. */
+  pace(step: StepName, signal: AbortSignal): Promise<void> {
+    // Loading overlaps the first steps' pauses; analyze waits for it (and reports a failure).
+    if (step === "start") loadMind().catch(() => {});
     return sleep(this.#paceMs, signal);
   }
 
   // The interface's steps are generators so engines can report as they go.
   // deno-lint-ignore require-yield
   async *analyze(ctx: EngineContext): AsyncGenerator<EngineNote, Analysis, void> {
-    const requests = read(ctx.message).map((r) => planned(r, ctx));
+    const loaded = await loadMind();
+    const requests = loaded.read(ctx.message).map((r) => planned(r, ctx, loaded));
     const first = requests[0]!;
     return {
       intent: requests.map((r) => r.intent).join("+"),
@@ -218,6 +228,7 @@ export class LocalEngine implements Engine {
     analysis: Analysis,
     outcome: Outcome,
   ): AsyncGenerator<EngineNote | EngineToken, void, void> {
+    const { compose } = await loadMind();
     const requests = requestsOf(analysis);
     let next = 0;
     const parts = requests.map((r) => {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import * as chrono from "chrono-node";
+import * as chrono from "chrono-node/en";
 import { keywords, subjectKey } from "../words.ts";
 import { is, type Sentence, sentences, type Word } from "./parse.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import nlp from "compromise";
+import nlp from "compromise/two";
 
 /** One word of a text, as compromise tagged it. */
 export interface Word {

@@ -49,7 +49,7 @@ export function read(message: string): Request[] {
       requests.push(r);
     }
   }
-  fold(requests);
+  fold(requests, text);
   // Statements among the requests (a pasted paragraph): list their facts in one offer to keep them.
   const stated = requests.filter((r) =>
     (r.intent === "other" || r.intent === "update") && r.facts.length > 0
@@ -78,21 +78,30 @@ export function read(message: string): Request[] {
  * "Remember: A. B." is one request with two facts: the statements after a
  * request to remember belong to it.
  */
-function fold(requests: Request[]): void {
+function fold(requests: Request[], text: string): void {
   for (let i = 1; i < requests.length; i++) {
     const prev = requests[i - 1]!;
     const cur = requests[i]!;
     const remembering = prev.intent === "remember" ||
       (prev.intent === "save_offered" && !/\b(?:those|these|them|all)\b/.test(prev.cue));
     if (!remembering || cur.intent !== "other" || cur.subject === "") continue;
-    const facts = cur.facts.length > 0 ? cur.facts : [];
+    const parts = prev.parts ?? (prev.subject ? [prev.subject] : []);
+    const last = parts.at(-1);
+    if (cur.facts.length === 0 && last !== undefined) {
+      // A line that states nothing by itself ("in room 4") goes on with the fact before it, as written.
+      const from = text.lastIndexOf(last);
+      const to = text.indexOf(cur.subject, from + last.length);
+      parts[parts.length - 1] = from >= 0 && to >= 0
+        ? text.slice(from, to + cur.subject.length)
+        : `${last}\n${cur.subject}`;
+    } else parts.push(cur.subject);
     requests.splice(i, 1);
     requests[i - 1] = {
       ...prev,
       intent: "remember",
-      subject: prev.subject ? `${prev.subject}\n${cur.subject}` : cur.subject,
-      facts: prev.facts.length > 0 || !prev.subject ? [...prev.facts, ...facts] : prev.facts,
-      parts: [...(prev.parts ?? (prev.subject ? [prev.subject] : [])), cur.subject],
+      subject: parts.join("\n"),
+      facts: [...prev.facts, ...cur.facts],
+      parts,
     };
     i--;
   }
