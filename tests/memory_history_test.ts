@@ -42,6 +42,12 @@ Deno.test("GET memories lists current facts; ?history=1 adds the ones a newer fa
     ["The launch moved to May 10", null],
   ]);
   assert.deepEqual((await call<Memory[]>(`${base}?history=0`)).body, current);
+  const bad = await call<{ error: { code: string; message: string } }>(`${base}?history=maybe`);
+  assert.equal(bad.status, 400);
+  assert.deepEqual(bad.body.error, {
+    code: "invalid_query",
+    message: '"history" must be 1 or 0, got "maybe".',
+  });
 
   const when = await chat(server.url, project.id, "When is the launch?");
   assert.equal(when.message, "From what you told me: **The launch moved to May 10**");

@@ -23,6 +23,9 @@ export function memoryRoutes(app: Hono, { stores }: AppDeps): void {
     const project = await requireProject(stores, c.req.param("id"));
     // Current memories; `?history=1` adds the ones a newer fact replaced.
     const history = c.req.query("history");
+    if (history !== undefined && !["0", "1", "true", "false"].includes(history)) {
+      throw new HttpError(400, "invalid_query", `"history" must be 1 or 0, got "${history.slice(0, 40)}".`);
+    }
     return c.json(await stores.memories.list(project.id, { history: history === "1" || history === "true" }));
   });
   app.post("/api/projects/:id/memories", async (c) => {
