@@ -148,6 +148,10 @@ export interface Memory {
   source: "user" | "agent";
   createdAt: string;
   runId?: string;
+  /** What the fact is about, as a key ("launch"); absent on memories saved before subjects existed. */
+  subject?: string;
+  /** The id of the memory that replaced this one; null (or absent) while it is current. */
+  supersededBy?: string | null;
 }
 
 /** The states of a run. */

@@ -155,7 +155,8 @@ Deno.test("@ag-ui/client's HttpAgent runs Lantern's agent end to end with no eve
   const start = events.find((e) => e.type === EventType.TOOL_CALL_START);
   assert.equal(start?.toolCallName, "save_memory");
   const args = events.filter((e) => e.type === EventType.TOOL_CALL_ARGS).map((e) => e.delta).join("");
-  assert.deepEqual(JSON.parse(args), { text: "The demo is on Friday" });
+  // The local engine names the fact's subject (issue 16).
+  assert.deepEqual(JSON.parse(args), { text: "The demo is on Friday", subject: "demo" });
   const result = events.find((e) => e.type === EventType.TOOL_CALL_RESULT);
   assert.equal(result?.toolCallId, start?.toolCallId);
   const output = JSON.parse(String(result?.content));

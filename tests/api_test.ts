@@ -227,7 +227,11 @@ Deno.test("POST chat answers 200 with the result, and the tools really acted", a
   assert.match(saved.headers.get("content-type") ?? "", /^application\/json/);
   assertChatResult(saved.body);
   assert.equal(saved.body.engine, "local");
-  assert.deepEqual(saved.body.plan, [{ tool: "save_memory", args: { text: "The launch is on May 3" } }]);
+  // The fact's subject travels with it (issue 16), so a later fact on the launch can supersede it.
+  assert.deepEqual(saved.body.plan, [{
+    tool: "save_memory",
+    args: { text: "The launch is on May 3", subject: "launch" },
+  }]);
   assert.equal(saved.body.actions[0]?.ok, true);
   assert.deepEqual(saved.body.memories.added.map((m) => m.text), ["The launch is on May 3"]);
 

@@ -231,6 +231,19 @@ Deno.test("plan() returns a save_memory action assembled from split tool-call de
         maxLength: 2000,
         description: "The fact to remember, as a sentence.",
       },
+      // Optional (issue 16): what the fact is about, and the memories it supersedes.
+      subject: {
+        type: "string",
+        minLength: 1,
+        maxLength: 200,
+        description: 'What the fact is about, as a short key ("launch"), so a newer fact can replace it.',
+      },
+      replaces: {
+        type: "array",
+        items: { type: "string", minLength: 1, maxLength: 64 },
+        maxItems: 20,
+        description: "Ids of current memories this fact replaces; they are kept as history.",
+      },
     },
     required: ["text"],
     additionalProperties: false,

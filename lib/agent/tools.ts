@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { Memory, PlanAction } from "../protocol.ts";
 import type { MemoryStore } from "../store/memories.ts";
 import type { MessageStore } from "../store/messages.ts";
-import { overlap } from "./words.ts";
+import { rank } from "./words.ts";
 
 /** What a tool can reach while it runs. */
 export interface ToolContext {
@@ -48,9 +48,6 @@ export const MAX_MEMORY_CHARS = 2000;
 /** The longest query `search_memories` and `delete_memory` accept, in characters. */
 export const MAX_QUERY_CHARS = 500;
 
-/** The minimum word overlap for a memory to count as a match. */
-export const MATCH_THRESHOLD = 0.5;
-
 /** A fact's text reduced to what makes it the same fact: case, spacing, final stop. */
 function sameFact(text: string): string {
   return text.normalize("NFC").toLowerCase().replace(/\s+/g, " ").replace(/(?<![\s.!])[\s.!]+$/, "").trim();
@@ -59,18 +56,17 @@ function sameFact(text: string): string {
 /** How many of the latest user messages `summarize_project` reports. */
 const RECENT_REQUESTS = 3;
 
-/** Memories ranked by word overlap with a query, best first, above the threshold. */
+/**
+ * The current memories that match a query, best first: ranked by BM25, kept
+ * when they hold at least half of its words; `score` is that share.
+ */
 export async function searchMemories(
   ctx: ToolContext,
   query: string,
   limit = 5,
 ): Promise<{ memory: Memory; score: number }[]> {
   const all = await ctx.memories.list(ctx.projectId);
-  return all
-    .map((memory) => ({ memory, score: overlap(query, memory.text) }))
-    .filter((m) => m.score >= MATCH_THRESHOLD)
-    .sort((a, b) => b.score - a.score)
-    .slice(0, limit);
+  return rank(query, all, (m) => m.text, limit).map((r) => ({ memory: r.item, score: r.coverage }));
 }
 
 /** Every tool, by name. */
@@ -78,8 +74,13 @@ export const TOOLS = {
   save_memory: tool({
     name: "save_memory",
     description: "Save one fact to the project's memory so later runs can use it.",
-    schema: z.object({ text: text(MAX_MEMORY_CHARS).describe("The fact to remember, as a sentence.") })
-      .strict(),
+    schema: z.object({
+      text: text(MAX_MEMORY_CHARS).describe("The fact to remember, as a sentence."),
+      subject: z.string().trim().min(1).max(200).optional()
+        .describe('What the fact is about, as a short key ("launch"), so a newer fact can replace it.'),
+      replaces: z.array(z.string().min(1).max(64)).max(20).optional()
+        .describe("Ids of current memories this fact replaces; they are kept as history."),
+    }).strict(),
     async run(args, ctx) {
       ctx.signal.throwIfAborted();
       // Saying the same thing twice should not fill the memory with copies.
@@ -91,13 +92,21 @@ export const TOOLS = {
         text: args.text,
         source: "agent",
         runId: ctx.runId,
-      });
-      return { summary: `Saved "${memory.text}".`, output: memory, added: [memory] };
+        ...(args.subject ? { subject: args.subject } : {}),
+      }, args.replaces ?? []);
+      const { replaced, ...saved } = memory;
+      return {
+        summary: replaced
+          ? `Saved "${saved.text}", replacing ${replaced.map((m) => `"${m.text}"`).join(", ")}.`
+          : `Saved "${saved.text}".`,
+        output: memory,
+        added: [saved],
+      };
     },
   }),
   search_memories: tool({
     name: "search_memories",
-    description: "Find the project's memories that share words with a query.",
+    description: "Find the project's current memories that best match a query (BM25 over stemmed words).",
     schema: z.object({ query: text(MAX_QUERY_CHARS).describe("Words to look for.") }).strict(),
     async run(args, ctx) {
       const found = await searchMemories(ctx, args.query);

@@ -1,11 +1,16 @@
 /**
- * Word matching for the local engine's memory search: lower-cased words with
- * accents removed, common words dropped, a light suffix fold, and a score
- * that does not punish a question for naming what it asks ("the launch
- * date" still finds "The launch is on May 3").
+ * Word matching and ranked retrieval for memory search: words lower-cased,
+ * accents removed, common words dropped, stemmed with the Porter stemmer
+ * (`stemmer`), and memories ranked by BM25 (`minisearch`). A memory counts
+ * as a match when it holds at least half of the query's meaningful words,
+ * where words that only say what kind of answer is wanted ("the launch
+ * date") count for a memory that has them but never against one that does not.
  *
  * @module
  */
+
+import MiniSearch from "minisearch";
+import { stemmer } from "stemmer";
 
 const STOP = new Set(
   ("a an the and or but nor of to in on at for by with from as into onto about over " +
@@ -15,7 +20,7 @@ const STOP = new Set(
     "know knew tell told say said says remind any anything something some all also very " +
     "there theres here have has had will would can could should shall might must " +
     "please just so than then too not no yes if ok okay hi hey hello thanks thank " +
-    "s t d m ll re ve " +
+    "s t d m ll re ve now actually still currently " +
     "remember note notes forget memory memories project").split(" "),
 );
 
@@ -24,40 +29,33 @@ const STOP = new Set(
  * a memory that has them, but not against one that does not: "the launch
  * date" asks about the launch.
  */
-const VAGUE = new Set(
+export const VAGUE: ReadonlySet<string> = new Set(
   ("date time day hour week month year place name number thing stuff " +
-    "info information detail status kind sort").split(" ").map(fold),
+    "info information detail status kind sort").split(" ").map((w) => stemmer(w)),
 );
 
-/**
- * Folds a word to a rough stem, the same way for a query and a memory, so
- * "meetings", "meeting" and "meet" match, as do "launches" and "launched",
- * "planned" and "plan", "moving" and "move".
- */
-function fold(word: string): string {
-  let w = word;
-  let stripped = false;
-  // Plurals and third person first, so "meetings" folds like "meeting".
-  if (w.length > 4 && w.endsWith("ies")) w = w.slice(0, -3) + "y";
-  else if (w.length > 4 && /(?:ss|x|z|ch|sh)es$/.test(w)) w = w.slice(0, -2);
-  else if (w.length > 3 && w.endsWith("s") && !/(?:ss|us|is)$/.test(w)) w = w.slice(0, -1);
-  // Then -ing and -ed, when a real stem is left ("bring" and "need" stay).
-  if (w.length > 5 && w.endsWith("ing")) {
-    w = w.slice(0, -3);
-    stripped = true;
-  } else if (w.length > 4 && w.endsWith("ed") && !w.endsWith("eed")) {
-    w = w.slice(0, -2);
-    stripped = true;
+/** The words of a text, lower-cased and without accents. */
+function words(text: string): string[] {
+  return text.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+const STEMS = new Map<string, string>();
+const STEMS_LIMIT = 20_000;
+
+/** A word's stem, or null for a common word. Stems are remembered: a project's words repeat. */
+function term(word: string): string | null {
+  if (STOP.has(word)) return null;
+  let stem = STEMS.get(word);
+  if (stem === undefined) {
+    stem = stemmer(word);
+    if (STEMS.size >= STEMS_LIMIT) STEMS.clear();
+    STEMS.set(word, stem);
   }
-  // "planned" -> "plann" -> "plan"; "called" keeps its double l, "eggs" its g.
-  if (stripped && /([b-df-hj-kmnp-rtv-y])\1$/.test(w)) w = w.slice(0, -1);
-  // A final e comes and goes ("move", "moved", "moving"): drop it everywhere.
-  if (w.length > 3 && w.endsWith("e")) w = w.slice(0, -1);
-  return w;
+  return stem;
 }
 
 /**
- * The meaningful words of a text, folded, without repeats.
+ * The meaningful words of a text, stemmed, without repeats.
  *
  * @example
  * ```ts
@@ -66,14 +64,29 @@ function fold(word: string): string {
  * ```
  */
 export function keywords(text: string): string[] {
-  const plain = text.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase();
-  const words = plain.match(/[\p{L}\p{N}]+/gu) ?? [];
   // A Set keeps the first-seen order and stays linear on a long message.
   const out = new Set<string>();
-  for (const word of words) {
-    if (!STOP.has(word)) out.add(fold(word));
+  for (const word of words(text)) {
+    const t = term(word);
+    if (t) out.add(t);
   }
   return [...out];
+}
+
+/**
+ * A readable key for what a fact is about: its meaningful words in lower
+ * case, without vague ones and without a possessive 's ("The launch date's" → "launch").
+ *
+ * @example
+ * ```ts
+ * import { subjectKey } from "./words.ts";
+ * console.log(subjectKey("Our launch date")); // launch
+ * ```
+ */
+export function subjectKey(text: string): string {
+  const meaningful = words(text.replace(/['’]s\b/g, "")).filter((w) => !STOP.has(w));
+  const strong = meaningful.filter((w) => !VAGUE.has(stemmer(w)));
+  return (strong.length > 0 ? strong : meaningful).join(" ");
 }
 
 /**
@@ -89,9 +102,11 @@ export function keywords(text: string): string[] {
  * ```
  */
 export function overlap(query: string, text: string): number {
-  const q = keywords(query);
+  return coverage(keywords(query), new Set(keywords(text)));
+}
+
+function coverage(q: string[], t: ReadonlySet<string>): number {
   if (q.length === 0) return 0;
-  const t = new Set(keywords(text));
   const vague = new Set(q.filter((w) => VAGUE.has(w)));
   const strong = q.filter((w) => !vague.has(w));
   // A query of vague words only ("the date?") must match them.
@@ -100,4 +115,54 @@ export function overlap(query: string, text: string): number {
   if (strongHits === 0) return 0;
   const vagueHits = [...vague].filter((w) => t.has(w)).length;
   return (strongHits + vagueHits) / (strong.length + vagueHits);
+}
+
+/** The minimum share of a query's words for a text to count as a match. */
+export const MATCH_THRESHOLD = 0.5;
+
+/** One ranked match: the item, its BM25 score and the share of the query it covers. */
+export interface Ranked<T> {
+  item: T;
+  /** BM25 relevance, for the order. */
+  score: number;
+  /** The share of the query's words the item holds, from 0 to 1. */
+  coverage: number;
+}
+
+/**
+ * Ranks texts for a query by BM25 over stemmed words, keeping those that
+ * cover at least {@linkcode MATCH_THRESHOLD} of the query, best first.
+ *
+ * @example
+ * ```ts
+ * import { rank } from "./words.ts";
+ * const found = rank("launch party", ["The launch is on May 3", "Bob bakes bread", "The launch party is at the lab"], (t) => t);
+ * console.log(found.map((f) => f.item)); // ["The launch party is at the lab", "The launch is on May 3"]
+ * ```
+ */
+export function rank<T>(
+  query: string,
+  items: readonly T[],
+  textOf: (item: T) => string,
+  limit = 5,
+): Ranked<T>[] {
+  const q = keywords(query);
+  if (q.length === 0 || items.length === 0) return [];
+  const index = new MiniSearch<{ id: number; text: string }>({
+    fields: ["text"],
+    tokenize: words,
+    processTerm: (w) => term(w) ?? false,
+  });
+  index.addAll(items.map((item, id) => ({ id, text: textOf(item) })));
+  const scores = new Map<number, number>();
+  for (const hit of index.search(q.join(" "), { tokenize: (s) => s.split(" "), processTerm: (w) => w })) {
+    scores.set(hit.id as number, hit.score);
+  }
+  const out: Ranked<T>[] = [];
+  for (const [id, score] of scores) {
+    const item = items[id]!;
+    const c = coverage(q, new Set(keywords(textOf(item))));
+    if (c >= MATCH_THRESHOLD) out.push({ item, score, coverage: c });
+  }
+  return out.sort((a, b) => b.coverage - a.coverage || b.score - a.score).slice(0, limit);
 }

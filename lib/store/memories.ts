@@ -1,12 +1,22 @@
 /**
  * A project's memories in KV: `["memories", projectId, memoryId]`.
  *
+ * A memory may name its `subject`; a newer fact on the same subject
+ * supersedes it (`supersededBy` is the newer one's id). Superseded memories
+ * stay as history: {@linkcode MemoryStore.list} leaves them out unless asked.
+ * Memories saved before subjects existed have neither field and are current.
+ *
  * @module
  */
 
 import { newId } from "../ids.ts";
 import type { Memory } from "../protocol.ts";
 import { isoNow, listValues } from "./kv.ts";
+
+/** Whether a memory is current (not replaced by a newer fact). */
+export function isCurrent(memory: Memory): boolean {
+  return memory.supersededBy === undefined || memory.supersededBy === null;
+}
 
 /**
  * Saves, lists and deletes a project's memories.
@@ -16,8 +26,10 @@ import { isoNow, listValues } from "./kv.ts";
  * import { MemoryStore } from "./memories.ts";
  * const kv = await Deno.openKv(":memory:");
  * const memories = new MemoryStore(kv);
- * await memories.add("p1", { text: "The demo is on Friday", source: "user" });
- * console.log((await memories.list("p1"))[0]?.text); // The demo is on Friday
+ * const old = await memories.add("p1", { text: "The demo is on Friday", source: "user", subject: "demo" });
+ * await memories.add("p1", { text: "The demo moved to Monday", source: "user", subject: "demo" }, [old.id]);
+ * console.log((await memories.list("p1")).map((m) => m.text)); // ["The demo moved to Monday"]
+ * console.log((await memories.list("p1", { history: true })).length); // 2
  * kv.close();
  * ```
  */
@@ -29,19 +41,44 @@ export class MemoryStore {
     this.#kv = kv;
   }
 
-  /** Saves a memory with a new id. */
+  /**
+   * Saves a memory with a new id. The current memories named in `replaces`
+   * are marked as superseded by it, in the same atomic write; returns the
+   * new memory and those it replaced (ids that are missing or already
+   * replaced are skipped).
+   */
   async add(
     projectId: string,
-    fields: Pick<Memory, "text" | "source"> & { runId?: string },
-  ): Promise<Memory> {
-    const memory: Memory = { id: newId(), ...fields, createdAt: isoNow() };
-    await this.#kv.set(["memories", projectId, memory.id], memory);
-    return memory;
+    fields: Pick<Memory, "text" | "source"> & { runId?: string; subject?: string },
+    replaces: readonly string[] = [],
+  ): Promise<Memory & { replaced?: Memory[] }> {
+    const memory: Memory = {
+      id: newId(),
+      ...fields,
+      ...(fields.subject ? { supersededBy: null } : {}),
+      createdAt: isoNow(),
+    };
+    const atomic = this.#kv.atomic();
+    const replaced: Memory[] = [];
+    for (const id of new Set(replaces)) {
+      const key = ["memories", projectId, id];
+      const entry = await this.#kv.get<Memory>(key);
+      if (entry.value === null || !isCurrent(entry.value)) continue;
+      const old = { ...entry.value, supersededBy: memory.id };
+      atomic.check(entry).set(key, old);
+      replaced.push(old);
+    }
+    atomic.set(["memories", projectId, memory.id], memory);
+    const done = await atomic.commit();
+    // Another run replaced one of them meanwhile: save the fact alone rather than lose it.
+    if (!done.ok) return await this.add(projectId, fields);
+    return replaced.length > 0 ? { ...memory, replaced } : memory;
   }
 
-  /** Every memory of a project, oldest first. */
-  list(projectId: string): Promise<Memory[]> {
-    return listValues<Memory>(this.#kv, ["memories", projectId]);
+  /** A project's current memories, oldest first; with `history`, superseded ones too. */
+  async list(projectId: string, options: { history?: boolean } = {}): Promise<Memory[]> {
+    const all = await listValues<Memory>(this.#kv, ["memories", projectId]);
+    return options.history ? all : all.filter(isCurrent);
   }
 
   /** One memory, or null. */
@@ -49,12 +86,20 @@ export class MemoryStore {
     return (await this.#kv.get<Memory>(["memories", projectId, memoryId])).value;
   }
 
-  /** Deletes a memory and returns it, or null when there was none. */
+  /**
+   * Deletes a memory and returns it, or null when there was none. The
+   * history it replaced goes with it: a forgotten fact leaves no trace.
+   */
   async delete(projectId: string, memoryId: string): Promise<Memory | null> {
     const key = ["memories", projectId, memoryId];
     const entry = await this.#kv.get<Memory>(key);
     if (entry.value === null) return null;
     await this.#kv.delete(key);
+    if (entry.value.subject) {
+      for (const old of await this.list(projectId, { history: true })) {
+        if (old.supersededBy === memoryId) await this.delete(projectId, old.id);
+      }
+    }
     return entry.value;
   }
 }

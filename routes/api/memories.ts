@@ -5,7 +5,7 @@
  */
 
 import type { Hono } from "hono";
-import { notFound } from "../../lib/http_error.ts";
+import { HttpError, notFound } from "../../lib/http_error.ts";
 import { readJson } from "../../lib/http/body.ts";
 import { type AppDeps, requireId, requireProject } from "../../lib/http/deps.ts";
 import { renderMarkdown } from "../../lib/markdown.ts";
@@ -22,7 +22,12 @@ export function memoryRoutes(app: Hono, { stores }: AppDeps): void {
   });
   app.get(ROUTES.memories, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
-    return c.json(await stores.memories.list(project.id));
+    // Current memories; `?history=1` adds the ones a newer fact replaced.
+    const history = c.req.query("history");
+    if (history !== undefined && !["0", "1", "true", "false"].includes(history)) {
+      throw new HttpError(400, "invalid_query", `"history" must be 1 or 0, got "${history.slice(0, 40)}".`);
+    }
+    return c.json(await stores.memories.list(project.id, { history: history === "1" || history === "true" }));
   });
   app.post(ROUTES.memories, async (c) => {
     const { text } = await readJson(c.req.raw, MemoryBody);
