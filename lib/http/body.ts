@@ -153,22 +153,12 @@ export async function readJson<S extends z.ZodType>(
   schema: S,
   limit = MAX_BODY_BYTES,
 ): Promise<z.infer<S>> {
-  const type = request.headers.get("content-type") ?? "";
-  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
-    await request.body?.cancel().catch(() => {});
-    throw new HttpError(
-      415,
-      "unsupported_media_type",
-      `Send JSON with "Content-Type: application/json", not "${type || "nothing"}".`,
-    );
-  }
-  try {
-    checkCharset(type);
-  } catch (error) {
-    await request.body?.cancel().catch(() => {});
-    throw error;
-  }
-  const text = decodeUtf8(await readBytes(request, limit));
+  const text = await readText(
+    request,
+    /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i,
+    (type) => `Send JSON with "Content-Type: application/json", not "${type || "nothing"}".`,
+    limit,
+  );
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -182,19 +172,34 @@ export async function readJson<S extends z.ZodType>(
 
 /** Reads a form body (`application/x-www-form-urlencoded`) as a plain object. */
 export async function readForm(request: Request, limit = MAX_BODY_BYTES): Promise<Record<string, string>> {
+  const text = await readText(
+    request,
+    /^application\/x-www-form-urlencoded\s*(?:;|$)/i,
+    (type) => `Send a form, not "${type || "nothing"}".`,
+    limit,
+  );
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+/**
+ * Reads a body as UTF-8 text once its content type matches `accepted` and
+ * its charset is UTF-8 (415 otherwise, with the body dropped unread).
+ */
+async function readText(
+  request: Request,
+  accepted: RegExp,
+  refusal: (type: string) => string,
+  limit: number,
+): Promise<string> {
   const type = request.headers.get("content-type") ?? "";
-  if (!/^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(type)) {
-    await request.body?.cancel().catch(() => {});
-    throw new HttpError(415, "unsupported_media_type", `Send a form, not "${type || "nothing"}".`);
-  }
   try {
+    if (!accepted.test(type)) throw new HttpError(415, "unsupported_media_type", refusal(type));
     checkCharset(type);
   } catch (error) {
     await request.body?.cancel().catch(() => {});
     throw error;
   }
-  const text = decodeUtf8(await readBytes(request, limit));
-  return Object.fromEntries(new URLSearchParams(text));
+  return decodeUtf8(await readBytes(request, limit));
 }
 
 /** Options of {@linkcode bodyLimit}. */
