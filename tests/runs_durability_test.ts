@@ -12,6 +12,7 @@ import type { RunEvent } from "../lib/protocol.ts";
 import { followEvents } from "../lib/runs/cursor.ts";
 import { RunRegistry } from "../lib/runs/registry.ts";
 import { createStores, type Stores } from "../lib/store/mod.ts";
+import { within } from "./helpers.ts";
 import { bulkyEngine } from "./runs_helpers.ts";
 
 async function registry(
@@ -37,27 +38,85 @@ async function registry(
 }
 
 Deno.test("a follower gets the terminal event only once the log holds it", async () => {
-  await using w = await registry();
-  const project = await w.stores.projects.create("Durable");
-  for (const message of ["Remember that the launch is on May 3", "When is the launch?", "hello"]) {
-    const run = await w.runs.start(project, message);
-    const { feed, release } = await w.runs.open(project.id, run.id);
-    let terminal: RunEvent | null = null;
-    let logged: RunEvent[] = [];
-    for await (const event of followEvents(feed, 0)) {
-      if (event.type === "result" || event.type === "error" || event.type === "cancelled") {
-        terminal = event;
-        // Read at once, before anything else can run: the log must already end with it.
-        logged = await w.runs.log.read(run.id, 0);
+  const kv = await Deno.openKv(":memory:");
+  // Commits of the run log can be held at a gate, to see what followers get meanwhile.
+  let gate: PromiseWithResolvers<void> | null = null;
+  const gated = new Proxy(kv, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== "atomic") return typeof value === "function" ? value.bind(target) : value;
+      return () => {
+        const op = target.atomic();
+        const wrapped: Deno.AtomicOperation = new Proxy(op, {
+          get(o, name) {
+            const member = Reflect.get(o, name, o);
+            if (name === "commit") {
+              return async () => {
+                await gate?.promise;
+                return await o.commit();
+              };
+            }
+            if (typeof member !== "function") return member;
+            return (...args: unknown[]) => {
+              const out = member.apply(o, args);
+              return out === o ? wrapped : out;
+            };
+          },
+        });
+        return wrapped;
+      };
+    },
+  });
+  const stores = createStores(gated);
+  const runs = new RunRegistry({
+    stores,
+    engine: new LocalEngine({ paceMs: 0, tokenMs: 0 }),
+    runTtlMs: 60_000,
+    leaseMs: 10_000,
+  });
+  await runs.init();
+  try {
+    const project = await stores.projects.create("Durable");
+    const run = await runs.start(project, "Remember that the launch is on May 3");
+    const { feed, release } = await runs.open(project.id, run.id);
+    const seen: RunEvent[] = [];
+    const followed = (async () => {
+      for await (const event of followEvents(feed, 0)) {
+        seen.push(event);
+        // Hold the log's commits from the completion step on: the terminal event will wait at the gate.
+        if (event.type === "progress" && event.progress.step === "completion" && !gate) {
+          gate = Promise.withResolvers<void>();
+        }
       }
-    }
-    release();
-    assert.ok(terminal, `${message}: no terminal event`);
-    assert.deepEqual(
-      logged.at(-1),
-      terminal,
-      `${message}: the terminal event was handed out before it was logged`,
+    })();
+    // The run has ended (its record says so at once) while its last events wait at the gate.
+    await within(
+      "the run to end",
+      (async () => {
+        while ((await runs.get(project.id, run.id))?.status === "running") {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })(),
     );
+    // Give a terminal event handed out too early every chance to reach the follower.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(
+      seen.filter((e) => e.type === "result").length,
+      0,
+      "the result reached a follower before the log",
+    );
+    const held = gate as PromiseWithResolvers<void> | null;
+    assert.ok(held, "the gate was never closed");
+    held.resolve();
+    await within("the follower to finish", followed);
+    release();
+    assert.equal(seen.at(-1)?.type, "result");
+    assert.deepEqual((await runs.log.read(run.id, 0)).at(-1), seen.at(-1));
+  } finally {
+    // Open the gate whatever happened, so the run's last writes (and close) can finish.
+    (gate as PromiseWithResolvers<void> | null)?.resolve();
+    await runs.close(0);
+    kv.close();
   }
 });
 
