@@ -183,12 +183,14 @@ export class LocalEngine implements Engine {
   constructor(options: LocalEngineOptions = {}) {
     this.#paceMs = options.paceMs ?? 0;
     this.#tokenMs = options.tokenMs ?? 0;
+    // Start loading the reader now, while the server starts, rather than during a run, where its
+    // one-off cost (compromise builds its lexicon) would hold up that run's events and cancels.
+    // analyze waits for it, and reports a failure to load.
+    loadMind().catch(() => {});
   }
 
-  /** Pauses `paceMs` at every step, so a person can watch them go by; the first step starts loading the reader. */
-  pace(step: StepName, signal: AbortSignal): Promise<void> {
-    // Loading overlaps the first steps' pauses; analyze waits for it (and reports a failure).
-    if (step === "start") loadMind().catch(() => {});
+  /** Pauses `paceMs` at every step, so a person can watch them go by. */
+  pace(_step: StepName, signal: AbortSignal): Promise<void> {
     return sleep(this.#paceMs, signal);
   }
 

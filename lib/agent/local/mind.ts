@@ -1,7 +1,7 @@
 /**
  * Everything of the local engine that reads language, in one module that
- * the engine loads on its first message: compromise and chrono-node take a
- * while to load, and a server should not wait for them to start listening.
+ * the engine loads in the background when it is created: compromise takes a
+ * while to load, and neither importing the engine nor a run should wait for it.
  *
  * @example
  * ```ts
