@@ -12,7 +12,7 @@
 
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import { serveStatic } from "hono/deno";
+import { compress } from "hono/compress";
 import { AGUI_MAX_BODY_BYTES } from "./agui.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { Authenticator, requireAuth } from "./http/auth.ts";
@@ -23,6 +23,7 @@ import { createLimits, limitRuns } from "./http/limits.ts";
 import { pathGuard } from "./http/path_guard.ts";
 import { rateLimit } from "./http/rate_limit.ts";
 import { securityHeaders } from "./http/security_headers.ts";
+import { staticAssets } from "./http/static_assets.ts";
 import { streamLimit } from "./http/stream_limit.ts";
 import { MAX_BODY_BYTES } from "./schemas.ts";
 import { authRoutes } from "../routes/auth.tsx";
@@ -61,6 +62,9 @@ export function createApp(appDeps: AppDeps): Hono {
 
   app.use(securityHeaders());
   app.use(pathGuard());
+  // Pages are compressed as they go out; static files were compressed at build
+  // time, and event streams never are.
+  app.use(compress({ contentTypeFilter: /^text\/html/i }));
   app.use(bodyLimit({
     maxBytes: MAX_BODY_BYTES,
     limitFor: (method, path) => method === "POST" && AGUI_ROUTE.test(path) ? AGUI_MAX_BODY_BYTES : undefined,
@@ -72,7 +76,7 @@ export function createApp(appDeps: AppDeps): Hono {
       "/api/*",
       cors({
         origin: (origin) => (origins.includes("*") ? "*" : origins.includes(origin) ? origin : null),
-        allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+        allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
         allowHeaders: ["Content-Type", "Last-Event-ID", "Authorization"],
         exposeHeaders: ["X-Run-Id", "X-Events-Url", "Location"],
         maxAge: 600,
@@ -102,16 +106,7 @@ export function createApp(appDeps: AppDeps): Hono {
   aguiRoutes(app, deps);
   pageRoutes(app, deps);
 
-  app.use(
-    "/static/*",
-    serveStatic({
-      root: "./",
-      onFound: (path, c) => {
-        const immutable = /\/islands\/chunk-|\.[0-9a-f]{8,}\./i.test(path);
-        c.header("cache-control", immutable ? "public, max-age=31536000, immutable" : "public, max-age=60");
-      },
-    }),
-  );
+  app.use("/static/*", staticAssets());
 
   const patterns = app.routes
     .filter((r) => r.method !== "ALL")

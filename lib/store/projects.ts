@@ -46,6 +46,18 @@ export class ProjectStore {
     return (await this.#kv.get<Project>(["projects", id])).value;
   }
 
+  /** Renames a project and returns it; null if absent. */
+  async rename(id: string, name: string): Promise<Project | null> {
+    for (;;) {
+      const entry = await this.#kv.get<Project>(["projects", id]);
+      if (entry.value === null) return null;
+      const project = { ...entry.value, name };
+      // Checked, so a rename racing a delete cannot bring the project back.
+      const { ok } = await this.#kv.atomic().check(entry).set(["projects", id], project).commit();
+      if (ok) return project;
+    }
+  }
+
   /** Deletes a project with its messages, memories and runs. False if absent. */
   async delete(id: string): Promise<boolean> {
     const existing = await this.#kv.get(["projects", id]);
