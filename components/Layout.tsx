@@ -61,7 +61,7 @@ export function Layout(
         <a class="skip" href="#main">Skip to content</a>
         {skip.map((link) => <a key={link.href} class="skip" href={link.href}>{link.label}</a>)}
         <header class="site-header">
-          <div class="header-inner">
+          <div class={heading ? "header-inner wide" : "header-inner"}>
             {heading ?? (
               <a href="/" class="brand">
                 <Mark />

@@ -31,7 +31,11 @@ export function whenText(iso: string, now: number): string {
 
 /** One line of a message, without Markdown marks. */
 function snippet(m: Message): string {
-  const text = m.content.replace(/[*_`#>|]+/g, "").replace(/\s+/g, " ").trim();
+  const text = m.content.replace(/^\s*(?:[-+*]|\d+\.)\s+/gm, "").replace(/[*_`#>|]+/g, "").replace(
+    /\s+/g,
+    " ",
+  )
+    .trim();
   return `${m.role === "user" ? "You: " : ""}${text.length > 140 ? `${text.slice(0, 140)}…` : text}`;
 }
 

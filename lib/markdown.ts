@@ -87,6 +87,31 @@ function element(tag: string, children: MdNode[] = []): MdElement {
  * ```
  */
 export function markdownTree(text: string, complete = true): MdNode[] {
+  const final = parse(text, true);
+  if (complete) return final;
+  // What the parser holds back at the end is often plain (a closing "." it
+  // checks for a URL); then the partial render is already the final one, and
+  // nothing changes when the answer completes.
+  const partial = parse(text, false);
+  const shown = plainText(partial);
+  const whole = plainText(final);
+  return whole.startsWith(shown) && /^[\p{L} .,!?;:'")]*$/u.test(whole.slice(shown.length)) ? final : partial;
+}
+
+/**
+ * The text of a tree, without markup.
+ *
+ * @example
+ * ```ts
+ * import { markdownTree, plainText } from "./markdown.ts";
+ * console.log(plainText(markdownTree("**a** b"))); // a b
+ * ```
+ */
+export function plainText(nodes: MdNode[]): string {
+  return nodes.map((n) => typeof n === "string" ? n : plainText(n.children)).join("");
+}
+
+function parse(text: string, complete: boolean): MdNode[] {
   const root = element("div");
   // The node that takes children for each open token (a code block's is its <code>).
   const stack: MdElement[] = [root];
