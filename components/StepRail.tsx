@@ -62,7 +62,11 @@ export function StepRail({ runId, timeline, info, open, now, href, onToggle, con
     : "Steps";
   const listId = `steps-${runId}`;
   return (
-    <div class={`rail${running ? " rail-live" : ""}`} data-rail={running ? "live" : "done"}>
+    <div
+      class={`rail${running ? " rail-live" : ""}`}
+      data-rail={running ? "live" : "done"}
+      data-outcome={t?.outcome ?? undefined}
+    >
       {t && (
         <ol class="rail-bar" aria-label="Steps of the run">
           {t.steps.map((s) => (
@@ -99,7 +103,7 @@ export function StepRail({ runId, timeline, info, open, now, href, onToggle, con
           onClick={onToggle}
           data-toggle-steps
         >
-          <span data-summary>{running ? line : line}</span>
+          <span data-summary>{line}</span>
           <svg class="chev" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
             <path d="M4 6l4 4 4-4" fill="none" stroke="currentColor" stroke-width="1.8" />
           </svg>

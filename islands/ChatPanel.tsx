@@ -1,6 +1,6 @@
 import { useComputed, useSignal, useSignalEffect } from "@preact/signals";
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
-import { Exchange } from "../components/Exchange.tsx";
+import { Exchange, type ExchangeActions } from "../components/Exchange.tsx";
 import { MemoryList } from "../components/MemoryList.tsx";
 import { api, ApiError, pause, readRunEvents, terminalOf } from "../lib/client/api.ts";
 import { type ConnectionState, RunFollower } from "../lib/client/run_follower.ts";
@@ -97,6 +97,21 @@ export default function ChatPanel(props: ChatPanelProps) {
 
   const exchanges = useComputed(() => groupExchanges(messages.value));
   const latestRun = useComputed(() => {
+    // One object for every exchange, made once, so unchanged exchanges keep equal props.
+    const handlers = useRef({ send, toggleSteps });
+    handlers.current = { send, toggleSteps };
+    const actions = useRef<ExchangeActions>({
+      unfold: (key) =>
+        unfolded.value = unfolded.value.includes(key)
+          ? unfolded.value.filter((k) => k !== key)
+          : [...unfolded.value, key],
+      retry: (event, message) => {
+        event.preventDefault();
+        handlers.current.send(message);
+      },
+      toggleSteps: (event, runId) => handlers.current.toggleSteps(event, runId),
+    }).current;
+
     const list = exchanges.value;
     return list[list.length - 1]?.runId ?? null;
   });
@@ -250,14 +265,27 @@ export default function ChatPanel(props: ChatPanelProps) {
 
   useEffect(() => {
     hydrated.value = true;
+    // Following stops when the person scrolls up, and starts again at the
+    // end; a page that grows or reflows (a font arrives) does not stop it.
+    // (A scroll that comes with a change of the page's height is the
+    // browser keeping content in place, not the person.)
+    let lastY = scrollY;
+    let lastHeight = document.documentElement.scrollHeight;
     const onScroll = () => {
-      const el = document.documentElement;
-      atBottom.value = scrollY + innerHeight >= el.scrollHeight - 48;
+      const y = scrollY;
+      const height = document.documentElement.scrollHeight;
+      if (y + innerHeight >= height - 48) atBottom.value = true;
+      else if (y < lastY - 2 && height === lastHeight) atBottom.value = false;
+      lastY = y;
+      lastHeight = height;
     };
     addEventListener("scroll", onScroll, { passive: true });
     addEventListener("online", reachable);
     // A conversation opens on its latest exchange, unless the address names a place.
-    if (!location.hash) scrollToEnd("instant");
+    if (!location.hash) {
+      scrollToEnd("instant");
+      document.fonts?.ready.then(() => atBottom.value && scrollToEnd("instant"));
+    }
     for (const started of props.live) follow(started);
     const current = followers.current;
     return () => {
@@ -273,6 +301,7 @@ export default function ChatPanel(props: ChatPanelProps) {
     sending.value = true;
     notice.value = null;
     atBottom.value = true;
+    scrollToEnd("instant");
     const optimistic: Message = {
       id: `local-${Date.now()}`,
       role: "user",
@@ -380,6 +409,21 @@ export default function ChatPanel(props: ChatPanelProps) {
     }
   }
 
+  // One object for every exchange, made once, so unchanged exchanges keep equal props.
+  const handlers = useRef({ send, toggleSteps });
+  handlers.current = { send, toggleSteps };
+  const actions = useRef<ExchangeActions>({
+    unfold: (key) =>
+      unfolded.value = unfolded.value.includes(key)
+        ? unfolded.value.filter((k) => k !== key)
+        : [...unfolded.value, key],
+    retry: (event, message) => {
+      event.preventDefault();
+      handlers.current.send(message);
+    },
+    toggleSteps: (event, runId) => handlers.current.toggleSteps(event, runId),
+  }).current;
+
   const list = exchanges.value;
   const lastIndex = list.length - 1;
   const reason = sending.value
@@ -422,7 +466,6 @@ export default function ChatPanel(props: ChatPanelProps) {
               {list.map((x, i) => {
                 const runId = x.runId;
                 const t = runId ? timelines.value[runId] ?? null : null;
-                const isLatest = i === lastIndex;
                 const open = runId !== null && expanded.value.includes(runId);
                 const live = t?.outcome === "running";
                 const outcome = t?.outcome;
@@ -432,49 +475,26 @@ export default function ChatPanel(props: ChatPanelProps) {
                     : outcome === "failed"
                     ? (t?.error?.code === "interrupted" ? "interrupted" : "failed")
                     : undefined);
-                const ended = !x.answer && status && !live
-                  ? { status, reason: t?.error && outcome === "failed" ? explainError(t.error) : null }
-                  : null;
-                const answer = x.answer?.content ??
-                  (t && (live || outcome === "succeeded") ? t.answer : null);
+                const ended = !x.answer && status && !live ? status : null;
                 return (
                   <Exchange
                     key={x.key}
                     exchange={x}
                     projectId={project.id}
-                    latest={isLatest}
-                    answer={answer}
+                    latest={i === lastIndex}
+                    answer={x.answer?.content ?? (t && (live || outcome === "succeeded") ? t.answer : null)}
                     streaming={!x.answer && live}
                     ended={ended}
+                    endedReason={ended && t?.error && outcome === "failed" ? explainError(t.error) : null}
                     unfolded={unfolded.value.includes(x.key)}
-                    onUnfold={() =>
-                      unfolded.value = unfolded.value.includes(x.key)
-                        ? unfolded.value.filter((k) => k !== x.key)
-                        : [...unfolded.value, x.key]}
-                    onRetry={(e, text) => {
-                      e.preventDefault();
-                      send(text);
-                    }}
-                    rail={runId
-                      ? {
-                        runId,
-                        // Steps show for the latest run and for runs the person opened.
-                        timeline: isLatest || open ? t : null,
-                        info: infos.value[runId] ?? null,
-                        open,
-                        now: now.value,
-                        href: `/projects/${project.id}?steps=${runId}#x-${runId}`,
-                        onToggle: (e) => toggleSteps(e, runId),
-                        connection: live && conn !== "idle"
-                          ? (
-                            <span class={`conn conn-${conn}`} data-connection={conn}>
-                              <span class="dot" aria-hidden="true" />
-                              {connectionWords(conn, restarted.value)}
-                            </span>
-                          )
-                          : null,
-                      }
-                      : null}
+                    // Steps show for the latest run and for runs the person opened.
+                    timeline={i === lastIndex || open ? t : null}
+                    info={runId ? infos.value[runId] ?? null : null}
+                    open={open}
+                    now={live ? now.value : 0}
+                    connection={live && conn !== "idle" ? conn : null}
+                    connectionWords={live && conn !== "idle" ? connectionWords(conn, restarted.value) : ""}
+                    actions={actions}
                   />
                 );
               })}
@@ -497,7 +517,11 @@ export default function ChatPanel(props: ChatPanelProps) {
             <button
               type="button"
               class="jump"
-              onClick={() => scrollToEnd("smooth")}
+              onClick={() => {
+                // Following again: every render from now on keeps the end in view.
+                atBottom.value = true;
+                scrollToEnd("instant");
+              }}
               data-jump
             >
               <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">

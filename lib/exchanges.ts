@@ -127,5 +127,6 @@ export function infoOfTimeline(t: Timeline): RunInfo {
     : t.outcome === "failed"
     ? (t.error?.code === "interrupted" ? "interrupted" : "failed")
     : "running";
-  return { status, durationMs, step: t.error?.step ?? null };
+  const where = t.steps.find((s) => s.status === "error" || s.status === "cancelled");
+  return { status, durationMs, step: t.error?.step ?? where?.step ?? null };
 }
