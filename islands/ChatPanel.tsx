@@ -4,7 +4,7 @@ import { Exchange, type ExchangeActions } from "../components/Exchange.tsx";
 import { MemoryList } from "../components/MemoryList.tsx";
 import { api, ApiError, pause, readRunEvents, terminalOf } from "../lib/client/api.ts";
 import { type ConnectionState, RunFollower } from "../lib/client/run_follower.ts";
-import { groupExchanges, type RunInfo } from "../lib/exchanges.ts";
+import { type Exchange as ExchangeData, groupExchanges, type RunInfo } from "../lib/exchanges.ts";
 import type {
   ChatResult,
   Memory,
@@ -44,6 +44,15 @@ export interface ChatPanelProps {
   renderedAt: number;
   /** A message for the no-JavaScript form's result, if any. */
   notice?: string;
+  /**
+   * How many earlier exchanges the server renders as static HTML before the
+   * island's own (a long conversation hydrates only its latest ones).
+   */
+  olderCount: number;
+  /** The messages of those earlier exchanges: on the server only, never sent to the browser. */
+  olderMessages?: Message[];
+  /** The first message the island holds: a reload of the conversation keeps this one and later ones. */
+  firstMessageId: string | null;
 }
 
 /** A notice at the composer, and what makes it go away. */
@@ -94,24 +103,14 @@ export default function ChatPanel(props: ChatPanelProps) {
   /** Browser clock minus server clock, at most: the smallest (receipt − ts) seen. */
   const clockOffset = useRef(Number.POSITIVE_INFINITY);
   const announced = useRef(new Set<string>());
+  /** The earlier exchanges as the server rendered them, taken from the page before hydration. */
+  const olderHtml = useRef<string | null>(null);
+  if (olderHtml.current === null && typeof document !== "undefined") {
+    olderHtml.current = document.querySelector("#chat [data-older]")?.innerHTML ?? "";
+  }
 
   const exchanges = useComputed(() => groupExchanges(messages.value));
   const latestRun = useComputed(() => {
-    // One object for every exchange, made once, so unchanged exchanges keep equal props.
-    const handlers = useRef({ send, toggleSteps });
-    handlers.current = { send, toggleSteps };
-    const actions = useRef<ExchangeActions>({
-      unfold: (key) =>
-        unfolded.value = unfolded.value.includes(key)
-          ? unfolded.value.filter((k) => k !== key)
-          : [...unfolded.value, key],
-      retry: (event, message) => {
-        event.preventDefault();
-        handlers.current.send(message);
-      },
-      toggleSteps: (event, runId) => handlers.current.toggleSteps(event, runId),
-    }).current;
-
     const list = exchanges.value;
     return list[list.length - 1]?.runId ?? null;
   });
@@ -158,7 +157,8 @@ export default function ChatPanel(props: ChatPanelProps) {
           api<Message[]>(`${base}/messages`),
           api<Memory[]>(`${base}/memories`),
         ]);
-        messages.value = m;
+        const first = props.firstMessageId;
+        messages.value = first === null || props.olderCount === 0 ? m : m.filter((x) => x.id >= first);
         memories.value = mem;
         reachable();
         return true;
@@ -388,8 +388,16 @@ export default function ChatPanel(props: ChatPanelProps) {
     }
   }
 
-  /** A code block's Copy button (one handler for every block). */
+  /** A code block's Copy button (one handler for every block), and Show more in earlier exchanges. */
   function onThreadClick(event: MouseEvent) {
+    const more = (event.target as Element | null)?.closest?.("[data-older] .more");
+    const bubble = more?.parentElement?.querySelector(".bubble");
+    if (more && bubble) {
+      const open = bubble.classList.toggle("folded") === false;
+      more.textContent = open ? "Show less" : "Show more";
+      more.setAttribute("aria-expanded", String(open));
+      return;
+    }
     const button = (event.target as Element | null)?.closest?.("[data-copy]");
     const code = button?.parentElement?.querySelector("pre")?.textContent;
     if (!button || code == null) return;
@@ -424,6 +432,44 @@ export default function ChatPanel(props: ChatPanelProps) {
     toggleSteps: (event, runId) => handlers.current.toggleSteps(event, runId),
   }).current;
 
+  const conn = connection.value;
+  /** One exchange's view; `actions` null for the static earlier ones. */
+  function renderExchange(x: ExchangeData, latest: boolean, actions: ExchangeActions | null) {
+    const runId = x.runId;
+    const t = runId ? timelines.value[runId] ?? null : null;
+    const open = runId !== null && expanded.value.includes(runId);
+    const live = t?.outcome === "running";
+    const outcome = t?.outcome;
+    const status = x.user?.status ??
+      (outcome === "cancelled"
+        ? "cancelled"
+        : outcome === "failed"
+        ? (t?.error?.code === "interrupted" ? "interrupted" : "failed")
+        : undefined);
+    const ended = !x.answer && status && !live ? status : null;
+    return (
+      <Exchange
+        key={x.key}
+        exchange={x}
+        projectId={project.id}
+        latest={latest}
+        answer={x.answer?.content ?? (t && (live || outcome === "succeeded") ? t.answer : null)}
+        streaming={!x.answer && live}
+        ended={ended}
+        endedReason={ended && t?.error && outcome === "failed" ? explainError(t.error) : null}
+        unfolded={unfolded.value.includes(x.key)}
+        // Steps show for the latest run and for runs the person opened.
+        timeline={latest || open ? t : null}
+        info={runId ? infos.value[runId] ?? null : null}
+        open={open}
+        now={live ? now.value : 0}
+        connection={live && conn !== "idle" ? conn : null}
+        connectionWords={live && conn !== "idle" ? connectionWords(conn, restarted.value) : ""}
+        actions={actions}
+      />
+    );
+  }
+
   const list = exchanges.value;
   const lastIndex = list.length - 1;
   const reason = sending.value
@@ -433,7 +479,6 @@ export default function ChatPanel(props: ChatPanelProps) {
     : hydrated.value
     ? "Enter sends, Shift+Enter starts a new line."
     : "";
-  const conn = connection.value;
 
   return (
     <div class="chat" data-hydrated={hydrated.value ? "true" : undefined}>
@@ -451,7 +496,17 @@ export default function ChatPanel(props: ChatPanelProps) {
       </details>
 
       <section class="thread" aria-label="Conversation" onClick={onThreadClick}>
-        {list.length === 0
+        {props.olderCount > 0 && (props.olderMessages
+          ? (
+            <div class="older" data-older>
+              <ol class="exchanges">
+                {groupExchanges(props.olderMessages).map((x) => renderExchange(x, false, null))}
+              </ol>
+            </div>
+          )
+          // deno-lint-ignore react-no-danger
+          : <div class="older" data-older dangerouslySetInnerHTML={{ __html: olderHtml.current ?? "" }} />)}
+        {list.length === 0 && props.olderCount === 0
           ? (
             <div class="welcome">
               <h2>What should Lantern do?</h2>
@@ -463,41 +518,7 @@ export default function ChatPanel(props: ChatPanelProps) {
           )
           : (
             <ol class="exchanges">
-              {list.map((x, i) => {
-                const runId = x.runId;
-                const t = runId ? timelines.value[runId] ?? null : null;
-                const open = runId !== null && expanded.value.includes(runId);
-                const live = t?.outcome === "running";
-                const outcome = t?.outcome;
-                const status = x.user?.status ??
-                  (outcome === "cancelled"
-                    ? "cancelled"
-                    : outcome === "failed"
-                    ? (t?.error?.code === "interrupted" ? "interrupted" : "failed")
-                    : undefined);
-                const ended = !x.answer && status && !live ? status : null;
-                return (
-                  <Exchange
-                    key={x.key}
-                    exchange={x}
-                    projectId={project.id}
-                    latest={i === lastIndex}
-                    answer={x.answer?.content ?? (t && (live || outcome === "succeeded") ? t.answer : null)}
-                    streaming={!x.answer && live}
-                    ended={ended}
-                    endedReason={ended && t?.error && outcome === "failed" ? explainError(t.error) : null}
-                    unfolded={unfolded.value.includes(x.key)}
-                    // Steps show for the latest run and for runs the person opened.
-                    timeline={i === lastIndex || open ? t : null}
-                    info={runId ? infos.value[runId] ?? null : null}
-                    open={open}
-                    now={live ? now.value : 0}
-                    connection={live && conn !== "idle" ? conn : null}
-                    connectionWords={live && conn !== "idle" ? connectionWords(conn, restarted.value) : ""}
-                    actions={actions}
-                  />
-                );
-              })}
+              {list.map((x, i) => renderExchange(x, i === lastIndex, actions))}
             </ol>
           )}
 

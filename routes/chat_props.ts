@@ -14,6 +14,9 @@ import { isId } from "../lib/ids.ts";
 import type { Project, RunRecord } from "../lib/protocol.ts";
 import { applyEvent, foldEvents, type Timeline, timelineFromRecord } from "../lib/timeline.ts";
 
+/** How many of the latest exchanges the island renders (and hydrates); earlier ones are static. */
+export const ISLAND_EXCHANGES = 4;
+
 /** How many runs a page reads records for (older ones fold without a summary). */
 const RUN_RECORDS = 200;
 
@@ -79,10 +82,21 @@ export async function chatProps(
     const record = x.runId ? byId.get(x.runId) : undefined;
     if (record) infos[record.id] = runInfo(record);
   }
+  // Only the latest exchanges go to the island; the earlier ones are static HTML.
+  const split = Math.max(0, exchanges.length - ISLAND_EXCHANGES);
+  const older = new Set<string>();
+  for (const x of exchanges.slice(0, split)) {
+    if (x.user) older.add(x.user.id);
+    if (x.answer) older.add(x.answer.id);
+  }
+  const own = messages.filter((m) => !older.has(m.id));
   const base = `/api/projects/${project.id}/runs`;
   return {
     project,
-    messages,
+    messages: own,
+    olderCount: split,
+    olderMessages: messages.filter((m) => older.has(m.id)),
+    firstMessageId: split > 0 ? own.reduce((a, m) => (m.id < a ? m.id : a), own[0]?.id ?? "") || null : null,
     memories,
     timelines,
     runs: infos,

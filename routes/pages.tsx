@@ -146,7 +146,7 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
         <div id="chat" data-island="ChatPanel">
           <ChatPanel {...props} />
         </div>
-        <IslandProps id="chat" props={props} />
+        <IslandProps id="chat" props={{ ...props, olderMessages: undefined }} />
       </Layout>,
     );
   });

@@ -140,7 +140,7 @@ async function followsTheRun(browser: Browser, viewport: { width: number; height
       (globalThis as unknown as { __lastStreamed: string | null }).__lastStreamed
     );
     assert.ok(streamed, "no streamed render was seen");
-    const final = await page.locator("[data-exchange]:last-child [data-answer]").innerHTML();
+    const final = await page.locator("#latest [data-answer]").innerHTML();
     assert.equal(final, streamed, "the final answer is not the last streamed render");
     await screenshot(page, `12-finished-${name}`, { fullPage: false });
     // Once more, for a picture of a run going (a screenshot stalls the page,

@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { STEPS } from "../../lib/protocol.ts";
+import { type StepName, STEPS } from "../../lib/protocol.ts";
+import { STEP_LABELS } from "../../lib/timeline.ts";
 import { BUDGET_BYTES, pageScripts } from "../../scripts/size.ts";
 import { call, createProject, startServer } from "../helpers.ts";
 import {
@@ -250,9 +251,14 @@ browserTest("Stop ends the run, the page says so, and Retry sends the message ag
   assert.match((await page.locator("[data-reason]").textContent()) ?? "", /working on your message/);
   await page.locator("[data-stop]").click();
   await waitForOutcome(page, "cancelled", 5_000);
-  assert.match((await page.locator("[data-summary]").textContent()) ?? "", /^Stopped at Analyzing/);
   const stoppedAt = page.locator('[data-step][data-status="cancelled"]');
   assert.equal(await stoppedAt.count(), 1);
+  // The folded line names the step it stopped at (wherever Stop landed).
+  const where = STEP_LABELS[(await stoppedAt.getAttribute("data-step")) as StepName];
+  assert.match(
+    (await page.locator("[data-summary]").textContent()) ?? "",
+    new RegExp(`^Stopped at ${where} · `),
+  );
   assert.equal(await page.locator('[data-step="completion"]').getAttribute("data-status"), "skipped");
   assert.equal(await page.locator('[data-role="user"]').getAttribute("data-status"), "cancelled");
   const note = page.locator('[data-ended="cancelled"] .msg-note');
