@@ -15,6 +15,13 @@ const ENDED_NOTE: Record<MessageStatus, string> = {
   failed: "This message did not get an answer.",
 };
 
+/** The word before the reason, when there is one. */
+const ENDED_LABEL: Record<MessageStatus, string> = {
+  cancelled: "Stopped",
+  interrupted: "Interrupted",
+  failed: "Failed",
+};
+
 /** Whether a message is long enough to fold. */
 export function isLong(text: string): boolean {
   return text.length > LONG_CHARS || text.split("\n").length > LONG_LINES;
@@ -133,8 +140,7 @@ export class Exchange extends Component<ExchangeProps> {
         {ended && user && (
           <div class="ended" data-ended={ended}>
             <p class="msg-note">
-              {ENDED_NOTE[ended]}
-              {p.endedReason && ` ${p.endedReason}`}
+              {p.endedReason ? `${ENDED_LABEL[ended]}: ${p.endedReason}` : ENDED_NOTE[ended]}
             </p>
             <form
               method="post"

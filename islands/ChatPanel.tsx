@@ -4,7 +4,12 @@ import { Exchange, type ExchangeActions } from "../components/Exchange.tsx";
 import { MemoryList } from "../components/MemoryList.tsx";
 import { api, ApiError, pause, readRunEvents, terminalOf } from "../lib/client/api.ts";
 import { type ConnectionState, RunFollower } from "../lib/client/run_follower.ts";
-import { type Exchange as ExchangeData, groupExchanges, type RunInfo } from "../lib/exchanges.ts";
+import {
+  type Exchange as ExchangeData,
+  groupExchanges,
+  infoOfTimeline,
+  type RunInfo,
+} from "../lib/exchanges.ts";
 import type {
   ChatResult,
   Memory,
@@ -195,6 +200,8 @@ export default function ChatPanel(props: ChatPanelProps) {
     timelines.value = { ...timelines.value, [event.runId]: after };
     announce(event);
     if (!isTerminal(event)) return;
+    // The folded line of this exchange, once it is no longer the latest.
+    infos.value = { ...infos.value, [event.runId]: infoOfTimeline(after) };
     followers.current.get(event.runId)?.stop();
     followers.current.delete(event.runId);
     if (event.type === "result") fresh.value = event.result.memories.added.map((m) => m.id);

@@ -123,7 +123,7 @@ browserTest("a run cut short by a crash shows where it stopped and what to do ne
     const note = page.locator('[data-ended="interrupted"] .msg-note');
     await note.waitFor();
     const text = (await note.textContent()) ?? "";
-    assert.match(text, /^Interrupted: the server stopped/);
+    assert.match(text, /^Interrupted: The server stopped/);
     assert.equal(text.split("Send your message again.").length - 1, 1, `no single next step in "${text}"`);
     assert.equal(await page.locator("[data-retry]").count(), 1);
     await screenshot(page, "06-interrupted");
