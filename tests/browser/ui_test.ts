@@ -454,14 +454,14 @@ browserTest("a finished run looks clean in light, dark and at 360 px, with AA co
       return out;
     });
     assert.deepEqual(failures, [], `text below AA contrast in the ${scheme} theme`);
-    await screenshot(page, `09-finished-${scheme}`);
+    await screenshot(page, `09-finished-${scheme}`, { fullPage: false });
   }
 
   await page.emulateMedia({ colorScheme: "light" });
   await page.setViewportSize({ width: 360, height: 780 });
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 360, `the page is ${width} px wide at a 360 px viewport`);
-  await screenshot(page, "10-finished-phone-360");
+  await screenshot(page, "10-finished-phone-360", { fullPage: false });
 });
 
 browserTest(
