@@ -147,7 +147,7 @@ browserTest(
       assert.match(text, /^\d+(\.\d)? (ms|s)$/);
     }
     assert.equal(await page.locator("[data-step-detail] .step-message").count(), STEPS.length);
-    await screenshot(page, "02-steps-open");
+    await screenshot(page, "02-steps-open", { fullPage: false });
     // The live region announced each step once, in order, then the outcome.
     const announced = log.filter((c) => c.kind === "announce" && c.value !== "").map((c) => c.value);
     for (const [i, step] of STEPS.entries()) {
