@@ -1,7 +1,5 @@
 import type { ComponentChildren } from "preact";
-
-/** The one script a page with islands loads; `deno task size` measures it and its chunks. */
-export const ISLAND_SCRIPT = "/static/islands/client.js";
+import { assetUrl } from "../lib/assets.ts";
 
 /** A skip link at the top of the page, for keyboard users. */
 export interface SkipLink {
@@ -9,14 +7,29 @@ export interface SkipLink {
   label: string;
 }
 
+/** The lantern mark, in the header. */
+function Mark() {
+  return (
+    <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+      <path
+        fill="currentColor"
+        d="M9 2h6v2h-1v1.1A7 7 0 0 1 19 12v6a3 3 0 0 1-3 3H8a3 3 0 0 1-3-3v-6a7 7 0 0 1 5-6.9V4H9zm3 6a2 2 0 0 0-2 2c0 1.5 2 4 2 4s2-2.5 2-4a2 2 0 0 0-2-2z"
+      />
+    </svg>
+  );
+}
+
 /**
- * The page shell: landmarks, styles, skip links and the island script.
- * `skip` adds skip links after "Skip to content".
+ * The page shell: landmarks, styles, font, skip links and the island script.
+ * `heading` replaces the brand in the header (a project page puts its name
+ * and the way back there); `skip` adds skip links after "Skip to content".
  */
 export function Layout(
-  { title, children, script = false, skip = [] }: {
+  { title, description, children, heading, script = false, skip = [] }: {
     title: string;
+    description?: string;
     children: ComponentChildren;
+    heading?: ComponentChildren;
     script?: boolean;
     skip?: SkipLink[];
   },
@@ -28,27 +41,58 @@ export function Layout(
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
         <title>{title}</title>
-        <link rel="stylesheet" href="/static/styles.css" />
-        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
-        {script && <script type="module" src={ISLAND_SCRIPT} />}
+        <meta
+          name="description"
+          content={description ??
+            "Lantern: projects with a conversation and a memory, where you watch an assistant plan and do each step of its work."}
+        />
+        <link
+          rel="preload"
+          href={assetUrl("inter.woff2")}
+          as="font"
+          type="font/woff2"
+          crossorigin="anonymous"
+        />
+        <link rel="stylesheet" href={assetUrl("styles.css")} />
+        <link rel="icon" href={assetUrl("favicon.svg")} type="image/svg+xml" />
+        {script && <script type="module" src={assetUrl("client.js")} />}
       </head>
       <body>
         <a class="skip" href="#main">Skip to content</a>
         {skip.map((link) => <a key={link.href} class="skip" href={link.href}>{link.label}</a>)}
         <header class="site-header">
-          <a href="/" class="brand">
-            <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
-              <path
-                fill="currentColor"
-                d="M9 2h6v2h-1v1.1A7 7 0 0 1 19 12v6a3 3 0 0 1-3 3H8a3 3 0 0 1-3-3v-6a7 7 0 0 1 5-6.9V4H9zm3 6a2 2 0 0 0-2 2c0 1.5 2 4 2 4s2-2.5 2-4a2 2 0 0 0-2-2z"
-              />
-            </svg>
-            <span>Lantern</span>
-          </a>
+          <div class={heading ? "header-inner wide" : "header-inner"}>
+            {heading ?? (
+              <a href="/" class="brand">
+                <Mark />
+                <span>Lantern</span>
+              </a>
+            )}
+          </div>
         </header>
         <main id="main" tabIndex={-1}>{children}</main>
       </body>
     </html>
+  );
+}
+
+/** The header of a project page: the way back, the project's name, the mark. */
+export function ProjectHeading({ name }: { name: string }) {
+  return (
+    <>
+      <nav aria-label="Breadcrumb" class="crumbs">
+        <a href="/" class="back">
+          <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+            <path d="M10 3 5 8l5 5" fill="none" stroke="currentColor" stroke-width="1.8" />
+          </svg>
+          <span>Projects</span>
+        </a>
+      </nav>
+      <h1 class="project-title">{name}</h1>
+      <a href="/" class="brand brand-small" aria-label="Lantern, all projects">
+        <Mark />
+      </a>
+    </>
   );
 }
 

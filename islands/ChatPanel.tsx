@@ -1,196 +1,172 @@
 import { useComputed, useSignal, useSignalEffect } from "@preact/signals";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import { Exchange, type ExchangeActions } from "../components/Exchange.tsx";
+import { MemoryList } from "../components/MemoryList.tsx";
+import { api, ApiError, pause, readRunEvents } from "../lib/client/api.ts";
+import { endingOfRecord } from "../lib/runs/outcome.ts";
 import { type ConnectionState, RunFollower } from "../lib/client/run_follower.ts";
+import {
+  type Exchange as ExchangeData,
+  groupExchanges,
+  infoOfTimeline,
+  type RunInfo,
+} from "../lib/exchanges.ts";
 import type {
   ChatResult,
-  ErrorBody,
   Memory,
+  Message,
   Project,
   RunEvent,
   RunRecord,
   RunStarted,
 } from "../lib/protocol.ts";
+import { isTerminal } from "../lib/runs/outcome.ts";
 import {
   announcementFor,
   applyEvent,
   emptyTimeline,
   explainError,
-  formatDuration,
-  STEP_LABELS,
-  stepsFinished,
-  type Timeline as TimelineState,
-  timelineFromRecord,
+  foldEvents,
+  type Timeline,
 } from "../lib/timeline.ts";
-import { Conversation, type LiveAnswer, type RenderedMessage } from "../components/Conversation.tsx";
-import { MemoryList } from "../components/MemoryList.tsx";
-import { Timeline } from "../components/Timeline.tsx";
 
-/** What the server hands the island (also rendered on the server). */
+/** What the server hands the island (and renders with it). */
 export interface ChatPanelProps {
   project: Project;
-  messages: RenderedMessage[];
+  messages: Message[];
   memories: Memory[];
-  /** A run still going when the page was rendered: the island reattaches. */
-  activeRun: RunStarted | null;
-  /** The last run, when it has ended: the timeline shows how it went. */
-  lastRun?: RunRecord | null;
+  /** The steps of the runs shown in full: the latest, and any opened with `?steps=`. */
+  timelines: Record<string, Timeline>;
+  /** What the records say of every run in the conversation, for folded rails. */
+  runs: Record<string, RunInfo>;
+  /** Runs still going when the page was rendered: followed on from their timeline's last event. */
+  live: RunStarted[];
+  /** Runs whose steps are open. */
+  expanded: string[];
   engine: { name: string; model: string };
+  /** The instance that rendered the page: another one answering later means a restart. */
+  instance: string;
+  /** The server's clock when it rendered the page (elapsed times start from it). */
+  renderedAt: number;
   /** A message for the no-JavaScript form's result, if any. */
   notice?: string;
+  /**
+   * How many earlier exchanges the server renders as static HTML before the
+   * island's own (a long conversation hydrates only its latest ones).
+   */
+  olderCount: number;
+  /** The messages of those earlier exchanges: on the server only, never sent to the browser. */
+  olderMessages?: Message[];
+  /** The first message the island holds: a reload of the conversation keeps this one and later ones. */
+  firstMessageId: string | null;
 }
 
-const CONNECTION_TEXT: Record<ConnectionState, string> = {
-  idle: "",
-  connecting: "Connecting…",
-  live: "Live",
-  offline: "Offline, retrying",
-  reconnecting: "Reconnecting…",
-  fallback: "No live updates; waiting for the answer",
-};
-
-const OUTCOME_TEXT: Record<NonNullable<TimelineState["outcome"]>, string> = {
-  running: "Working",
-  succeeded: "Finished",
-  failed: "Failed",
-  cancelled: "Stopped",
-};
-
-/** One line on where the run stands: steps done, or where it ended and how long it took. */
-function summary(t: TimelineState, finished: number, total: string): string {
-  const where = t.steps.find((s) => s.status === "error" || s.status === "cancelled");
-  const after = total ? `, after ${total}` : "";
-  if (t.outcome === "succeeded") return `${t.steps.length} steps${total ? ` in ${total}` : ""}`;
-  if (t.outcome === "failed") {
-    return where ? `Failed at ${STEP_LABELS[where.step]}${after}` : `Failed${after}`;
-  }
-  if (t.outcome === "cancelled") {
-    return where ? `Stopped at ${STEP_LABELS[where.step]}${after}` : `Stopped${after}`;
-  }
-  return `${finished} of ${t.steps.length} steps done`;
+/** A notice at the composer, and what makes it go away. */
+interface Notice {
+  text: string;
+  /** `network`: clears once the server answers again. */
+  cause: "network" | "other";
 }
 
-/** The terminal event a finished run's record stands for, after `lastSeq`. */
-function terminalOf(record: RunRecord, lastSeq: number): RunEvent {
-  const stamp = {
-    runId: record.id,
-    seq: Math.max(record.lastSeq, lastSeq + 1),
-    ts: record.endedAt ? Date.parse(record.endedAt) : Date.now(),
-  };
-  if (record.status === "succeeded" && record.result) {
-    return { type: "result", result: record.result, ...stamp };
+/** The words for the connection of a live run. */
+function connectionWords(state: ConnectionState, restarted: boolean): string {
+  if (state === "offline") {
+    return typeof navigator !== "undefined" && navigator.onLine === false
+      ? "You are offline; waiting for the network"
+      : "The server cannot be reached; retrying";
   }
-  if (record.status === "cancelled") {
-    return { type: "cancelled", cancelled: { message: "Stopped before it finished.", step: null }, ...stamp };
-  }
-  const error = record.error ??
-    { code: "internal_error", message: "The run ended without an answer.", step: null };
-  return { type: "error", error, ...stamp };
+  if (state === "reconnecting") return restarted ? "The server restarted; catching up" : "Reconnecting…";
+  if (state === "connecting") return "Connecting…";
+  if (state === "fallback") return "No live updates here; the answer shows when it is ready";
+  return "Live";
 }
 
-/** An API error with its HTTP status (0: no answer at all). */
-class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-async function api<T>(url: string, init?: RequestInit): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      ...init,
-      headers: { accept: "application/json", ...(init?.body ? { "content-type": "application/json" } : {}) },
-    });
-  } catch {
-    throw new ApiError(0, "The server cannot be reached. Check your connection and try again.");
-  }
-  const body = await res.json().catch(() => null);
-  if (!res.ok) {
-    const message = (body as ErrorBody | null)?.error?.message ?? `The server answered ${res.status}.`;
-    throw new ApiError(res.status, message);
-  }
-  return body as T;
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The conversation, the live timeline, the composer and the memories. */
+/** The conversation as exchanges with their live steps, the composer, and the memories. */
 export default function ChatPanel(props: ChatPanelProps) {
-  const { project, activeRun } = props;
+  const { project } = props;
   const base = `/api/projects/${project.id}`;
   const messages = useSignal(props.messages);
   const memories = useSignal(props.memories);
-  const freshMemories = useSignal<string[]>([]);
-  const timeline = useSignal<TimelineState>(
-    activeRun
-      ? emptyTimeline(activeRun.runId)
-      : props.lastRun
-      ? timelineFromRecord(props.lastRun)
-      : emptyTimeline(),
-  );
-  const run = useSignal<RunStarted | null>(activeRun);
-  const connection = useSignal<ConnectionState>(activeRun ? "connecting" : "idle");
+  const fresh = useSignal<string[]>([]);
+  const timelines = useSignal(props.timelines);
+  const infos = useSignal(props.runs);
+  const expanded = useSignal<string[]>(props.expanded);
+  const unfolded = useSignal<string[]>([]);
+  const connection = useSignal<ConnectionState>(props.live.length ? "connecting" : "idle");
+  const restarted = useSignal(false);
   const sending = useSignal(false);
   const stopping = useSignal(false);
-  const problem = useSignal<string | null>(props.notice ?? null);
-  /** The finished answer, shown until the saved conversation has it. */
-  const settled = useSignal<string | null>(null);
-  /** Now on the server's clock (see `clockOffset`), for elapsed times. */
-  const now = useSignal(0);
+  const notice = useSignal<Notice | null>(props.notice ? { text: props.notice, cause: "other" } : null);
+  const now = useSignal(props.renderedAt);
   const announcement = useSignal("");
   const draft = useSignal("");
   const hydrated = useSignal(false);
-  const follower = useRef<RunFollower | null>(null);
+  /** The view follows the stream until the person scrolls up. */
+  const atBottom = useSignal(true);
+  const followers = useRef(new Map<string, RunFollower>());
   const composer = useRef<HTMLTextAreaElement>(null);
   const form = useRef<HTMLFormElement>(null);
   /** Browser clock minus server clock, at most: the smallest (receipt − ts) seen. */
   const clockOffset = useRef(Number.POSITIVE_INFINITY);
   const announced = useRef(new Set<string>());
+  /** The earlier exchanges as the server rendered them, taken from the page before hydration. */
+  const olderHtml = useRef<string | null>(null);
+  if (olderHtml.current === null && typeof document !== "undefined") {
+    olderHtml.current = document.querySelector("#chat [data-older]")?.innerHTML ?? "";
+  }
 
-  const busy = useComputed(() => sending.value || timeline.value.outcome === "running");
-  const live = useComputed<LiveAnswer | null>(() => {
-    const t = timeline.value;
-    if (t.outcome === "running" && run.value) return { text: t.answer, done: false };
-    if (settled.value !== null) return { text: settled.value, done: true };
-    return null;
+  const exchanges = useComputed(() => groupExchanges(messages.value));
+  const latestRun = useComputed(() => {
+    const list = exchanges.value;
+    return list[list.length - 1]?.runId ?? null;
   });
+  const running = useComputed(() => Object.values(timelines.value).some((t) => t.outcome === "running"));
+  const latestRunning = useComputed(() => {
+    const id = latestRun.value;
+    return id !== null && timelines.value[id]?.outcome === "running";
+  });
+  const busy = useComputed(() => sending.value || latestRunning.value);
 
   const serverNow = () => Date.now() - (Number.isFinite(clockOffset.current) ? clockOffset.current : 0);
 
-  const going = useComputed(() => timeline.value.outcome === "running");
-
   // Tick elapsed times only while a run is going.
   useSignalEffect(() => {
-    if (!going.value) return;
+    if (!running.value) return;
     now.value = serverNow();
     const timer = setInterval(() => now.value = serverNow(), 100);
     return () => clearInterval(timer);
   });
 
-  // Keep the composer in view when the conversation grows above it and
-  // pushes it out, if it was in view; scrolling by the person never moves it.
-  const formTop = useRef<number | null>(null);
-  useEffect(() => {
-    const el = form.current;
-    if (!el) return;
-    const box = el.getBoundingClientRect();
-    const top = box.top + scrollY;
-    const before = formTop.current;
-    formTop.current = top;
-    if (!busy.value || before === null || top <= before) return;
-    const bottomBefore = box.bottom - (top - before);
-    if (bottomBefore <= innerHeight && box.bottom > innerHeight) el.scrollIntoView({ block: "end" });
+  // Follow the stream: after every render, while a run goes and the person
+  // has not scrolled up, the end of the page (the growing answer, the active
+  // step) stays in view.
+  useLayoutEffect(() => {
+    if (hydrated.value && running.value && atBottom.value) scrollToEnd("instant");
   });
+
+  function scrollToEnd(behavior: ScrollBehavior) {
+    scrollTo({ top: document.documentElement.scrollHeight, behavior });
+  }
+
+  function setNotice(text: string, cause: Notice["cause"]) {
+    notice.value = { text, cause };
+  }
+  /** The server answered: a notice caused by the network is over. */
+  function reachable() {
+    if (notice.value?.cause === "network") notice.value = null;
+  }
 
   async function refresh(): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const [m, mem] = await Promise.all([
-          api<RenderedMessage[]>(`${base}/messages?format=html`),
+          api<Message[]>(`${base}/messages`),
           api<Memory[]>(`${base}/memories`),
         ]);
-        messages.value = m;
+        const first = props.firstMessageId;
+        messages.value = first === null || props.olderCount === 0 ? m : m.filter((x) => x.id >= first);
         memories.value = mem;
+        reachable();
         return true;
       } catch {
         await pause(500 * (attempt + 1));
@@ -213,44 +189,48 @@ export default function ChatPanel(props: ChatPanelProps) {
     announcement.value = line;
   }
 
-  async function finish(answer: string | null) {
-    run.value = null;
-    stopping.value = false;
-    settled.value = answer;
-    const ok = await refresh();
-    if (ok) settled.value = null;
-    else problem.value = "The answer is saved, but the conversation could not be reloaded. Reload the page.";
-    restoreFocus();
-  }
-
+  /**
+   * One event of any run of this project: the island keeps a timeline per
+   * run, so events of several runs can arrive on one stream.
+   */
   function onEvent(event: RunEvent) {
     clockOffset.current = Math.min(clockOffset.current, Date.now() - event.ts);
-    timeline.value = applyEvent(timeline.value, event);
+    const before = timelines.value[event.runId] ?? emptyTimeline(event.runId);
+    const after = applyEvent(before, event);
+    if (after === before) return;
+    timelines.value = { ...timelines.value, [event.runId]: after };
     announce(event);
-    if (event.type === "result") {
-      freshMemories.value = event.result.memories.added.map((m) => m.id);
-      finish(event.result.message);
-    } else if (event.type === "error") {
-      problem.value = explainError(event.error);
-      finish(null);
-    } else if (event.type === "cancelled") {
-      finish(null);
-    }
+    if (!isTerminal(event)) return;
+    // The folded line of this exchange, once it is no longer the latest.
+    infos.value = { ...infos.value, [event.runId]: infoOfTimeline(after) };
+    followers.current.get(event.runId)?.stop();
+    followers.current.delete(event.runId);
+    if (event.type === "result") fresh.value = event.result.memories.added.map((m) => m.id);
+    stopping.value = false;
+    refresh().then((ok) => {
+      if (!ok) {
+        setNotice(
+          "The answer is saved, but the conversation could not be reloaded. Reload the page.",
+          "other",
+        );
+      }
+      restoreFocus();
+    });
   }
 
   /**
    * When event streams cannot be followed: wait for the run's record, then
    * end the timeline with the terminal event the record stands for.
    */
-  async function waitForRecord(started: RunStarted) {
-    const url = `${base}/runs/${started.runId}?wait=25`;
+  async function waitForRecord(runId: string) {
+    const url = `${base}/runs/${runId}?wait=25`;
     for (let i = 0; i < 60; i++) {
       const asked = Date.now();
       try {
         const record = await api<RunRecord>(url);
         if (record.status !== "running") {
           connection.value = "idle";
-          onEvent(terminalOf(record, timeline.value.lastSeq));
+          onEvent(endingOfRecord(record, timelines.value[runId]?.lastSeq ?? 0));
           return;
         }
       } catch (error) {
@@ -262,8 +242,8 @@ export default function ChatPanel(props: ChatPanelProps) {
     connection.value = "idle";
     onEvent({
       type: "error",
-      runId: started.runId,
-      seq: timeline.value.lastSeq + 1,
+      runId,
+      seq: (timelines.value[runId]?.lastSeq ?? 0) + 1,
       ts: serverNow(),
       error: {
         code: "lost",
@@ -274,69 +254,99 @@ export default function ChatPanel(props: ChatPanelProps) {
   }
 
   function follow(started: RunStarted) {
-    follower.current?.stop();
-    run.value = started;
-    settled.value = null;
-    freshMemories.value = [];
-    timeline.value = emptyTimeline(started.runId);
-    const f = new RunFollower(started.eventsUrl, `${base}/runs/${started.runId}`, {
+    const { runId } = started;
+    followers.current.get(runId)?.stop();
+    const f = new RunFollower(started.eventsUrl, `${base}/runs/${runId}`, {
       onEvent,
-      onState: (state) => connection.value = state,
-      onBlocked: () => waitForRecord(started),
-      onEnded: () => waitForRecord(started),
+      onState: (state) => {
+        connection.value = state;
+        if (state === "live") reachable();
+      },
+      onServer: (instance) => restarted.value = instance !== props.instance,
+      onBlocked: () => waitForRecord(runId),
+      onEnded: () => waitForRecord(runId),
     });
-    follower.current = f;
-    f.start(0);
+    followers.current.set(runId, f);
+    // From where the server-rendered timeline is: no replay of what shows.
+    f.start(timelines.value[runId]?.lastSeq ?? 0);
   }
 
   useEffect(() => {
     hydrated.value = true;
-    if (activeRun) follow(activeRun);
-    return () => follower.current?.stop();
+    // Following stops when the person scrolls up, and starts again at the
+    // end; a page that grows or reflows (a font arrives) does not stop it.
+    // (A scroll that comes with a change of the page's height is the
+    // browser keeping content in place, not the person.)
+    let lastY = scrollY;
+    let lastHeight = document.documentElement.scrollHeight;
+    const onScroll = () => {
+      const y = scrollY;
+      const height = document.documentElement.scrollHeight;
+      if (y + innerHeight >= height - 48) atBottom.value = true;
+      else if (y < lastY - 2 && height === lastHeight) atBottom.value = false;
+      lastY = y;
+      lastHeight = height;
+    };
+    addEventListener("scroll", onScroll, { passive: true });
+    addEventListener("online", reachable);
+    // A conversation opens on its latest exchange, unless the address names a place.
+    if (!location.hash) {
+      scrollToEnd("instant");
+      document.fonts?.ready.then(() => atBottom.value && scrollToEnd("instant"));
+    }
+    for (const started of props.live) follow(started);
+    const current = followers.current;
+    return () => {
+      removeEventListener("scroll", onScroll);
+      removeEventListener("online", reachable);
+      for (const f of current.values()) f.stop();
+    };
   }, []);
 
-  async function send(event?: Event) {
-    event?.preventDefault();
-    const message = draft.value.trim();
+  async function send(text: string) {
+    const message = text.trim();
     if (!message || busy.value) return;
     sending.value = true;
-    problem.value = null;
-    const optimistic: RenderedMessage = {
+    notice.value = null;
+    atBottom.value = true;
+    scrollToEnd("instant");
+    const optimistic: Message = {
       id: `local-${Date.now()}`,
       role: "user",
       content: message,
       runId: null,
       createdAt: new Date().toISOString(),
-      html: "",
     };
     // Shown at once; taken back (and the draft restored) if it was not sent.
     const before = messages.value;
     messages.value = [...before, optimistic];
-    draft.value = "";
+    if (draft.value.trim() === message) draft.value = "";
     try {
       if (typeof EventSource === "undefined") {
-        // No EventSource at all: the non-streaming route, said so on the page.
         connection.value = "fallback";
         const result = await api<ChatResult>(`${base}/chat`, {
           method: "POST",
           body: JSON.stringify({ message }),
         });
         connection.value = "idle";
-        freshMemories.value = result.memories.added.map((m) => m.id);
-        await finish(null);
+        fresh.value = result.memories.added.map((m) => m.id);
+        await refresh();
         return;
       }
       const started = await api<RunStarted>(`${base}/runs`, {
         method: "POST",
         body: JSON.stringify({ message }),
       });
+      reachable();
+      timelines.value = { ...timelines.value, [started.runId]: emptyTimeline(started.runId) };
       messages.value = [...before, { ...optimistic, runId: started.runId }];
       follow(started);
     } catch (error) {
       connection.value = "idle";
       if (messages.value.includes(optimistic)) messages.value = before;
       if (draft.value === "") draft.value = message;
-      problem.value = `Your message was not sent: ${(error as Error).message}`;
+      const network = error instanceof ApiError && error.status === 0;
+      setNotice(`Your message was not sent: ${(error as Error).message}`, network ? "network" : "other");
     } finally {
       sending.value = false;
     }
@@ -344,92 +354,240 @@ export default function ChatPanel(props: ChatPanelProps) {
 
   async function stop(event?: Event) {
     event?.preventDefault();
-    const current = run.value;
-    if (!current || stopping.value) return;
+    const runId = latestRun.value;
+    if (!runId || !latestRunning.value || stopping.value) return;
     stopping.value = true;
     try {
-      await api(current.cancelUrl, { method: "POST" });
+      await api(`${base}/runs/${runId}/cancel`, { method: "POST" });
+      reachable();
     } catch (error) {
       stopping.value = false;
-      problem.value = `Could not stop the run: ${(error as Error).message} Try Stop again.`;
+      const network = error instanceof ApiError && error.status === 0;
+      setNotice(
+        `Could not stop the run: ${(error as Error).message} Try Stop again.`,
+        network ? "network" : "other",
+      );
     }
   }
 
   async function forget(memory: Memory) {
     try {
       await api(`${base}/memories/${memory.id}`, { method: "DELETE" });
+      reachable();
       memories.value = memories.value.filter((m) => m.id !== memory.id);
       announcement.value = `Forgot "${memory.text}".`;
     } catch (error) {
-      problem.value = `Could not forget it: ${(error as Error).message}`;
+      setNotice(`Could not forget it: ${(error as Error).message}`, "other");
     }
+  }
+
+  /** Opens or closes the steps of a run; a run not loaded yet is read from its log. */
+  async function toggleSteps(event: Event, runId: string) {
+    event.preventDefault();
+    const open = expanded.value.includes(runId);
+    expanded.value = open ? expanded.value.filter((id) => id !== runId) : [...expanded.value, runId];
+    if (open || timelines.value[runId]) return;
+    try {
+      const events = await readRunEvents(`${base}/runs/${runId}/events`);
+      timelines.value = { ...timelines.value, [runId]: foldEvents(events, runId) };
+    } catch (error) {
+      expanded.value = expanded.value.filter((id) => id !== runId);
+      setNotice(`Could not show the steps: ${(error as Error).message}`, "other");
+    }
+  }
+
+  /** A code block's Copy button (one handler for every block), and Show more in earlier exchanges. */
+  function onThreadClick(event: MouseEvent) {
+    const more = (event.target as Element | null)?.closest?.("[data-older] .more");
+    const bubble = more?.parentElement?.querySelector(".bubble");
+    if (more && bubble) {
+      const open = bubble.classList.toggle("folded") === false;
+      more.textContent = open ? "Show less" : "Show more";
+      more.setAttribute("aria-expanded", String(open));
+      return;
+    }
+    const button = (event.target as Element | null)?.closest?.("[data-copy]");
+    const code = button?.parentElement?.querySelector("pre")?.textContent;
+    if (!button || code == null) return;
+    navigator.clipboard?.writeText(code).then(() => {
+      button.textContent = "Copied";
+      setTimeout(() => button.textContent = "Copy", 1500);
+    }, () => button.textContent = "Select and copy");
   }
 
   function onKeyDown(event: KeyboardEvent) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      send();
-    } else if (event.key === "Escape" && run.value) {
+      send(draft.value);
+    } else if (event.key === "Escape" && latestRunning.value) {
       event.preventDefault();
       stop();
     }
   }
 
-  const t = timeline.value;
-  const running = t.outcome === "running";
+  // One object for every exchange, made once, so unchanged exchanges keep equal props.
+  const handlers = useRef({ send, toggleSteps });
+  handlers.current = { send, toggleSteps };
+  const actions = useRef<ExchangeActions>({
+    unfold: (key) =>
+      unfolded.value = unfolded.value.includes(key)
+        ? unfolded.value.filter((k) => k !== key)
+        : [...unfolded.value, key],
+    retry: (event, message) => {
+      event.preventDefault();
+      handlers.current.send(message);
+    },
+    toggleSteps: (event, runId) => handlers.current.toggleSteps(event, runId),
+  }).current;
+
+  const conn = connection.value;
+  /** One exchange's view; `actions` null for the static earlier ones. */
+  function renderExchange(x: ExchangeData, latest: boolean, actions: ExchangeActions | null) {
+    const runId = x.runId;
+    const t = runId ? timelines.value[runId] ?? null : null;
+    const open = runId !== null && expanded.value.includes(runId);
+    const live = t?.outcome === "running";
+    const outcome = t?.outcome;
+    const status = x.user?.status ??
+      (outcome === "cancelled"
+        ? "cancelled"
+        : outcome === "failed"
+        ? (t?.error?.code === "interrupted" ? "interrupted" : "failed")
+        : undefined);
+    const ended = !x.answer && status && !live ? status : null;
+    return (
+      <Exchange
+        key={x.key}
+        exchange={x}
+        projectId={project.id}
+        latest={latest}
+        answer={x.answer?.content ?? (t && (live || outcome === "succeeded") ? t.answer : null)}
+        streaming={!x.answer && live}
+        ended={ended}
+        endedReason={ended && t?.error && outcome === "failed" ? explainError(t.error) : null}
+        unfolded={unfolded.value.includes(x.key)}
+        // Steps show for the latest run and for runs the person opened.
+        timeline={latest || open ? t : null}
+        info={runId ? infos.value[runId] ?? null : null}
+        open={open}
+        now={live ? now.value : 0}
+        connection={live && conn !== "idle" ? conn : null}
+        connectionWords={live && conn !== "idle" ? connectionWords(conn, restarted.value) : ""}
+        actions={actions}
+      />
+    );
+  }
+
+  const list = exchanges.value;
+  const lastIndex = list.length - 1;
   const reason = sending.value
     ? "Sending your message…"
-    : running
+    : latestRunning.value
     ? "Lantern is working on your message. Stop it (or press Esc) to send another."
     : hydrated.value
     ? "Enter sends, Shift+Enter starts a new line."
     : "";
-  const finished = stepsFinished(t);
-  const total = t.startedAt !== null && t.endedAt !== null ? formatDuration(t.endedAt - t.startedAt) : "";
 
   return (
     <div class="chat" data-hydrated={hydrated.value ? "true" : undefined}>
-      <section class="panel conversation-panel" aria-labelledby="conversation-title">
-        <h2 id="conversation-title">Conversation</h2>
-        <Conversation messages={messages.value} live={live.value} />
-        {problem.value && (
-          <p class="problem" role="alert" data-problem>
-            {problem.value}
-          </p>
-        )}
+      <details class="memory-panel" aria-labelledby="memory-title">
+        <summary>
+          <h2 id="memory-title">Memory</h2>
+          <span class="count">{memories.value.length}</span>
+        </summary>
+        <MemoryList
+          memories={memories.value}
+          forgetUrl={(m) => `/projects/${project.id}/memories/${m.id}/forget`}
+          onForget={forget}
+          fresh={fresh.value}
+        />
+      </details>
+
+      <section class="thread" aria-label="Conversation" onClick={onThreadClick}>
+        {props.olderCount > 0 && (props.olderMessages
+          ? (
+            <div class="older" data-older>
+              <ol class="exchanges">
+                {groupExchanges(props.olderMessages).map((x) => renderExchange(x, false, null))}
+              </ol>
+            </div>
+          )
+          // deno-lint-ignore react-no-danger
+          : <div class="older" data-older dangerouslySetInnerHTML={{ __html: olderHtml.current ?? "" }} />)}
+        {list.length === 0 && props.olderCount === 0
+          ? (
+            <div class="welcome">
+              <h2>What should Lantern do?</h2>
+              <p>
+                Ask something, or tell it what to remember ("Remember that the launch is on May 3"). You will
+                see each step of its work as it happens.
+              </p>
+            </div>
+          )
+          : (
+            <ol class="exchanges">
+              {list.map((x, i) => renderExchange(x, i === lastIndex, actions))}
+            </ol>
+          )}
+
         <form
           ref={form}
           method="post"
           action={`/projects/${project.id}/messages`}
+          class="composer"
           data-composer
           aria-busy={busy.value ? "true" : undefined}
-          onSubmit={send}
+          onSubmit={(e) => {
+            e.preventDefault();
+            send(draft.value);
+          }}
         >
-          <label for="message" class="composer-label">Your message</label>
-          <textarea
-            id="message"
-            name="message"
-            ref={composer}
-            rows={3}
-            required
-            maxLength={32768}
-            placeholder='Ask something, or "Remember that …"'
-            value={draft.value}
-            onInput={(e) => draft.value = e.currentTarget.value}
-            onKeyDown={onKeyDown}
-            // Read-only, not disabled, so focus stays where the person left it.
-            readOnly={busy.value}
-            aria-disabled={busy.value ? "true" : undefined}
-            aria-describedby="composer-reason"
-          />
-          <div class="composer-bar">
-            <span id="composer-reason" class="muted" data-reason>{reason}</span>
-            {run.value && running
+          {!atBottom.value && hydrated.value && (
+            <button
+              type="button"
+              class="jump"
+              onClick={() => {
+                // Following again: every render from now on keeps the end in view.
+                atBottom.value = true;
+                scrollToEnd("instant");
+              }}
+              data-jump
+            >
+              <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
+                <path d="M8 3v9M4 8l4 4 4-4" fill="none" stroke="currentColor" stroke-width="1.8" />
+              </svg>
+              Jump to latest
+            </button>
+          )}
+          {notice.value && (
+            <p class="problem" role="alert" data-problem={notice.value.cause}>
+              {notice.value.text}
+            </p>
+          )}
+          <label for="message" class="visually-hidden">Your message</label>
+          <div class="composer-box">
+            <textarea
+              id="message"
+              name="message"
+              ref={composer}
+              rows={2}
+              required
+              maxLength={32768}
+              placeholder='Ask something, or "Remember that …"'
+              value={draft.value}
+              onInput={(e) => draft.value = e.currentTarget.value}
+              onKeyDown={onKeyDown}
+              // Read-only, not disabled, so focus stays where the person left it.
+              readOnly={busy.value}
+              aria-disabled={busy.value ? "true" : undefined}
+              aria-describedby="composer-reason"
+            />
+            {latestRunning.value && latestRun.value
               ? (
                 <button
                   type="submit"
-                  class="danger"
-                  formAction={`/projects/${project.id}/runs/${run.value.runId}/cancel`}
+                  class="send stop"
+                  formAction={`/projects/${project.id}/runs/${latestRun.value}/cancel`}
                   formNoValidate
                   onClick={stop}
                   aria-disabled={stopping.value ? "true" : undefined}
@@ -439,63 +597,16 @@ export default function ChatPanel(props: ChatPanelProps) {
                 </button>
               )
               : (
-                <button type="submit" disabled={sending.value}>
+                <button type="submit" class="send" disabled={sending.value}>
                   {sending.value ? "Sending…" : "Send"}
                 </button>
               )}
           </div>
+          <p id="composer-reason" class="hint" data-reason>{reason}</p>
         </form>
       </section>
-
-      <section class="panel timeline-panel" aria-labelledby="timeline-title">
-        <div class="panel-head">
-          <h2 id="timeline-title">Run</h2>
-          {connection.value !== "idle" && (
-            <span class={`badge conn conn-${connection.value}`} data-connection={connection.value}>
-              <span class="dot" aria-hidden="true" />
-              {CONNECTION_TEXT[connection.value]}
-            </span>
-          )}
-          {t.outcome && (
-            <span class={`badge outcome-${t.outcome}`} data-outcome={t.outcome}>
-              {OUTCOME_TEXT[t.outcome]}
-            </span>
-          )}
-        </div>
-        {(connection.value === "offline" || connection.value === "reconnecting") && (
-          <p class="conn-note" data-connection-note>
-            The connection dropped. The run goes on at the server, and this page catches up when it is back.
-          </p>
-        )}
-        {connection.value === "fallback" && (
-          <p class="conn-note" data-connection-note>
-            Live updates cannot get through (a proxy, perhaps). The answer shows here when the run is done.
-          </p>
-        )}
-        {t.runId === null
-          ? <p class="muted">Each message is handled in eight steps; they show here, one by one.</p>
-          : (
-            <>
-              <p class="run-summary muted" data-summary>
-                {summary(t, finished, total)}
-                {` · ${props.engine.name} engine`}
-              </p>
-              <Timeline timeline={t} now={now.value} />
-            </>
-          )}
-        {/* The one live region: each step once when it starts, then the outcome. */}
-        <p class="visually-hidden" aria-live="polite" data-announcer>{announcement.value}</p>
-      </section>
-
-      <section class="panel memory-panel" aria-labelledby="memory-title">
-        <h2 id="memory-title">Memory</h2>
-        <MemoryList
-          memories={memories.value}
-          forgetUrl={(m) => `/projects/${project.id}/memories/${m.id}/forget`}
-          onForget={forget}
-          fresh={freshMemories.value}
-        />
-      </section>
+      {/* The one live region: each step once when it starts, then the outcome. */}
+      <p class="visually-hidden" aria-live="polite" data-announcer>{announcement.value}</p>
     </div>
   );
 }

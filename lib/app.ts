@@ -12,7 +12,7 @@
 
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import { serveStatic } from "hono/deno";
+import { compress } from "hono/compress";
 import { AGUI_MAX_BODY_BYTES } from "./agui/input.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { DomainError } from "./runs/errors.ts";
@@ -25,6 +25,7 @@ import { createLimits } from "./http/limits.ts";
 import { pathGuard } from "./http/path_guard.ts";
 import { rateLimit } from "./http/rate_limit.ts";
 import { securityHeaders } from "./http/security_headers.ts";
+import { staticAssets } from "./http/static_assets.ts";
 import { streamLimit } from "./http/stream_limit.ts";
 import { MAX_BODY_BYTES } from "./schemas.ts";
 import { matches, ROUTES } from "./urls.ts";
@@ -77,6 +78,9 @@ export function createApp(appDeps: AppDeps): Hono {
   // Health answers before access control, CSRF and limits (/healthz before the host check too).
   healthRoutes(app, deps);
   app.use(pathGuard());
+  // Pages are compressed as they go out; static files were compressed at build
+  // time, and event streams never are.
+  app.use(compress({ contentTypeFilter: /^text\/html/i }));
   app.use(bodyLimit({
     maxBytes: MAX_BODY_BYTES,
     timeoutMs: config.bodyTimeoutMs,
@@ -129,16 +133,7 @@ export function createApp(appDeps: AppDeps): Hono {
   aguiRoutes(app, deps);
   pageRoutes(app, deps);
 
-  app.use(
-    "/static/*",
-    serveStatic({
-      root: config.staticRoot,
-      onFound: (path, c) => {
-        const immutable = /\/islands\/chunk-|\.[0-9a-f]{8,}\./i.test(path);
-        c.header("cache-control", immutable ? "public, max-age=31536000, immutable" : "public, max-age=60");
-      },
-    }),
-  );
+  app.use("/static/*", staticAssets({ root: `${config.staticRoot.replace(/\/?$/, "/")}static` }));
 
   const patterns = app.routes
     .filter((r) => r.method !== "ALL")

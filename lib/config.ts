@@ -4,6 +4,7 @@
  * @module
  */
 
+import { staticRoot } from "./assets.ts";
 import { kvPathProblem } from "./store/kv.ts";
 
 /** Everything Lantern reads from its environment. */
@@ -97,19 +98,6 @@ function flag(env: Record<string, string | undefined>, name: string, fallback: b
 }
 
 /** Where `static/` is: beside the main module, else in this checkout. */
-function staticRoot(): string {
-  const candidates = [new URL("./", Deno.mainModule), new URL("../", import.meta.url)];
-  for (const url of candidates) {
-    if (url.protocol !== "file:") continue;
-    try {
-      if (Deno.statSync(new URL("static/styles.css", url)).isFile) return decodeURIComponent(url.pathname);
-    } catch {
-      // Not here (or not readable): try the next place.
-    }
-  }
-  return "./";
-}
-
 function logMode(env: Record<string, string | undefined>): Config["log"] {
   const raw = env.LANTERN_LOG?.toLowerCase() || (Deno.stdout.isTerminal() ? "pretty" : "json");
   if (raw !== "json" && raw !== "pretty" && raw !== "off") {

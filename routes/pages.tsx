@@ -1,7 +1,7 @@
 /**
- * The pages: `/` lists and creates projects; `/projects/:id` shows the
- * conversation, the timeline and the memories. Every form works without
- * JavaScript: create a project, send a message, stop a run, forget a memory.
+ * The pages: `/` lists, finds, creates, renames and deletes projects;
+ * `/projects/:id` shows the conversation as exchanges with their steps, the
+ * composer and the memories. Every form works without JavaScript.
  *
  * @module
  */
@@ -9,15 +9,17 @@
 import type { Context, Hono } from "hono";
 import { renderToString } from "preact-render-to-string";
 import type { VNode } from "preact";
-import { IslandProps, Layout } from "../components/Layout.tsx";
-import ChatPanel, { type ChatPanelProps } from "../islands/ChatPanel.tsx";
+import { IslandProps, Layout, ProjectHeading } from "../components/Layout.tsx";
+import { ProjectList, type ProjectRow, SEARCH_FROM } from "../components/ProjectList.tsx";
+import ChatPanel from "../islands/ChatPanel.tsx";
 import { HttpError } from "../lib/http_error.ts";
 import { DomainError } from "../lib/runs/errors.ts";
 import { readForm, schemaError } from "../lib/http/body.ts";
 import { type AppDeps, requireId, requireProject, starter } from "../lib/http/deps.ts";
 import { isId } from "../lib/ids.ts";
-import { renderMarkdown } from "../lib/markdown.ts";
+import { STEPS } from "../lib/protocol.ts";
 import { MessageBody, ProjectBody } from "../lib/schemas.ts";
+import { chatProps } from "./chat_props.ts";
 
 function page(c: Context, node: VNode, status = 200): Response {
   return c.html("<!DOCTYPE html>" + renderToString(node), status as 200);
@@ -28,43 +30,52 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
   const { stores, runs } = deps;
   const startRun = starter(deps);
   app.get("/", async (c) => {
-    const projects = await stores.projects.list();
+    const all = await stores.projects.list();
+    const query = (c.req.query("q") ?? "").trim().slice(0, 200);
+    const found = query ? all.filter((p) => p.name.toLowerCase().includes(query.toLowerCase())) : all;
+    const rows: ProjectRow[] = await Promise.all(
+      found.map(async (project) => ({
+        project,
+        last: (await stores.messages.list(project.id, 1))[0] ?? null,
+      })),
+    );
+    // Most recent activity first.
+    rows.sort((a, b) =>
+      (b.last?.createdAt ?? b.project.createdAt).localeCompare(a.last?.createdAt ?? a.project.createdAt)
+    );
     const engine = runs.engine;
     return page(
       c,
       <Layout title="Lantern">
-        <section class="panel intro" aria-labelledby="projects-title">
-          <h1 id="projects-title">Projects</h1>
-          <p class="lede">
-            Each project has its own conversation and memory. Lantern plans every answer in eight steps and
-            shows you each one as it happens.
-          </p>
-          <p class="muted" data-engine={engine.name}>
-            Answers come from the <strong>{engine.name}</strong> engine
-            {engine.model !== engine.name && (
-              <>
-                , model <strong>{engine.model}</strong>
-              </>
-            )}.
-          </p>
-          <form method="post" action="/projects" class="inline-form" data-new-project>
-            <label for="name">New project</label>
-            <input id="name" name="name" required maxLength={200} placeholder="Project name" />
-            <button type="submit">Create</button>
-          </form>
-          {projects.length === 0
-            ? <p class="empty">No projects yet. Create one to start.</p>
-            : (
-              <ul class="project-list">
-                {projects.map((p) => (
-                  <li key={p.id}>
-                    <a href={`/projects/${p.id}`} data-project={p.id}>{p.name}</a>
-                    <time datetime={p.createdAt}>{p.createdAt.slice(0, 10)}</time>
-                  </li>
-                ))}
-              </ul>
+        <div class="home">
+          <section class="intro" aria-labelledby="projects-title">
+            <h1 id="projects-title">Projects</h1>
+            <p class="lede">
+              Each project has its own conversation and memory. Lantern plans every answer in {STEPS.length}
+              {" "}
+              steps and shows you each one as it happens.
+            </p>
+            <form method="post" action="/projects" class="new-project" data-new-project>
+              <label for="name" class="visually-hidden">New project</label>
+              <input id="name" name="name" required maxLength={200} placeholder="Name a new project" />
+              <button type="submit">Create</button>
+            </form>
+          </section>
+          <section class="projects" aria-label="Your projects">
+            {(all.length > SEARCH_FROM || query) && (
+              <form method="get" action="/" role="search" class="search">
+                <label for="q" class="visually-hidden">Find a project</label>
+                <input id="q" name="q" type="search" value={query} placeholder="Find a project" />
+                <button type="submit" class="secondary">Find</button>
+              </form>
             )}
-        </section>
+            <ProjectList rows={rows} now={Date.now()} query={query} />
+          </section>
+          <p class="engine" data-engine={engine.name}>
+            Answers come from the {engine.name}{" "}
+            engine{engine.model !== engine.name && `, model ${engine.model}`}.
+          </p>
+        </div>
       </Layout>,
     );
   });
@@ -77,6 +88,25 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
     return c.redirect(`/projects/${project.id}`, 303);
   });
 
+  app.post("/projects/:id/rename", async (c) => {
+    const form = await readForm(c.req.raw);
+    const project = await requireProject(stores, c.req.param("id"));
+    const parsed = ProjectBody.safeParse({ name: form.name });
+    if (!parsed.success) throw schemaError(parsed.error);
+    await stores.projects.rename(project.id, parsed.data.name);
+    return c.redirect("/", 303);
+  });
+
+  app.post("/projects/:id/delete", async (c) => {
+    await readForm(c.req.raw);
+    const project = await requireProject(stores, c.req.param("id"));
+    // As the API does: stop its runs first, so none writes after the delete.
+    const running = (await runs.list(project.id)).filter((r) => r.status === "running");
+    await Promise.all(running.map((r) => runs.cancel(project.id, r.id).catch(() => {})));
+    await stores.projects.delete(project.id);
+    return c.redirect("/", 303);
+  });
+
   app.get("/projects/:id", async (c) => {
     const id = c.req.param("id");
     const project = id && isId(id) ? await stores.projects.get(id) : null;
@@ -84,59 +114,29 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
       return page(
         c,
         <Layout title="Not found · Lantern">
-          <section class="panel">
+          <section class="home">
             <h1>Project not found</h1>
             <p>
-              There is no project here. <a href="/">See all projects</a>.
+              There is no project here; it may have been deleted. <a href="/">See all projects</a>.
             </p>
           </section>
         </Layout>,
         404,
       );
     }
-    const [messages, memories, recent] = await Promise.all([
-      stores.messages.list(project.id),
-      stores.memories.list(project.id),
-      runs.list(project.id, 1),
-    ]);
-    const active = recent[0]?.status === "running" ? recent[0] : null;
-    const last = recent[0] && recent[0].status !== "running" ? recent[0] : null;
-    const base = `/api/projects/${project.id}/runs`;
-    const notice = c.req.query("notice");
-    const props: ChatPanelProps = {
-      project,
-      messages: messages.map((m) => ({
-        ...m,
-        html: m.role === "assistant" ? renderMarkdown(m.content) : "",
-      })),
-      memories,
-      activeRun: active
-        ? {
-          runId: active.id,
-          eventsUrl: `${base}/${active.id}/events`,
-          cancelUrl: `${base}/${active.id}/cancel`,
-        }
-        : null,
-      // The last run's outcome and step times; its plan and outputs stay on the server.
-      lastRun: last && {
-        ...last,
-        result: last.result &&
-          { ...last.result, plan: [], actions: [], memories: { added: [], removed: [] } },
-      },
-      engine: { name: runs.engine.name, model: runs.engine.model },
-      ...(notice ? { notice: notice.slice(0, 500) } : {}),
-    };
+    const props = await chatProps(deps, project, {
+      steps: c.req.query("steps"),
+      notice: c.req.query("notice"),
+    });
     return page(
       c,
       <Layout
         title={`${project.name} · Lantern`}
+        description={`The conversation and memory of the project "${project.name}" in Lantern.`}
+        heading={<ProjectHeading name={project.name} />}
         script
         skip={[{ href: "#message", label: "Skip to your message" }]}
       >
-        <nav aria-label="Breadcrumb" class="crumbs">
-          <a href="/">Projects</a>
-        </nav>
-        <h1 class="project-title">{project.name}</h1>
         <noscript>
           <p class="notice">
             JavaScript is off: messages still work, and the page shows the answer when the run is done. Turn
@@ -146,7 +146,7 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
         <div id="chat" data-island="ChatPanel">
           <ChatPanel {...props} />
         </div>
-        <IslandProps id="chat" props={props} />
+        <IslandProps id="chat" props={{ ...props, olderMessages: undefined }} />
       </Layout>,
     );
   });

@@ -410,7 +410,7 @@ Deno.test("bad input to the project and memory routes is a clear 4xx, and servin
   );
   assertError(await call(projects, { method: "PUT", body: { name: "x" } }), 405, "method_not_allowed");
   assertError(
-    await call(`${projects}/${project.id}`, { method: "PATCH", body: {} }),
+    await call(`${projects}/${project.id}`, { method: "PUT", body: {} }),
     405,
     "method_not_allowed",
   );

@@ -415,7 +415,12 @@ Deno.test("every request in the corpus of bad requests gets a clear 4xx and the 
         { path: "/api/projects", method: "PUT", headers: JSON_AUTH, body: "{}" },
         405,
       ],
-      ["PATCH on a project", { path: p, method: "PATCH", headers: JSON_AUTH, body: "{}" }, 405],
+      ["PUT on a project", { path: p, method: "PUT", headers: JSON_AUTH, body: "{}" }, 405],
+      [
+        "PATCH on a project without a name",
+        { path: p, method: "PATCH", headers: JSON_AUTH, body: "{}" },
+        400,
+      ],
       ["DELETE on the conversation", { path: `${p}/messages`, method: "DELETE", headers: AUTH }, 405],
       [
         "GET on cancel",

@@ -25,6 +25,8 @@ export interface FollowerHandlers {
    * run is gone, or its log ends before what we saw): read how it ended.
    */
   onEnded(): void;
+  /** The instance that answered a probe (`X-Instance-Id`): a new one means the server restarted. */
+  onServer?(instanceId: string): void;
 }
 
 /** What a probe found: reconnect, wait and retry, give up on streams, or read the end. */
@@ -179,6 +181,8 @@ export class RunFollower {
     try {
       const res = await fetch(this.#runUrl, { headers: { accept: "application/json" }, cache: "no-store" });
       await res.body?.cancel();
+      const instance = res.headers.get("x-instance-id");
+      if (instance) this.#handlers.onServer?.(instance);
       if (res.status === 404) return "ended";
       return res.ok ? "open" : "retry";
     } catch {

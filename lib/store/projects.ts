@@ -48,6 +48,18 @@ export class ProjectStore {
     return (await this.#kv.get<Project>(["projects", id])).value;
   }
 
+  /** Renames a project and returns it; null if absent. */
+  async rename(id: string, name: string): Promise<Project | null> {
+    for (;;) {
+      const entry = await this.#kv.get<Project>(["projects", id]);
+      if (entry.value === null) return null;
+      const project = { ...entry.value, name };
+      // Checked, so a rename racing a delete cannot bring the project back.
+      const { ok } = await this.#kv.atomic().check(entry).set(["projects", id], project).commit();
+      if (ok) return project;
+    }
+  }
+
   /**
    * Deletes a project with its messages, memories, runs and run logs
    * (`["run_events", runId, …]`, `["run_head", runId]`): a log holds the

@@ -1,10 +1,11 @@
 /**
- * `/api/projects`: create, list, read and delete projects.
+ * `/api/projects`: create, list, read, rename and delete projects.
  *
  * @module
  */
 
 import type { Hono } from "hono";
+import { notFound } from "../../lib/http_error.ts";
 import { readJson } from "../../lib/http/body.ts";
 import { type AppDeps, requireProject } from "../../lib/http/deps.ts";
 import { ProjectBody } from "../../lib/schemas.ts";
@@ -18,6 +19,13 @@ export function projectRoutes(app: Hono, { stores, runs }: AppDeps): void {
   });
   app.get(ROUTES.projects, async (c) => c.json(await stores.projects.list()));
   app.get(ROUTES.project, async (c) => c.json(await requireProject(stores, c.req.param("id"))));
+  app.patch(ROUTES.project, async (c) => {
+    const { name } = await readJson(c.req.raw, ProjectBody);
+    const project = await requireProject(stores, c.req.param("id"));
+    const renamed = await stores.projects.rename(project.id, name);
+    if (!renamed) throw notFound("project", project.id);
+    return c.json(renamed);
+  });
   app.delete(ROUTES.project, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
     // A run still going would write its answer and record after the delete,

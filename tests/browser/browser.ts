@@ -51,11 +51,14 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Saves a full-page screenshot as tests/screenshots/`name`.png and prints its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * Saves a screenshot as tests/screenshots/`name`.png and prints its path:
+ * the whole page, or with `fullPage: false` what the window shows.
+ */
+export async function screenshot(page: Page, name: string, { fullPage = true } = {}): Promise<string> {
   await Deno.mkdir(SCREENSHOTS, { recursive: true });
   const path = new URL(`${name}.png`, SCREENSHOTS).pathname;
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage });
   console.log(`screenshot: tests/screenshots/${name}.png`);
   return path;
 }
@@ -95,7 +98,7 @@ export function browserTest(name: string, fn: (browser: Browser) => Promise<void
 
 /** One change the recorder saw: what, its new value, and when (page time, ms). */
 export interface Change {
-  kind: "step" | "elapsed" | "connection" | "live" | "announce" | "outcome";
+  kind: "step" | "elapsed" | "connection" | "words" | "live" | "announce" | "outcome";
   key: string;
   value: string;
   t: number;
@@ -103,8 +106,8 @@ export interface Change {
 
 /**
  * Installs, before any page script runs, a MutationObserver that records
- * every change of a step's `data-status` (and of its elapsed time while it
- * is active), of `[data-connection]`, of the
+ * every change of a step's `data-status` (and of the active step's elapsed
+ * time), of `[data-connection]` and its words, of the
  * streaming answer's text, of the live region's text and of the outcome
  * badge, with `performance.now()`. Read it with {@linkcode changes}.
  */
@@ -123,12 +126,13 @@ export async function installRecorder(page: Page): Promise<void> {
       for (const el of document.querySelectorAll<HTMLElement>("[data-step]")) {
         note("step", el.dataset.step ?? "", el.dataset.status ?? "");
         if (el.dataset.status === "active") {
-          note("elapsed", el.dataset.step ?? "", el.querySelector("[data-elapsed]")?.textContent ?? "");
+          note("elapsed", el.dataset.step ?? "", document.querySelector("[data-elapsed]")?.textContent ?? "");
         }
       }
       const conn = document.querySelector<HTMLElement>("[data-connection]");
       note("connection", "", conn?.dataset.connection ?? "none");
-      const live = document.querySelector<HTMLElement>('[data-live="streaming"] .msg-text');
+      note("words", "", conn?.textContent ?? "");
+      const live = document.querySelector<HTMLElement>('[data-live="streaming"] [data-answer]');
       note("live", "", live?.textContent ?? "");
       const announcer = document.querySelector<HTMLElement>("[data-announcer]");
       note("announce", "", announcer?.textContent ?? "");
@@ -161,7 +165,7 @@ export async function sendMessage(page: Page, text: string): Promise<void> {
   await page.press("textarea[name=message]", "Enter");
 }
 
-/** Waits until the run panel shows an outcome other than running. */
+/** Waits until the latest run's rail shows `outcome` (running, succeeded, failed, cancelled). */
 export async function waitForOutcome(page: Page, outcome: string, timeout = 20_000): Promise<void> {
   await page.waitForSelector(`[data-outcome="${outcome}"]`, { timeout });
 }

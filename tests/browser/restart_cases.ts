@@ -66,6 +66,11 @@ browserTest("the page rides out a server restart: offline, reconnecting, live, f
       `expected offline, then reconnecting, then live; saw ${states.join(" → ")}`,
     );
     assert.equal(await page.locator('[data-step][data-status="done"]').count(), STEPS.length);
+    // The words said what happened: a server that went away, then came back as a new one.
+    const words = log.filter((c) => c.kind === "words").map((c) => c.value);
+    assert.ok(words.includes("The server cannot be reached; retrying"), words.join(" → "));
+    assert.ok(words.includes("The server restarted; catching up"), words.join(" → "));
+    assert.equal(await page.locator("[data-problem]").count(), 0, "a notice outlived the outage");
     const answer = page.locator('[data-role="assistant"]').last();
     await page.waitForFunction(() => !document.querySelector("[data-live]"));
     assert.match((await answer.textContent()) ?? "", /The launch is on May 3/);
@@ -109,22 +114,23 @@ browserTest("a run cut short by a crash shows where it stopped and what to do ne
     await page.waitForSelector('[data-outcome="failed"]', { timeout: 20_000 });
     const states = (await changes(page)).filter((c) => c.kind === "connection").map((c) => c.value);
     assert.ok(!states.includes("fallback"), "the page gave up on live updates");
-    // The error sits on the step where the run stopped, with what to do next.
+    // The error sits on the step where the run stopped; the exchange says
+    // what happened, once, and offers Retry.
     const failed = page.locator('[data-step][data-status="error"]');
     assert.equal(await failed.count(), 1);
-    const text = (await failed.textContent()) ?? "";
-    assert.equal(text.split("Send your message again.").length - 1, 1, `no single next step in "${text}"`);
     assert.equal(await page.locator('[data-step="completion"]').getAttribute("data-status"), "skipped");
-    const problem = (await page.locator("[data-problem]").textContent()) ?? "";
-    assert.equal(
-      problem.split("Send your message again.").length - 1,
-      1,
-      `no single next step in "${problem}"`,
-    );
-    const note = page.locator('[data-role="user"][data-status="interrupted"] .msg-note');
+    assert.match((await page.locator("[data-summary]").textContent()) ?? "", /^Interrupted at /);
+    const note = page.locator('[data-ended="interrupted"] .msg-note');
     await note.waitFor();
-    assert.match((await note.textContent()) ?? "", /Send it again/);
+    const text = (await note.textContent()) ?? "";
+    assert.match(text, /^Interrupted: The server stopped/);
+    assert.equal(text.split("Send your message again.").length - 1, 1, `no single next step in "${text}"`);
+    assert.equal(await page.locator("[data-retry]").count(), 1);
     await screenshot(page, "06-interrupted");
+    await page.locator("[data-retry]").click();
+    await page.waitForSelector('[data-exchange]:nth-child(2) [data-outcome="succeeded"]', {
+      timeout: 20_000,
+    });
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${await diagnose(page, server)}`, { cause: error });
   } finally {

@@ -6,8 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { STEPS } from "../../lib/protocol.ts";
-import { pageScripts } from "../../scripts/size.ts";
+import { type StepName, STEPS } from "../../lib/protocol.ts";
+import { STEP_LABELS } from "../../lib/timeline.ts";
+import { BUDGET_BYTES, pageScripts } from "../../scripts/size.ts";
 import { call, createProject, startServer } from "../helpers.ts";
 import {
   browserTest,
@@ -21,6 +22,7 @@ import {
   waitForOutcome,
   waitForShown,
 } from "./browser.ts";
+import "./live_view_cases.ts";
 import "./restart_cases.ts";
 
 /** The first time each step showed `status`, in page time. */
@@ -38,7 +40,7 @@ function outcomeAt(log: Change[], outcome: string): number {
   return change.t;
 }
 
-browserTest("a project is created from the home page", async (browser) => {
+browserTest("the home page creates, lists, renames and deletes projects", async (browser) => {
   await using server = await startServer();
   const page = await browser.newPage();
   await page.goto(server.url);
@@ -48,97 +50,121 @@ browserTest("a project is created from the home page", async (browser) => {
   await page.waitForSelector(".chat[data-hydrated]");
   assert.equal(await page.locator("h1").textContent(), "Launch plan");
   assert.equal(await page.title(), "Launch plan · Lantern");
-  // The new project is listed on the home page.
-  await page.goto(server.url);
-  assert.equal(await page.locator("[data-project]").textContent(), "Launch plan");
-  await screenshot(page, "01-create-project");
+  // The header leads back to the list.
+  await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "Projects" }).click();
+  await page.waitForURL(`${server.url}/`);
+  const row = page.locator(".project-row", { hasText: "Launch plan" });
+  assert.equal(await row.locator("[data-project]").locator(".project-name").textContent(), "Launch plan");
+  assert.equal(await row.locator(".project-line").textContent(), "No messages yet");
+  assert.equal(await row.locator("time").textContent(), "Just now");
+  await screenshot(page, "01-projects");
+  // Rename, then delete, from the row's menu.
+  await row.getByLabel("Rename or delete Launch plan").click();
+  await row.getByRole("textbox", { name: "Name" }).fill("Beta launch");
+  await submitForm(page, row.getByRole("button", { name: "Rename" }));
+  const renamed = page.locator(".project-row", { hasText: "Beta launch" });
+  assert.equal(await renamed.count(), 1);
+  await renamed.getByLabel("Rename or delete Beta launch").click();
+  await submitForm(page, renamed.locator("[data-delete]"));
+  assert.equal(await page.locator(".project-row").count(), 0);
+  assert.equal(await page.locator(".empty").textContent(), "No projects yet. Create one to start.");
 });
 
-browserTest("the eight steps change state one by one while the run goes", async (browser) => {
-  await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "150", LANTERN_LOCAL_TOKEN_MS: "10" });
-  const project = await createProject(server.url, "Steps");
-  const page = await browser.newPage();
-  await installRecorder(page);
-  await openProject(page, server.url, project.id);
-  await sendMessage(page, "Remember that the launch is on May 3");
-  // While the run goes: an active step whose icon pulses (motion is allowed
-  // here), the connection's state and a Stop button, all seen at one moment.
-  const during = await page.waitForFunction(
-    () => {
-      const icon = document.querySelector('[data-step][data-status="active"] .step-icon');
-      const connection = document.querySelector<HTMLElement>("[data-connection]");
-      const stop = document.querySelector<HTMLElement>("[data-stop]");
-      if (!icon) return null;
-      return {
-        animation: getComputedStyle(icon).animationName,
-        connection: connection?.checkVisibility() ? connection.dataset.connection : null,
-        stop: stop?.checkVisibility() ? stop.textContent : null,
-      };
-    },
-    null,
-    { polling: 25 },
-  );
-  assert.deepEqual(await during.jsonValue(), { animation: "pulse", connection: "live", stop: "Stop" });
-  await waitForOutcome(page, "succeeded");
-  await screenshot(page, "02-timeline-steps");
+browserTest(
+  "each step of the run changes state one by one, live, on the exchange's rail",
+  async (browser) => {
+    await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "150", LANTERN_LOCAL_TOKEN_MS: "10" });
+    const project = await createProject(server.url, "Steps");
+    const page = await browser.newPage();
+    await installRecorder(page);
+    await openProject(page, server.url, project.id);
+    await sendMessage(page, "Remember that the launch is on May 3");
+    // While the run goes: an active step that pulses (motion is allowed
+    // here), the connection's state and a Stop button, all seen at one moment.
+    const during = await page.waitForFunction(
+      () => {
+        const icon = document.querySelector('[data-step][data-status="active"]');
+        const connection = document.querySelector<HTMLElement>("[data-connection]");
+        const stop = document.querySelector<HTMLElement>("[data-stop]");
+        if (!icon) return null;
+        return {
+          animation: getComputedStyle(icon).animationName,
+          connection: connection?.checkVisibility() ? connection.dataset.connection : null,
+          stop: stop?.checkVisibility() ? stop.textContent : null,
+        };
+      },
+      null,
+      { polling: 25 },
+    );
+    assert.deepEqual(await during.jsonValue(), { animation: "pulse", connection: "live", stop: "Stop" });
+    await waitForOutcome(page, "succeeded");
 
-  const log = await changes(page);
-  const activeAt = firstTimes(log, "active");
-  const doneAt = firstTimes(log, "done");
-  for (const step of STEPS) {
-    assert.ok(activeAt.has(step), `step "${step}" was never seen active`);
-    assert.ok(doneAt.has(step), `step "${step}" was never seen done`);
-    assert.ok(activeAt.get(step)! < doneAt.get(step)!, `step "${step}" was done before it was active`);
-  }
-  for (let i = 1; i < STEPS.length; i++) {
-    const before = STEPS[i - 1]!, step = STEPS[i]!;
-    assert.ok(activeAt.get(before)! < activeAt.get(step)!, `"${step}" turned active before "${before}"`);
+    const log = await changes(page);
+    const activeAt = firstTimes(log, "active");
+    const doneAt = firstTimes(log, "done");
+    for (const step of STEPS) {
+      assert.ok(activeAt.has(step), `step "${step}" was never seen active`);
+      assert.ok(doneAt.has(step), `step "${step}" was never seen done`);
+      assert.ok(activeAt.get(step)! < doneAt.get(step)!, `step "${step}" was done before it was active`);
+    }
+    for (let i = 1; i < STEPS.length; i++) {
+      const before = STEPS[i - 1]!, step = STEPS[i]!;
+      assert.ok(activeAt.get(before)! < activeAt.get(step)!, `"${step}" turned active before "${before}"`);
+      assert.ok(
+        doneAt.get(before)! <= activeAt.get(step)!,
+        `"${step}" turned active before "${before}" was done`,
+      );
+    }
+    // Distinct moments, spread over the run, all before the run's outcome.
+    const moments = new Set([...activeAt.values(), ...doneAt.values()]);
+    assert.ok(moments.size >= 6, `the steps changed at only ${moments.size} distinct moments`);
+    const first = activeAt.get("start")!;
+    const last = doneAt.get("completion")!;
+    const spread = activeAt.get("completion")! - first;
     assert.ok(
-      doneAt.get(before)! <= activeAt.get(step)!,
-      `"${step}" turned active before "${before}" was done`,
+      spread > (last - first) / 2,
+      `steps turned active within ${spread.toFixed(0)} ms of a ${(last - first).toFixed(0)} ms run`,
     );
-  }
-  // Distinct moments, spread over the run, all before the run's outcome.
-  const moments = new Set([...activeAt.values(), ...doneAt.values()]);
-  assert.ok(moments.size >= 6, `the steps changed at only ${moments.size} distinct moments`);
-  const first = activeAt.get("start")!;
-  const last = doneAt.get("completion")!;
-  const spread = activeAt.get("completion")! - first;
-  assert.ok(
-    spread > (last - first) / 2,
-    `steps turned active within ${spread.toFixed(0)} ms of a ${(last - first).toFixed(0)} ms run`,
-  );
-  assert.ok(outcomeAt(log, "succeeded") >= last, "the outcome showed before the last step was done");
-  // An active step's elapsed time ticks while it runs.
-  const ticks = new Map<string, Set<string>>();
-  for (const c of log) {
-    if (c.kind === "elapsed") ticks.set(c.key, (ticks.get(c.key) ?? new Set()).add(c.value));
-  }
-  assert.ok(
-    [...ticks.values()].some((values) => values.size >= 2),
-    `no active step's elapsed time changed while it was active`,
-  );
-  // Nothing is left active or pending, and each step has its elapsed time.
-  assert.equal(await page.locator('[data-step][data-status="done"]').count(), 8);
-  for (const text of await page.locator("[data-step] [data-elapsed]").allTextContents()) {
-    assert.match(text, /^\d+(\.\d)? (ms|s)$/);
-  }
-  // The live region announced each step once, in order, then the outcome.
-  const announced = log.filter((c) => c.kind === "announce" && c.value !== "").map((c) => c.value);
-  for (const [i, step] of STEPS.entries()) {
-    const lines = announced.filter((line) => line.startsWith(`Step ${i + 1} of 8,`));
-    assert.equal(
-      lines.length,
-      1,
-      `step "${step}" was announced ${lines.length} times: ${announced.join(" | ")}`,
+    assert.ok(outcomeAt(log, "succeeded") >= last, "the outcome showed before the last step was done");
+    // An active step's elapsed time ticks while it runs.
+    const ticks = new Map<string, Set<string>>();
+    for (const c of log) {
+      if (c.kind === "elapsed") ticks.set(c.key, (ticks.get(c.key) ?? new Set()).add(c.value));
+    }
+    assert.ok(
+      [...ticks.values()].some((values) => values.size >= 2),
+      `no active step's elapsed time changed while it was active`,
     );
-  }
-  assert.equal(announced.at(-1), "Answer ready.");
-  assert.equal(await page.locator("[aria-live]").count(), 1, "more than one live region");
-});
+    // Nothing is left active or pending; the rail folds into one line that
+    // opens every step with its time and message.
+    assert.equal(await page.locator('[data-step][data-status="done"]').count(), STEPS.length);
+    const summary = (await page.locator("[data-summary]").last().textContent()) ?? "";
+    assert.match(summary, new RegExp(`^${STEPS.length} steps · \\d+(\\.\\d)? (ms|s)$`));
+    assert.equal(await page.locator("[data-step-detail]").count(), 0);
+    await page.locator("[data-toggle-steps]").last().click();
+    assert.equal(await page.locator("[data-step-detail]").count(), STEPS.length);
+    for (const text of await page.locator("[data-step-detail] .step-time").allTextContents()) {
+      assert.match(text, /^\d+(\.\d)? (ms|s)$/);
+    }
+    assert.equal(await page.locator("[data-step-detail] .step-message").count(), STEPS.length);
+    await screenshot(page, "02-steps-open", { fullPage: false });
+    // The live region announced each step once, in order, then the outcome.
+    const announced = log.filter((c) => c.kind === "announce" && c.value !== "").map((c) => c.value);
+    for (const [i, step] of STEPS.entries()) {
+      const lines = announced.filter((line) => line.startsWith(`Step ${i + 1} of ${STEPS.length},`));
+      assert.equal(
+        lines.length,
+        1,
+        `step "${step}" was announced ${lines.length} times: ${announced.join(" | ")}`,
+      );
+    }
+    assert.equal(announced.at(-1), "Answer ready.");
+    assert.equal(await page.locator("[aria-live]").count(), 1, "more than one live region");
+  },
+);
 
 browserTest("the answer streams in, then the memory the run saved shows", async (browser) => {
-  await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "20", LANTERN_LOCAL_TOKEN_MS: "40" });
+  await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "20", LANTERN_LOCAL_TOKEN_MS: "80" });
   const project = await createProject(server.url, "Streaming");
   const page = await browser.newPage();
   await page.emulateMedia({ reducedMotion: "reduce" });
@@ -148,8 +174,9 @@ browserTest("the answer streams in, then the memory the run saved shows", async 
   // Reduced motion: the caret is there but does not blink.
   const caret = await page.waitForFunction(
     () => {
-      const el = document.querySelector("[data-live] .caret");
-      return el && getComputedStyle(el).animationName;
+      const el = document.querySelector('[data-live="streaming"] [data-answer] > :last-child');
+      const after = el && getComputedStyle(el, "::after");
+      return after && after.content !== "none" && after.animationName;
     },
     null,
     { polling: 25 },
@@ -163,9 +190,7 @@ browserTest("the answer streams in, then the memory the run saved shows", async 
 
   const log = await changes(page);
   const resultAt = outcomeAt(log, "succeeded");
-  const growing = log.filter((c) =>
-    c.kind === "live" && c.t < resultAt && c.value !== "" && c.value !== "Working on it"
-  );
+  const growing = log.filter((c) => c.kind === "live" && c.t < resultAt && c.value !== "");
   const lengths = growing.map((c) => c.value.length);
   assert.ok(
     new Set(lengths).size >= 3,
@@ -183,7 +208,7 @@ browserTest("the answer streams in, then the memory the run saved shows", async 
 });
 
 browserTest("a page reloaded mid-run shows the timeline so far and finishes", async (browser) => {
-  await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "250", LANTERN_LOCAL_TOKEN_MS: "10" });
+  await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "500", LANTERN_LOCAL_TOKEN_MS: "10" });
   const project = await createProject(server.url, "Reload");
   const page = await browser.newPage();
   await installRecorder(page);
@@ -191,15 +216,18 @@ browserTest("a page reloaded mid-run shows the timeline so far and finishes", as
   await sendMessage(page, "Remember that the launch is on May 3");
   await waitForShown(page, '[data-step="analyzing"][data-status="active"]');
   await page.reload();
-  // The server renders the run as going; the island reattaches and replays.
+  // The server renders where the run is, from its log: the first paint
+  // already has the steps done so far (never "0 done").
   await waitForShown(page, '[data-outcome="running"]');
+  const firstPaint = (await changes(page)).filter((c) => c.kind === "step").slice(0, STEPS.length);
+  assert.equal(firstPaint.find((c) => c.key === "start")?.value, "done", JSON.stringify(firstPaint));
+  assert.equal(firstPaint.find((c) => c.key === "context")?.value, "done", JSON.stringify(firstPaint));
   await page.waitForSelector(".chat[data-hydrated]");
-  await waitForShown(page, '[data-step="context"][data-status="done"]');
   const midway = await page.locator('[data-step][data-status="done"]').count();
-  assert.ok(midway < 8, "the run was over before the page came back");
+  assert.ok(midway < STEPS.length, "the run was over before the page came back");
   await screenshot(page, "04-reload-mid-run");
   await waitForOutcome(page, "succeeded");
-  assert.equal(await page.locator('[data-step][data-status="done"]').count(), 8);
+  assert.equal(await page.locator('[data-step][data-status="done"]').count(), STEPS.length);
   // The message was sent once, and answered once.
   assert.equal(await page.locator('[data-role="user"]').count(), 1);
   assert.equal(await page.locator('[data-role="assistant"]').count(), 1);
@@ -210,7 +238,7 @@ browserTest("a page reloaded mid-run shows the timeline so far and finishes", as
   );
 });
 
-browserTest("Stop ends the run and the page says so", async (browser) => {
+browserTest("Stop ends the run, the page says so, and Retry sends the message again", async (browser) => {
   await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "300", LANTERN_LOCAL_TOKEN_MS: "10" });
   const project = await createProject(server.url, "Stop");
   const page = await browser.newPage();
@@ -223,11 +251,17 @@ browserTest("Stop ends the run and the page says so", async (browser) => {
   assert.match((await page.locator("[data-reason]").textContent()) ?? "", /working on your message/);
   await page.locator("[data-stop]").click();
   await waitForOutcome(page, "cancelled", 5_000);
-  assert.equal(await page.locator("[data-outcome]").textContent(), "Stopped");
   const stoppedAt = page.locator('[data-step][data-status="cancelled"]');
   assert.equal(await stoppedAt.count(), 1);
+  // The folded line names the step it stopped at (wherever Stop landed).
+  const where = STEP_LABELS[(await stoppedAt.getAttribute("data-step")) as StepName];
+  assert.match(
+    (await page.locator("[data-summary]").textContent()) ?? "",
+    new RegExp(`^Stopped at ${where} · `),
+  );
   assert.equal(await page.locator('[data-step="completion"]').getAttribute("data-status"), "skipped");
-  const note = page.locator('[data-role="user"][data-status="cancelled"] .msg-note');
+  assert.equal(await page.locator('[data-role="user"]').getAttribute("data-status"), "cancelled");
+  const note = page.locator('[data-ended="cancelled"] .msg-note');
   await note.waitFor();
   assert.equal(await note.textContent(), "Stopped before an answer.");
   // Ready for the next message, with focus back in the composer.
@@ -236,6 +270,13 @@ browserTest("Stop ends the run and the page says so", async (browser) => {
   const { body: runs } = await call<{ status: string }[]>(`${server.url}/api/projects/${project.id}/runs`);
   assert.equal(runs[0]?.status, "cancelled");
   await screenshot(page, "05-stopped");
+  // Retry sends the same message as a new run, in a new exchange.
+  await page.locator("[data-retry]").click();
+  await page.waitForFunction(() => document.querySelectorAll("[data-exchange]").length === 2);
+  await waitForOutcome(page, "succeeded");
+  const sent = await page.locator('[data-role="user"]').allTextContents();
+  assert.deepEqual(sent, ["Remember that the launch is on May 3", "Remember that the launch is on May 3"]);
+  assert.equal(await page.locator("[data-retry]").count(), 1, "the stopped exchange keeps its Retry");
 });
 
 browserTest("without JavaScript the form sends a message and the page shows the answer", async (browser) => {
@@ -260,7 +301,7 @@ browserTest("without JavaScript the form sends a message and the page shows the 
 });
 
 browserTest("without JavaScript Stop still stops a run", async (browser) => {
-  await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "400" });
+  await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "1000" });
   const project = await createProject(server.url, "No script stop");
   const { status } = await call(`${server.url}/api/projects/${project.id}/runs`, {
     body: { message: "Remember that the launch is on May 3" },
@@ -270,13 +311,17 @@ browserTest("without JavaScript Stop still stops a run", async (browser) => {
   const page = await context.newPage();
   await page.goto(`${server.url}/projects/${project.id}`);
   // The server renders the run as going, with a Stop button that posts a form.
-  assert.equal(await page.locator("[data-outcome]").textContent(), "Working");
+  assert.equal(await page.locator("[data-outcome]").getAttribute("data-outcome"), "running");
   await submitForm(page, page.locator("[data-stop]"));
-  assert.equal(await page.locator("[data-outcome]").textContent(), "Stopped");
+  assert.equal(await page.locator("[data-outcome]").getAttribute("data-outcome"), "cancelled");
   assert.equal(
-    await page.locator('[data-role="user"][data-status="cancelled"] .msg-note').textContent(),
+    await page.locator('[data-ended="cancelled"] .msg-note').textContent(),
     "Stopped before an answer.",
   );
+  // Retry is a form too.
+  await submitForm(page, page.locator("[data-retry]"));
+  assert.equal(await page.locator("[data-exchange]").count(), 2);
+  assert.equal(await page.locator("[data-outcome]").getAttribute("data-outcome"), "succeeded");
   await context.close();
 });
 
@@ -308,7 +353,7 @@ browserTest(
     const sent = page.locator('[data-role="user"]');
     assert.equal(await sent.count(), 1);
     assert.equal(
-      await sent.locator(".msg-text").textContent(),
+      await sent.locator(".bubble").textContent(),
       "Remember that the demo is on Friday\nin room 4",
     );
     // Focus stays in the emptied composer, ready for the next message.
@@ -340,8 +385,8 @@ browserTest("a finished run looks clean in light, dark and at 360 px, with AA co
   });
   await openProject(page, server.url, project.id);
   // The page opens on how the last run went.
-  assert.equal(await page.locator("[data-outcome]").textContent(), "Finished");
-  assert.equal(await page.locator('[data-step][data-status="done"]').count(), 8);
+  assert.equal(await page.locator("[data-outcome]").getAttribute("data-outcome"), "succeeded");
+  assert.equal(await page.locator('[data-step][data-status="done"]').count(), STEPS.length);
   await sendMessage(page, "When is the launch?");
   await page.waitForFunction(() =>
     document.querySelectorAll('[data-role="assistant"]').length === 2 &&
@@ -353,7 +398,13 @@ browserTest("a finished run looks clean in light, dark and at 360 px, with AA co
   const measured = await pageScripts();
   assert.deepEqual([...new Set(scripts)].sort(), measured.map((s) => s.path).sort());
   const gzip = measured.reduce((sum, s) => sum + s.gzipBytes, 0);
-  assert.ok(gzip < 25 * 1024, `the page loads ${gzip} bytes of gzipped JavaScript`);
+  assert.ok(gzip <= BUDGET_BYTES, `the page loads ${gzip} bytes of gzipped JavaScript`);
+  // Only the latest exchange shows its steps; an earlier one is one line.
+  assert.equal(await page.locator("[data-step]").count(), STEPS.length);
+  assert.equal(await page.locator("[data-exchange]").first().locator("[data-step]").count(), 0);
+  await page.locator("[data-exchange]").first().locator("[data-toggle-steps]").click();
+  await page.locator("[data-exchange]").first().locator("[data-step-detail]").first().waitFor();
+  assert.equal(await page.locator("[data-exchange]").first().locator("[data-step]").count(), STEPS.length);
 
   // Landmarks and labels.
   assert.equal(await page.locator("header").count(), 1);
@@ -403,12 +454,47 @@ browserTest("a finished run looks clean in light, dark and at 360 px, with AA co
       return out;
     });
     assert.deepEqual(failures, [], `text below AA contrast in the ${scheme} theme`);
-    await screenshot(page, `09-finished-${scheme}`);
+    await screenshot(page, `09-finished-${scheme}`, { fullPage: false });
   }
 
   await page.emulateMedia({ colorScheme: "light" });
   await page.setViewportSize({ width: 360, height: 780 });
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 360, `the page is ${width} px wide at a 360 px viewport`);
-  await screenshot(page, "10-finished-phone-360");
+  await screenshot(page, "10-finished-phone-360", { fullPage: false });
 });
+
+browserTest(
+  "a long message folds behind Show more; a notice of a failed send clears once the network is back",
+  async (browser) => {
+    await using server = await startServer({ LANTERN_LOCAL_PACE_MS: "0" });
+    const project = await createProject(server.url, "Long");
+    const long = Array.from({ length: 40 }, (_, i) => `Line ${i + 1} of a long note to remember.`).join("\n");
+    await call(`${server.url}/api/projects/${project.id}/chat`, {
+      body: { message: `Remember that ${long}` },
+    });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openProject(page, server.url, project.id);
+    const bubble = page.locator('[data-role="user"] .bubble');
+    const folded = (await bubble.boundingBox())!.height;
+    assert.ok(folded < 260, `a 40-line message is ${folded} px tall, folded`);
+    await page.getByRole("button", { name: "Show more" }).click();
+    assert.ok((await bubble.boundingBox())!.height > folded * 2, "Show more did not unfold the message");
+    assert.equal(await page.getByRole("button", { name: "Show less" }).count(), 1);
+
+    await context.setOffline(true);
+    await sendMessage(page, "When is the launch?");
+    const problem = page.locator("[data-problem]");
+    await problem.waitFor();
+    assert.match((await problem.textContent()) ?? "", /^Your message was not sent/);
+    assert.equal(
+      await page.inputValue("textarea[name=message]"),
+      "When is the launch?",
+      "the draft was lost",
+    );
+    await context.setOffline(false);
+    await problem.waitFor({ state: "detached" });
+    await context.close();
+  },
+);
