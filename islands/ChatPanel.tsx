@@ -3,32 +3,12 @@ import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import { Exchange, type ExchangeActions } from "../components/Exchange.tsx";
 import { MemoryList } from "../components/MemoryList.tsx";
 import { api, ApiError, pause, readRunEvents } from "../lib/client/api.ts";
-import { endingOfRecord } from "../lib/runs/outcome.ts";
-import { type ConnectionState, RunFollower } from "../lib/client/run_follower.ts";
-import {
-  type Exchange as ExchangeData,
-  groupExchanges,
-  infoOfTimeline,
-  type RunInfo,
-} from "../lib/exchanges.ts";
-import type {
-  ChatResult,
-  Memory,
-  Message,
-  Project,
-  RunEvent,
-  RunRecord,
-  RunStarted,
-} from "../lib/protocol.ts";
-import { isTerminal } from "../lib/runs/outcome.ts";
-import {
-  announcementFor,
-  applyEvent,
-  emptyTimeline,
-  explainError,
-  foldEvents,
-  type Timeline,
-} from "../lib/timeline.ts";
+import type { ConnectionState } from "../lib/client/run_follower.ts";
+import { useRuns } from "../lib/client/use_runs.ts";
+import { type Exchange as ExchangeData, groupExchanges, type RunInfo } from "../lib/exchanges.ts";
+import type { ChatResult, Memory, Message, Project, RunEvent, RunStarted } from "../lib/protocol.ts";
+import type { TerminalEvent } from "../lib/runs/outcome.ts";
+import { announcementFor, explainError, foldEvents, type Timeline } from "../lib/timeline.ts";
 
 /** What the server hands the island (and renders with it). */
 export interface ChatPanelProps {
@@ -88,12 +68,8 @@ export default function ChatPanel(props: ChatPanelProps) {
   const messages = useSignal(props.messages);
   const memories = useSignal(props.memories);
   const fresh = useSignal<string[]>([]);
-  const timelines = useSignal(props.timelines);
-  const infos = useSignal(props.runs);
   const expanded = useSignal<string[]>(props.expanded);
   const unfolded = useSignal<string[]>([]);
-  const connection = useSignal<ConnectionState>(props.live.length ? "connecting" : "idle");
-  const restarted = useSignal(false);
   const sending = useSignal(false);
   const stopping = useSignal(false);
   const notice = useSignal<Notice | null>(props.notice ? { text: props.notice, cause: "other" } : null);
@@ -103,17 +79,26 @@ export default function ChatPanel(props: ChatPanelProps) {
   const hydrated = useSignal(false);
   /** The view follows the stream until the person scrolls up. */
   const atBottom = useSignal(true);
-  const followers = useRef(new Map<string, RunFollower>());
   const composer = useRef<HTMLTextAreaElement>(null);
   const form = useRef<HTMLFormElement>(null);
-  /** Browser clock minus server clock, at most: the smallest (receipt − ts) seen. */
-  const clockOffset = useRef(Number.POSITIVE_INFINITY);
   const announced = useRef(new Set<string>());
   /** The earlier exchanges as the server rendered them, taken from the page before hydration. */
   const olderHtml = useRef<string | null>(null);
   if (olderHtml.current === null && typeof document !== "undefined") {
     olderHtml.current = document.querySelector("#chat [data-older]")?.innerHTML ?? "";
   }
+
+  const runs = useRuns({
+    projectId: project.id,
+    instance: props.instance,
+    timelines: props.timelines,
+    infos: props.runs,
+    live: props.live,
+    onChange: announce,
+    onEnd,
+    onReachable: reachable,
+  });
+  const { timelines, infos, connection, restarted, serverNow } = runs;
 
   const exchanges = useComputed(() => groupExchanges(messages.value));
   const latestRun = useComputed(() => {
@@ -126,8 +111,6 @@ export default function ChatPanel(props: ChatPanelProps) {
     return id !== null && timelines.value[id]?.outcome === "running";
   });
   const busy = useComputed(() => sending.value || latestRunning.value);
-
-  const serverNow = () => Date.now() - (Number.isFinite(clockOffset.current) ? clockOffset.current : 0);
 
   // Tick elapsed times only while a run is going.
   useSignalEffect(() => {
@@ -189,22 +172,8 @@ export default function ChatPanel(props: ChatPanelProps) {
     announcement.value = line;
   }
 
-  /**
-   * One event of any run of this project: the island keeps a timeline per
-   * run, so events of several runs can arrive on one stream.
-   */
-  function onEvent(event: RunEvent) {
-    clockOffset.current = Math.min(clockOffset.current, Date.now() - event.ts);
-    const before = timelines.value[event.runId] ?? emptyTimeline(event.runId);
-    const after = applyEvent(before, event);
-    if (after === before) return;
-    timelines.value = { ...timelines.value, [event.runId]: after };
-    announce(event);
-    if (!isTerminal(event)) return;
-    // The folded line of this exchange, once it is no longer the latest.
-    infos.value = { ...infos.value, [event.runId]: infoOfTimeline(after) };
-    followers.current.get(event.runId)?.stop();
-    followers.current.delete(event.runId);
+  /** A run ended: its memories are marked, and the conversation is read again. */
+  function onEnd(event: TerminalEvent) {
     if (event.type === "result") fresh.value = event.result.memories.added.map((m) => m.id);
     stopping.value = false;
     refresh().then((ok) => {
@@ -216,59 +185,6 @@ export default function ChatPanel(props: ChatPanelProps) {
       }
       restoreFocus();
     });
-  }
-
-  /**
-   * When event streams cannot be followed: wait for the run's record, then
-   * end the timeline with the terminal event the record stands for.
-   */
-  async function waitForRecord(runId: string) {
-    const url = `${base}/runs/${runId}?wait=25`;
-    for (let i = 0; i < 60; i++) {
-      const asked = Date.now();
-      try {
-        const record = await api<RunRecord>(url);
-        if (record.status !== "running") {
-          connection.value = "idle";
-          onEvent(endingOfRecord(record, timelines.value[runId]?.lastSeq ?? 0));
-          return;
-        }
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) break;
-      }
-      // A server without long polling answers at once: do not hammer it.
-      if (Date.now() - asked < 1000) await pause(1000);
-    }
-    connection.value = "idle";
-    onEvent({
-      type: "error",
-      runId,
-      seq: (timelines.value[runId]?.lastSeq ?? 0) + 1,
-      ts: serverNow(),
-      error: {
-        code: "lost",
-        message: "Lost track of this run. Reload the page to see where it stands.",
-        step: null,
-      },
-    });
-  }
-
-  function follow(started: RunStarted) {
-    const { runId } = started;
-    followers.current.get(runId)?.stop();
-    const f = new RunFollower(started.eventsUrl, `${base}/runs/${runId}`, {
-      onEvent,
-      onState: (state) => {
-        connection.value = state;
-        if (state === "live") reachable();
-      },
-      onServer: (instance) => restarted.value = instance !== props.instance,
-      onBlocked: () => waitForRecord(runId),
-      onEnded: () => waitForRecord(runId),
-    });
-    followers.current.set(runId, f);
-    // From where the server-rendered timeline is: no replay of what shows.
-    f.start(timelines.value[runId]?.lastSeq ?? 0);
   }
 
   useEffect(() => {
@@ -294,12 +210,9 @@ export default function ChatPanel(props: ChatPanelProps) {
       scrollToEnd("instant");
       document.fonts?.ready.then(() => atBottom.value && scrollToEnd("instant"));
     }
-    for (const started of props.live) follow(started);
-    const current = followers.current;
     return () => {
       removeEventListener("scroll", onScroll);
       removeEventListener("online", reachable);
-      for (const f of current.values()) f.stop();
     };
   }, []);
 
@@ -338,9 +251,8 @@ export default function ChatPanel(props: ChatPanelProps) {
         body: JSON.stringify({ message }),
       });
       reachable();
-      timelines.value = { ...timelines.value, [started.runId]: emptyTimeline(started.runId) };
       messages.value = [...before, { ...optimistic, runId: started.runId }];
-      follow(started);
+      runs.follow(started);
     } catch (error) {
       connection.value = "idle";
       if (messages.value.includes(optimistic)) messages.value = before;

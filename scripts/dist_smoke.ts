@@ -143,13 +143,16 @@ export async function smokeTest(distDir: string): Promise<SmokeReport> {
       const body = await res.arrayBuffer();
       check(res.status === 200 && body.byteLength > 0, `${asset} answered ${res.status}.`);
     }
-    // Static imports of the island bundle (code-split chunks) must load too.
-    const client = await (await fetch(`${base}/static/islands/client.js`)).text();
-    for (const chunk of client.matchAll(/from"\.\/([^"]+\.js)"/g)) {
-      const res = await fetch(`${base}/static/islands/${chunk[1]}`);
-      await res.body?.cancel();
-      check(res.status === 200, `/static/islands/${chunk[1]} answered ${res.status}.`);
-      assets.push(`/static/islands/${chunk[1]}`);
+    // Static imports of the island bundle (code-split chunks, beside it) must load too.
+    for (const script of assets.filter((a) => a.endsWith(".js"))) {
+      const folder = script.slice(0, script.lastIndexOf("/") + 1);
+      const code = await (await fetch(`${base}${script}`)).text();
+      for (const chunk of code.matchAll(/from\s*"\.\/([^"]+\.js)"/g)) {
+        const res = await fetch(`${base}${folder}${chunk[1]}`);
+        await res.body?.cancel();
+        check(res.status === 200, `${folder}${chunk[1]} answered ${res.status}.`);
+        assets.push(`${folder}${chunk[1]}`);
+      }
     }
     return { ranFrom: home, steps, answer, assets };
   } catch (error) {

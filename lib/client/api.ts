@@ -7,7 +7,7 @@
  */
 
 import { parseRunEvent } from "../wire_schema.ts";
-import type { ErrorBody, RunEvent, RunRecord } from "../protocol.ts";
+import type { ErrorBody, RunEvent } from "../protocol.ts";
 
 /** An API error with its HTTP status (0: no answer at all, the network is down). */
 export class ApiError extends Error {

@@ -37,7 +37,7 @@ browserTest(NAME, async (browser: Browser) => {
     expected += token;
     // A deadline, not a speed claim: the engine holds every next token until the page shows this one.
     await page.waitForFunction(
-      (text) => document.querySelector('[data-live="streaming"] .msg-text')?.textContent?.trim() === text,
+      (text) => document.querySelector('[data-live="streaming"] [data-answer]')?.textContent?.trim() === text,
       expected.trim(),
       { polling: 10, timeout: 10_000 },
     ).catch(() => {
@@ -51,7 +51,7 @@ browserTest(NAME, async (browser: Browser) => {
     gates.release();
   }
   await waitForOutcome(page, "succeeded");
-  const answer = page.locator('[data-role="assistant"] .msg-text').last();
+  const answer = page.locator('[data-role="assistant"] [data-answer]').last();
   assert.equal((await answer.textContent())?.trim(), gates.tokens.join(""));
 
   // When each length of the answer first appeared: in order, one at a time, all before the result.
