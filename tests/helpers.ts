@@ -159,8 +159,8 @@ export async function spawnServer(
   const deadline = Date.now() + 20_000;
   while (true) {
     try {
-      const res = await fetch(`${url}/api/projects`);
-      await res.body?.cancel();
+      // Read whole: a body cancelled mid-read can leave a read that fails later, unhandled.
+      await (await fetch(`${url}/api/projects`)).text();
       break;
     } catch {
       if (Date.now() > deadline) {

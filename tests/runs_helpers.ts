@@ -294,7 +294,10 @@ export async function resumeFromEverySeqWhileRunning(
 ): Promise<{ unbroken: Plain[]; resumes: number }> {
   const resumes: Promise<{ after: number; status: number; events: Plain[] }>[] = [];
   const resume = (after: number, via: "header" | "query") => {
-    resumes.push(follow(followUrl, eventsUrl, { after, via }).then((r) => ({ after, ...r })));
+    const resumed = follow(followUrl, eventsUrl, { after, via }).then((r) => ({ after, ...r }));
+    // Awaited at the end; caught now, so one that fails meanwhile is not an uncaught rejection.
+    resumed.catch(() => {});
+    resumes.push(resumed);
   };
   resume(0, "query");
   const unbroken: Plain[] = [];
