@@ -338,6 +338,14 @@ export interface GatedTokens {
  * next one only after {@linkcode GatedTokens.release}: a test can prove that
  * a token reached its client before the engine has even produced the rest
  * (so before the run could end), whatever the machine's speed.
+ *
+ * @example
+ * ```ts
+ * import { gatedTokens } from "./runs_helpers.ts";
+ * const gates = gatedTokens(["One ", "two."]);
+ * console.log(gates.engine.name); // local
+ * gates.release(); // the engine may now send "two."
+ * ```
  */
 export function gatedTokens(tokens: string[]): GatedTokens {
   let permits = 0;
