@@ -161,8 +161,8 @@ export async function spawnServer(
   const deadline = Date.now() + 20_000;
   while (true) {
     try {
-      const res = await fetch(`${url}/api/projects`);
-      await res.body?.cancel();
+      // Read whole: a body cancelled mid-read can leave a read that fails later, unhandled.
+      await (await fetch(`${url}/api/projects`)).text();
       break;
     } catch {
       if (Date.now() > deadline) {
@@ -216,6 +216,12 @@ export function seededRandom(seed: number): () => number {
  * Resolves with `promise`, or fails with a message naming `what` after `ms`:
  * a deadline on a wait (so a broken promise fails instead of hanging the
  * suite), never a timing assertion.
+ *
+ * @example
+ * ```ts
+ * import { within } from "./helpers.ts";
+ * console.log(await within("a quick answer", Promise.resolve(42))); // 42
+ * ```
  */
 export async function within<T>(what: string, promise: Promise<T>, ms = 10_000): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -232,7 +238,15 @@ export async function within<T>(what: string, promise: Promise<T>, ms = 10_000):
 /** The seed of the randomized fault tests when `FAULTS_SEED` is not set: each run tests the same cases. */
 export const DEFAULT_SEED = 20_261_129;
 
-/** The seed of a randomized test: `FAULTS_SEED` (a whole number) or {@linkcode DEFAULT_SEED}. */
+/**
+ * The seed of a randomized test: `FAULTS_SEED` (a whole number) or {@linkcode DEFAULT_SEED}.
+ *
+ * @example
+ * ```ts
+ * import { testSeed } from "./helpers.ts";
+ * console.log(Number.isSafeInteger(testSeed())); // true
+ * ```
+ */
 export function testSeed(): number {
   const raw = Deno.env.get("FAULTS_SEED");
   if (raw === undefined || raw === "") return DEFAULT_SEED;
@@ -244,6 +258,14 @@ export function testSeed(): number {
 /**
  * Runs a randomized test body with its seed; when it fails, the error says
  * which seed replays it (`FAULTS_SEED=<seed>`).
+ *
+ * @example
+ * ```ts
+ * import { withSeed } from "./helpers.ts";
+ * await withSeed(async (seed, random) => {
+ *   console.log(random() < 1); // true, and the same numbers for the same seed
+ * });
+ * ```
  */
 export async function withSeed(fn: (seed: number, random: () => number) => Promise<void>): Promise<void> {
   const seed = testSeed();

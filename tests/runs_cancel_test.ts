@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Message, type RunRecord, STEPS } from "../lib/protocol.ts";
+import { type Message, type RunRecord, type StepName, STEPS } from "../lib/protocol.ts";
 import { call, chatStream, createProject, readEvents, within } from "./helpers.ts";
 import {
   drain,
@@ -30,10 +30,20 @@ interface CancelBody {
 }
 
 Deno.test("cancel at each step ends the run with a terminal cancelled event and records it", async () => {
-  // Each step pauses 300 ms as it starts: the cancel lands inside the step.
-  await using server = await startRunsServer({ LANTERN_LOCAL_PACE_MS: "300", LANTERN_LOCAL_TOKEN_MS: "0" });
+  // The engine holds each run in the step under test until its signal aborts:
+  // the cancel lands inside that step however loaded the machine is.
+  let holdAt: StepName = "start";
+  const engine = new TestEngine({
+    pace: (step, signal) =>
+      step !== holdAt ? Promise.resolve() : new Promise<void>((_, reject) => {
+        if (signal.aborted) return reject(signal.reason);
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      }),
+  });
+  await using server = await startCustomServer({}, { engine });
   const project = await createProject(server.url);
-  await Promise.all(STEPS.map(async (step) => {
+  for (const step of STEPS) {
+    holdAt = step;
     const run = await startRun(server.url, project.id, `Remember that step ${step} can be stopped`);
     const res = await openEvents(server.url, run.eventsUrl);
     const { events, rest } = await readUntil(res, stepStart(step));
@@ -70,7 +80,7 @@ Deno.test("cancel at each step ends the run with a terminal cancelled event and 
     // The log ends with the same event, for anyone who follows later.
     const replay = await follow(server.url, run.eventsUrl);
     assert.deepEqual(replay.events, plain(events));
-  }));
+  }
 
   const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
   assert.equal(messages.body.length, STEPS.length, "the user's messages are kept, and there are no replies");

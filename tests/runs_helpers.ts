@@ -294,7 +294,10 @@ export async function resumeFromEverySeqWhileRunning(
 ): Promise<{ unbroken: Plain[]; resumes: number }> {
   const resumes: Promise<{ after: number; status: number; events: Plain[] }>[] = [];
   const resume = (after: number, via: "header" | "query") => {
-    resumes.push(follow(followUrl, eventsUrl, { after, via }).then((r) => ({ after, ...r })));
+    const resumed = follow(followUrl, eventsUrl, { after, via }).then((r) => ({ after, ...r }));
+    // Awaited at the end; caught now, so one that fails meanwhile is not an uncaught rejection.
+    resumed.catch(() => {});
+    resumes.push(resumed);
   };
   resume(0, "query");
   const unbroken: Plain[] = [];
@@ -335,6 +338,14 @@ export interface GatedTokens {
  * next one only after {@linkcode GatedTokens.release}: a test can prove that
  * a token reached its client before the engine has even produced the rest
  * (so before the run could end), whatever the machine's speed.
+ *
+ * @example
+ * ```ts
+ * import { gatedTokens } from "./runs_helpers.ts";
+ * const gates = gatedTokens(["One ", "two."]);
+ * console.log(gates.engine.name); // local
+ * gates.release(); // the engine may now send "two."
+ * ```
  */
 export function gatedTokens(tokens: string[]): GatedTokens {
   let permits = 0;

@@ -95,6 +95,7 @@ Deno.test("B follows a long run with a small in-memory window, reading what it d
   const project = await createProject(a.url);
   const run = await startRun(a.url, project.id, "bulk");
   const live = follow(b.url, run.eventsUrl);
+  live.catch(() => {}); // Awaited below; caught now so a failure cannot dangle.
   const reference = (await follow(a.url, run.eventsUrl)).events;
   assert.ok(reference.length > 400);
   assert.deepEqual((await live).events, reference, "followed on B while it ran");
@@ -119,7 +120,13 @@ Deno.test("a cancel sent to B reaches the owner A; followers on both get the can
   await using b = await startRunsServer({ LANTERN_KV_PATH: kv.path });
   const project = await createProject(a.url);
   const run = await startRun(a.url, project.id, "Remember that cancels travel through KV");
-  const onA = openEvents(a.url, run.eventsUrl).then((res) => readUntil(res, () => true));
+  // Read to the end at once (and caught), so that nothing dangles while B cancels.
+  const onA = openEvents(a.url, run.eventsUrl)
+    .then(async (res) => {
+      const { events, rest } = await readUntil(res, () => true);
+      return { events: [...events, ...await drain(rest)] };
+    });
+  onA.catch(() => {});
   const { events, rest } = await readUntil(await openEvents(b.url, run.eventsUrl), stepStart("planning"));
   const cancel = await within(
     "the cancel on B to be confirmed by A",
@@ -134,8 +141,7 @@ Deno.test("a cancel sent to B reaches the owner A; followers on both get the can
   const terminal = events.at(-1)!;
   assert.equal(terminal.type, "cancelled");
   assert.equal(terminal.type === "cancelled" && terminal.cancelled.step, "planning");
-  const fromA = await onA;
-  const eventsA = [...fromA.events, ...await drain(fromA.rest)];
+  const eventsA = (await onA).events;
   assert.deepEqual(plain(eventsA), plain(events));
 
   // A second cancel on either instance answers the final status.
@@ -220,7 +226,10 @@ Deno.test("deno serve --parallel: isolates follow and cancel runs another isolat
     const run = await startRun(server.url, project.id, "help");
     const owner = (await runRecord(server.url, project.id, run.runId)).owner;
     // Open followers on fresh connections until both isolates serve some.
-    const followers: Promise<{ instance: string | null; events: Plain[] }>[] = [];
+    // Each follower's outcome is caught at once: one that fails while more are
+    // being opened must fail this test with its story, not as an uncaught
+    // rejection from a dangling promise (which cancels the test with no context).
+    const followers: Promise<{ instance: string | null; events: Plain[]; error?: unknown }>[] = [];
     const instances = new Set<string>();
     for (let i = 0; i < 30 && (instances.size < 2 || followers.length < 6); i++) {
       const client = await connection(server.url, i);
@@ -230,15 +239,21 @@ Deno.test("deno serve --parallel: isolates follow and cancel runs another isolat
       const instance = res.headers.get("x-instance-id");
       if (instance) instances.add(instance);
       followers.push(
-        readUntil(res, () => true).then(async ({ events, rest }) => ({
-          instance,
-          events: plain([...events, ...await drain(rest)]),
-        })),
+        readUntil(res, () => true).then(
+          async ({ events, rest }) => ({ instance, events: plain([...events, ...await drain(rest)]) }),
+        ).catch((error) => ({ instance, events: [], error })),
       );
     }
     assert.equal(instances.size, 2, "both isolates served followers");
     assert.ok(instances.has(owner));
     const results = await Promise.all(followers);
+    for (const result of results) {
+      assert.equal(
+        result.error,
+        undefined,
+        `a follower on ${result.instance} failed: ${result.error}\nserver output:\n${server.output()}`,
+      );
+    }
     const reference = (await follow(server.url, run.eventsUrl)).events;
     assert.equal(reference.at(-1)?.type, "result");
     for (const result of results) {
