@@ -78,6 +78,8 @@ if (import.meta.main) {
     loadConfig({
       LANTERN_KV_PATH: `${dir}/lantern.kv`,
       LANTERN_LOCAL_PACE_MS: "0",
+      // The scores are what this prints; request lines would bury them.
+      LANTERN_LOG: "off",
       LANTERN_LOCAL_TOKEN_MS: "0",
     }),
   );
