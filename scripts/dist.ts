@@ -46,8 +46,8 @@ async function copyDir(from: string, to: string, files: string[], prefix: string
 /**
  * Builds the islands, bundles the server and copies `static/` into `outDir`
  * (emptied first). Run from the checkout's root. `buildIslands: false`
- * reuses `static/islands/` as it is (the test suite has just built it, and
- * other tests read it while they run).
+ * reuses the built assets in `static/dist/` as they are (the test suite has
+ * just built them, and other tests read them while they run).
  *
  * @example
  * ```ts ignore

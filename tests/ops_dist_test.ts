@@ -15,7 +15,9 @@ Deno.test("dist: one bundle and static/ beside it, and it runs from an empty fol
     const { files } = await buildDist(out, { buildIslands: false });
     assert.ok(files.includes("lantern.js"), `lantern.js is missing from ${files.join(", ")}`);
     assert.ok(files.includes("static/styles.css"));
-    assert.ok(files.includes("static/islands/client.js"));
+    // The island's bundle, by its content-hashed name, with the manifest that names it.
+    assert.ok(files.some((f) => /^static\/dist\/client\.[0-9a-z]+\.js$/.test(f)), files.join(", "));
+    assert.ok(files.includes("static/dist/manifest.json"));
     assert.deepEqual(
       files.filter((f) => f !== "lantern.js" && !f.startsWith("static/")),
       [],

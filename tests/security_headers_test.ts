@@ -3,6 +3,7 @@
  * Content-Security-Policy does not break: no inline script, handler or style.
  */
 
+import { assetUrl } from "../lib/assets.ts";
 import assert from "node:assert/strict";
 import { CONTENT_SECURITY_POLICY } from "../lib/http/security_headers.ts";
 import { createProject, startServer } from "./helpers.ts";
@@ -36,7 +37,7 @@ Deno.test("every kind of response carries the security headers", async () => {
     ["the API", "/api/projects", 200],
     ["an event stream", eventsUrl, 200],
     ["a static file", "/static/styles.css", 200],
-    ["the island script", "/static/islands/client.js", 200],
+    ["the island script", assetUrl("client.js"), 200],
     ["an API 404", "/api/projects/nope", 404],
     ["a 405", "/api/projects", 405, { method: "PUT" }],
     ["a 415", "/api/projects", 415, { method: "POST", body: "x", headers: { "content-type": "text/plain" } }],
