@@ -175,8 +175,8 @@ export const MUTANTS: Mutant[] = [
     id: "forget-keeps",
     promise: "Forgetting a memory removes it.",
     file: "lib/store/memories.ts",
-    find: "    await this.#kv.delete(key);\n    return entry.value;",
-    replace: "    return entry.value;",
+    find: "    if (entry.value === null) return null;\n    await this.#kv.delete(key);\n",
+    replace: "    if (entry.value === null) return null;\n",
     tests: ["tests/api_test.ts", "tests/stores_test.ts"],
   },
   {
