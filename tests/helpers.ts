@@ -8,7 +8,9 @@
 
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { loadConfig } from "../lib/config.ts";
-import type { Project, RunEvent } from "../lib/protocol.ts";
+import type { Engine } from "../lib/agent/engine.ts";
+import { type AgentStores, runAgent } from "../lib/agent/run_agent.ts";
+import type { AgentEvent, Project, RunEvent } from "../lib/protocol.ts";
 import { createLantern, type Lantern } from "../lib/server.ts";
 
 /** A server started by {@linkcode startServer}. */
@@ -276,4 +278,19 @@ export async function withSeed(fn: (seed: number, random: () => number) => Promi
     if (error instanceof Error) error.message = `[FAULTS_SEED=${seed}] ${error.message}`;
     throw error;
   }
+}
+
+/** Records the user's message as the run registry does, then drives the agent to its end and returns its events. */
+export async function agentEvents(
+  stores: AgentStores,
+  project: Project,
+  message: string,
+  engine: Engine,
+  runId: string,
+): Promise<AgentEvent[]> {
+  const userMessage = await stores.messages.add(project.id, { role: "user", content: message, runId });
+  const events: AgentEvent[] = [];
+  const signal = new AbortController().signal;
+  for await (const e of runAgent({ runId, project, userMessage, stores, engine, signal })) events.push(e);
+  return events;
 }

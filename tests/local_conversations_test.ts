@@ -13,9 +13,9 @@
 
 import assert from "node:assert/strict";
 import { LocalEngine } from "../lib/agent/local_engine.ts";
-import { runAgent } from "../lib/agent/run_agent.ts";
-import type { AgentEvent, ChatResult } from "../lib/protocol.ts";
+import type { ChatResult } from "../lib/protocol.ts";
 import { createStores } from "../lib/store/mod.ts";
+import { agentEvents } from "./helpers.ts";
 
 /** [message, expected answer fragments] */
 type Turn = [string, string];
@@ -573,18 +573,7 @@ async function converse(turns: Turn[]): Promise<{ answers: ChatResult[]; memory:
         continue;
       }
       const runId = `run-${++n}`;
-      const userMessage = await stores.messages.add(project.id, { role: "user", content: message, runId });
-      const events: AgentEvent[] = [];
-      for await (
-        const e of runAgent({
-          runId,
-          project,
-          userMessage,
-          stores,
-          engine,
-          signal: new AbortController().signal,
-        })
-      ) events.push(e);
+      const events = await agentEvents(stores, project, message, engine, runId);
       const last = events.at(-1);
       assert.equal(last?.type, "result", `"${message}" ended with ${JSON.stringify(last)}`);
       const result = (last as { result: ChatResult }).result;

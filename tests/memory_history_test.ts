@@ -7,10 +7,9 @@
 
 import assert from "node:assert/strict";
 import { LocalEngine } from "../lib/agent/local_engine.ts";
-import { runAgent } from "../lib/agent/run_agent.ts";
-import type { AgentEvent, ChatResult, Memory, Progress } from "../lib/protocol.ts";
+import type { ChatResult, Memory, Progress } from "../lib/protocol.ts";
 import { createStores } from "../lib/store/mod.ts";
-import { call, createProject, startServer } from "./helpers.ts";
+import { agentEvents, call, createProject, startServer } from "./helpers.ts";
 
 async function chat(url: string, projectId: string, message: string): Promise<ChatResult> {
   const { status, body } = await call<ChatResult>(`${url}/api/projects/${projectId}/chat`, {
@@ -69,19 +68,7 @@ Deno.test("a memory stored before subjects existed is read, answered from, and s
     assert.deepEqual(await stores.memories.list(project.id), [legacy]);
 
     const run = async (message: string, runId: string) => {
-      const userMessage = await stores.messages.add(project.id, { role: "user", content: message, runId });
-      const events: AgentEvent[] = [];
-      const engine = new LocalEngine();
-      for await (
-        const e of runAgent({
-          runId,
-          project,
-          userMessage,
-          stores,
-          engine,
-          signal: new AbortController().signal,
-        })
-      ) events.push(e);
+      const events = await agentEvents(stores, project, message, new LocalEngine(), runId);
       const result = events.find((e) => e.type === "result");
       assert.ok(result?.type === "result", `"${message}" did not finish`);
       return {
