@@ -105,14 +105,14 @@ export class FeedHub {
       signal: options.signal,
     });
     await viewer.init();
-    const hub = this;
+    const drop = () => this.#drop(scope, topic);
     return {
       get position() {
         return viewer.position;
       },
       next: () => viewer.next(),
       close() {
-        if (viewer.close() && topic.viewers.size === 0) hub.#drop(scope, topic);
+        if (viewer.close() && topic.viewers.size === 0) drop();
       },
     };
   }

@@ -18,7 +18,7 @@
  */
 
 import type { FeedEvent, RunEvent } from "../protocol.ts";
-import { type FeedGapError, type RunFeed } from "../runs/feed.ts";
+import type { FeedGapError } from "../runs/feed.ts";
 import type { HeldFeed } from "../runs/remote.ts";
 import { type FeedPosition, formatPosition } from "./position.ts";
 import type { FeedTopic, TopicViewer } from "./topic.ts";
