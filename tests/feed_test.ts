@@ -8,6 +8,10 @@ import assert from "node:assert/strict";
 import type { FeedEvent, Message, RunEvent } from "../lib/protocol.ts";
 import { call, createProject, freePort, readEvents, spawnServer, startServer, within } from "./helpers.ts";
 import { RUNS_ENV, startRun, tempKvPath } from "./runs_helpers.ts";
+import { FeedLog, feedScopes } from "../lib/feeds/feed_log.ts";
+import { FeedHub } from "../lib/feeds/hub.ts";
+import { FeedTopic } from "../lib/feeds/topic.ts";
+import { RunFeed } from "../lib/runs/feed.ts";
 
 type Wire = (FeedEvent | RunEvent) & { id: string };
 
@@ -264,5 +268,77 @@ Deno.test("deno serve --parallel: a feed on one isolate sees runs started on ano
   } finally {
     for (const client of clients) client.close();
     await server.kill();
+  }
+});
+
+Deno.test("feed viewer: a run.ended that comes before the run's terminal event waits for it, without spinning", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const log = new FeedLog(kv);
+  const hub = new FeedHub(log, { heartbeatMs: 60_000 });
+  const scope = feedScopes.project("p1");
+  const feed = new RunFeed("r1", "p1");
+  const viewer = await hub.subscribe(scope, { seq: 0, runs: new Map() }, {
+    openRun: () => Promise.resolve({ feed, release: () => {} }),
+  });
+  try {
+    await log.commit([{
+      scope,
+      changes: [{
+        type: "run.started",
+        run: { runId: "r1", messageId: "m1", message: "hi", eventsUrl: "/e" },
+      }],
+    }]);
+    feed.push({ type: "token", runId: "r1", seq: 1, ts: 0, delta: "a" });
+    await log.commit([{ scope, changes: [{ type: "run.ended", runId: "r1", status: "succeeded" }] }]);
+    const decoder = new TextDecoder();
+    const text = async () => {
+      const step = await viewer.next();
+      return step.kind === "frames" ? step.frames.map((f) => decoder.decode(f)).join("") : step.kind;
+    };
+    let got = "";
+    while (!got.includes('"delta":"a"')) got += await within("the run's first event", text());
+    assert.doesNotMatch(got, /run\.ended/);
+    // The viewer now waits for the terminal event: timers still fire (no busy loop), nothing comes.
+    const pending = viewer.next();
+    let timerRan = false;
+    await new Promise<void>((resolve) => setTimeout(() => (timerRan = true, resolve()), 20));
+    assert.ok(timerRan);
+    feed.push({
+      type: "cancelled",
+      runId: "r1",
+      seq: 2,
+      ts: 0,
+      cancelled: { message: "Stopped.", step: null },
+    });
+    let rest = await within(
+      "the terminal event",
+      pending.then((s) => s.kind === "frames" ? s.frames.map((f) => decoder.decode(f)).join("") : s.kind),
+    );
+    while (!rest.includes("run.ended")) rest += await within("run.ended", text());
+    assert.ok(rest.indexOf('"cancelled"') < rest.indexOf("run.ended"), "the terminal event goes first");
+  } finally {
+    viewer.close();
+    hub.close();
+    kv.close();
+  }
+});
+
+Deno.test("feed topic: a watch's late news of an older head is not a reset", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const log = new FeedLog(kv);
+  const scope = feedScopes.list;
+  const topic = new FeedTopic(scope, log, 60_000);
+  await topic.start();
+  try {
+    for (let i = 0; i < 3; i++) {
+      await log.commit([{ scope, changes: [{ type: "project.deleted", projectId: `p${i}` }] }]);
+    }
+    await topic.advance(3);
+    await topic.advance(1); // late news
+    assert.equal(topic.resets, 0);
+    assert.equal(topic.known, 3);
+  } finally {
+    topic.stop();
+    kv.close();
   }
 });

@@ -65,6 +65,8 @@ export class FeedSubscription implements TopicViewer {
   #wake: (() => void) | null = null;
   #closed = false;
   #deleted = false;
+  /** The next change is a `run.ended` waiting for its run's terminal event to go out first. */
+  #held = false;
   #onAbort = () => this.#wake?.();
 
   /** A viewer of `topic` after `position`. Call {@linkcode FeedSubscription.init} before `next`. */
@@ -154,7 +156,8 @@ export class FeedSubscription implements TopicViewer {
   /** Whether something can be handed out without waiting. */
   #ready(): boolean {
     if (this.#closed || this.#due || this.#resets !== this.#topic.resets) return true;
-    if (this.#topic.known > this.#seq) return true;
+    // A held change waits for its run's events, which wake this viewer when they come.
+    if (this.#topic.known > this.#seq && !this.#held) return true;
     for (const { held, position } of this.#runs.values()) {
       if (position < held.feed.lastSeq || held.feed.behind(position)) return true;
     }
@@ -178,6 +181,7 @@ export class FeedSubscription implements TopicViewer {
   }
 
   async #takeChanges(frames: Uint8Array[]): Promise<void> {
+    this.#held = false;
     while (frames.length < MAX_FRAMES && this.#seq < this.#topic.known && !this.#deleted) {
       let changes = this.#topic.after(this.#seq);
       if (changes === null) {
@@ -192,6 +196,7 @@ export class FeedSubscription implements TopicViewer {
           const followed = this.#runs.get(change.runId);
           // Its terminal event goes first.
           if (followed && (!followed.held.feed.done || followed.position < followed.held.feed.lastSeq)) {
+            this.#held = true;
             return;
           }
           if (followed) this.#unfollow(change.runId);

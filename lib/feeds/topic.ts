@@ -93,14 +93,7 @@ export class FeedTopic {
   /** The feed's head is `head` now: reads what is new and wakes the viewers. */
   advance(head: number): Promise<void> {
     if (this.#stopped) return Promise.resolve();
-    if (head < this.known) {
-      // The feed's changes expired and numbering started again.
-      this.events = [];
-      this.base = this.known = head;
-      this.resets++;
-      this.#wakeAll();
-      return Promise.resolve();
-    }
+    if (head < this.known) return this.#checkReset();
     this.#wanted = Math.max(this.#wanted, head);
     this.#reading ??= this.#read().finally(() => this.#reading = null);
     return this.#reading;
@@ -129,6 +122,19 @@ export class FeedTopic {
   /** Whether {@linkcode FeedTopic.stop} was called. */
   get stopped(): boolean {
     return this.#stopped;
+  }
+
+  /**
+   * A head below what was read: a watch's late news (ignored), or the feed's
+   * changes expired and numbering started again (viewers start over).
+   */
+  async #checkReset(): Promise<void> {
+    const head = await this.#log.head(this.scope);
+    if (head >= this.known || this.#stopped) return;
+    this.events = [];
+    this.base = this.known = this.#wanted = head;
+    this.resets++;
+    this.#wakeAll();
   }
 
   async #read(): Promise<void> {

@@ -19,8 +19,11 @@ export function projectRoutes(app: Hono, { stores, runs }: AppDeps): void {
   });
   app.get(ROUTES.projects, async (c) => c.json(await stores.projects.list()));
   // Which instance answers: the page's feed follower probes here and learns of a restart.
-  app.get(ROUTES.project, async (c) =>
-    c.json(await requireProject(stores, c.req.param("id")), 200, { "x-instance-id": runs.instanceId }));
+  app.get(
+    ROUTES.project,
+    async (c) =>
+      c.json(await requireProject(stores, c.req.param("id")), 200, { "x-instance-id": runs.instanceId }),
+  );
   app.patch(ROUTES.project, async (c) => {
     const { name } = await readJson(c.req.raw, ProjectBody);
     const project = await requireProject(stores, c.req.param("id"));
