@@ -472,7 +472,7 @@ export default function ChatPanel(props: ChatPanelProps) {
           )
           // deno-lint-ignore react-no-danger
           : <div class="older" data-older dangerouslySetInnerHTML={{ __html: olderHtml.current ?? "" }} />)}
-        {list.length === 0 && props.olderCount === 0
+        {list.length === 0 && props.olderCount === 0 && !deleted.value
           ? (
             <div class="welcome">
               <h2>What should Lantern do?</h2>
