@@ -5,16 +5,19 @@
  * @module
  */
 
-import { h, hydrate } from "preact";
-import ChatPanel from "./islands/ChatPanel.tsx";
+import { type ComponentType, h, hydrate } from "preact";
 
-const ISLANDS = { ChatPanel } as const;
+// Each island is its own chunk: a page loads only the islands it has.
+const ISLANDS: Record<string, () => Promise<{ default: ComponentType<never> }>> = {
+  ChatPanel: () => import("./islands/ChatPanel.tsx"),
+  ProjectsLive: () => import("./islands/ProjectsLive.tsx"),
+};
 
 for (const root of document.querySelectorAll<HTMLElement>("[data-island]")) {
-  const name = root.dataset.island as keyof typeof ISLANDS;
-  const component = ISLANDS[name];
+  const load = ISLANDS[root.dataset.island ?? ""];
   const propsScript = document.getElementById(`${root.id}-props`);
-  if (!component || !propsScript) continue;
+  if (!load || !propsScript) continue;
   const props = JSON.parse(propsScript.textContent ?? "{}");
-  hydrate(h(component, props), root);
+  const { default: component } = await load();
+  hydrate(h(component as ComponentType<object>, props), root);
 }

@@ -3,8 +3,8 @@ import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import { Exchange, type ExchangeActions } from "../components/Exchange.tsx";
 import { MemoryList } from "../components/MemoryList.tsx";
 import { api, ApiError, pause, readRunEvents } from "../lib/client/api.ts";
-import type { ConnectionState } from "../lib/client/run_follower.ts";
-import { useRuns } from "../lib/client/use_runs.ts";
+import type { ConnectionState } from "../lib/client/feed_follower.ts";
+import { type ProjectChange, useProjectFeed } from "../lib/client/use_project_feed.ts";
 import { type Exchange as ExchangeData, groupExchanges, type RunInfo } from "../lib/exchanges.ts";
 import type { ChatResult, Memory, Message, Project, RunEvent, RunStarted } from "../lib/protocol.ts";
 import type { TerminalEvent } from "../lib/runs/outcome.ts";
@@ -19,8 +19,11 @@ export interface ChatPanelProps {
   timelines: Record<string, Timeline>;
   /** What the records say of every run in the conversation, for folded rails. */
   runs: Record<string, RunInfo>;
-  /** Runs still going when the page was rendered: followed on from their timeline's last event. */
-  live: RunStarted[];
+  /**
+   * The project feed's position when the page was rendered, with the runs
+   * still going at their timelines' last event: the feed goes on from there.
+   */
+  position: string;
   /** Runs whose steps are open. */
   expanded: string[];
   engine: { name: string; model: string };
@@ -88,29 +91,37 @@ export default function ChatPanel(props: ChatPanelProps) {
     olderHtml.current = document.querySelector("#chat [data-older]")?.innerHTML ?? "";
   }
 
-  const runs = useRuns({
+  /**
+   * Runs this page stands for: those it started, and those going when it was
+   * rendered (as a page without JavaScript does). Its composer waits for the
+   * latest of them, and Stop stops it; runs started elsewhere later do not
+   * block it.
+   */
+  const own = useSignal<string[]>(
+    Object.entries(props.timelines).filter(([, t]) => t.outcome === "running").map(([id]) => id),
+  );
+  const deleted = useSignal(false);
+
+  const runs = useProjectFeed({
     projectId: project.id,
     instance: props.instance,
+    position: props.position,
     timelines: props.timelines,
     infos: props.runs,
-    live: props.live,
     onChange: announce,
     onEnd,
+    onProjectChange,
     onReachable: reachable,
   });
   const { timelines, infos, connection, restarted, serverNow } = runs;
 
   const exchanges = useComputed(() => groupExchanges(messages.value));
-  const latestRun = useComputed(() => {
-    const list = exchanges.value;
-    return list[list.length - 1]?.runId ?? null;
-  });
   const running = useComputed(() => Object.values(timelines.value).some((t) => t.outcome === "running"));
-  const latestRunning = useComputed(() => {
-    const id = latestRun.value;
-    return id !== null && timelines.value[id]?.outcome === "running";
-  });
-  const busy = useComputed(() => sending.value || latestRunning.value);
+  /** The run this page started that is still going (the composer waits for it; Stop stops it). */
+  const ownRunning = useComputed(() =>
+    own.value.findLast((id) => timelines.value[id]?.outcome === "running") ?? null
+  );
+  const busy = useComputed(() => sending.value || ownRunning.value !== null || deleted.value);
 
   // Tick elapsed times only while a run is going.
   useSignalEffect(() => {
@@ -172,19 +183,51 @@ export default function ChatPanel(props: ChatPanelProps) {
     announcement.value = line;
   }
 
-  /** A run ended: its memories are marked, and the conversation is read again. */
+  /** A run ended: its memories are marked (the feed brings the answer and the memories themselves). */
   function onEnd(event: TerminalEvent) {
     if (event.type === "result") fresh.value = event.result.memories.added.map((m) => m.id);
+    if (!own.value.includes(event.runId)) return;
     stopping.value = false;
-    refresh().then((ok) => {
-      if (!ok) {
-        setNotice(
-          "The answer is saved, but the conversation could not be reloaded. Reload the page.",
-          "other",
-        );
+    restoreFocus();
+  }
+
+  /** What any tab or device did in this project, as its feed tells it. */
+  function onProjectChange(change: ProjectChange) {
+    if (change.type === "message.added") addMessage(change.message);
+    else if (change.type === "memory.added") {
+      if (!memories.value.some((m) => m.id === change.memory.id)) {
+        memories.value = [...memories.value, change.memory];
       }
-      restoreFocus();
-    });
+    } else if (change.type === "memory.removed") {
+      memories.value = memories.value.filter((m) => m.id !== change.memoryId);
+    } else if (change.type === "project.renamed") {
+      document.title = `${change.project.name} · Lantern`;
+      const heading = document.querySelector(".project-title");
+      if (heading) heading.textContent = change.project.name;
+    } else if (change.type === "project.deleted") {
+      deleted.value = true;
+      announcement.value = "This project was deleted.";
+    }
+  }
+
+  /**
+   * A message from the feed joins the conversation once, in its place: a
+   * user's message takes the place of this page's own copy shown while it
+   * was being sent.
+   */
+  function addMessage(message: Message) {
+    let list = messages.value;
+    if (list.some((m) => m.id === message.id)) return;
+    if (message.role === "user") {
+      const mine = list.findIndex((m) =>
+        m.id.startsWith("local-") &&
+        (m.runId === message.runId || (m.runId === null && m.content === message.content))
+      );
+      if (mine >= 0) list = list.filter((_, i) => i !== mine);
+    }
+    // In the order of their ids (time), this page's own copies last.
+    const key = (m: Message) => (m.id.startsWith("local-") ? "~" : "") + m.id;
+    messages.value = [...list, message].sort((a, b) => key(a) < key(b) ? -1 : 1);
   }
 
   useEffect(() => {
@@ -231,8 +274,7 @@ export default function ChatPanel(props: ChatPanelProps) {
       createdAt: new Date().toISOString(),
     };
     // Shown at once; taken back (and the draft restored) if it was not sent.
-    const before = messages.value;
-    messages.value = [...before, optimistic];
+    messages.value = [...messages.value, optimistic];
     if (draft.value.trim() === message) draft.value = "";
     try {
       if (typeof EventSource === "undefined") {
@@ -251,11 +293,15 @@ export default function ChatPanel(props: ChatPanelProps) {
         body: JSON.stringify({ message }),
       });
       reachable();
-      messages.value = [...before, { ...optimistic, runId: started.runId }];
-      runs.follow(started);
+      // The feed may have brought the message already; otherwise this copy waits for it.
+      messages.value = messages.value.map((m) =>
+        m === optimistic ? { ...optimistic, runId: started.runId } : m
+      );
+      own.value = [...own.value, started.runId];
+      runs.started(started);
     } catch (error) {
       connection.value = "idle";
-      if (messages.value.includes(optimistic)) messages.value = before;
+      messages.value = messages.value.filter((m) => m !== optimistic);
       if (draft.value === "") draft.value = message;
       const network = error instanceof ApiError && error.status === 0;
       setNotice(`Your message was not sent: ${(error as Error).message}`, network ? "network" : "other");
@@ -266,8 +312,8 @@ export default function ChatPanel(props: ChatPanelProps) {
 
   async function stop(event?: Event) {
     event?.preventDefault();
-    const runId = latestRun.value;
-    if (!runId || !latestRunning.value || stopping.value) return;
+    const runId = ownRunning.value;
+    if (!runId || stopping.value) return;
     stopping.value = true;
     try {
       await api(`${base}/runs/${runId}/cancel`, { method: "POST" });
@@ -331,7 +377,7 @@ export default function ChatPanel(props: ChatPanelProps) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       send(draft.value);
-    } else if (event.key === "Escape" && latestRunning.value) {
+    } else if (event.key === "Escape" && ownRunning.value) {
       event.preventDefault();
       stop();
     }
@@ -394,7 +440,7 @@ export default function ChatPanel(props: ChatPanelProps) {
   const lastIndex = list.length - 1;
   const reason = sending.value
     ? "Sending your message…"
-    : latestRunning.value
+    : ownRunning.value
     ? "Lantern is working on your message. Stop it (or press Esc) to send another."
     : hydrated.value
     ? "Enter sends, Shift+Enter starts a new line."
@@ -426,7 +472,7 @@ export default function ChatPanel(props: ChatPanelProps) {
           )
           // deno-lint-ignore react-no-danger
           : <div class="older" data-older dangerouslySetInnerHTML={{ __html: olderHtml.current ?? "" }} />)}
-        {list.length === 0 && props.olderCount === 0
+        {list.length === 0 && props.olderCount === 0 && !deleted.value
           ? (
             <div class="welcome">
               <h2>What should Lantern do?</h2>
@@ -442,7 +488,13 @@ export default function ChatPanel(props: ChatPanelProps) {
             </ol>
           )}
 
+        {deleted.value && (
+          <p class="notice deleted" role="alert" data-deleted>
+            This project was deleted, in another tab or by someone else. <a href="/">See all projects</a>
+          </p>
+        )}
         <form
+          hidden={deleted.value}
           ref={form}
           method="post"
           action={`/projects/${project.id}/messages`}
@@ -494,12 +546,12 @@ export default function ChatPanel(props: ChatPanelProps) {
               aria-disabled={busy.value ? "true" : undefined}
               aria-describedby="composer-reason"
             />
-            {latestRunning.value && latestRun.value
+            {ownRunning.value
               ? (
                 <button
                   type="submit"
                   class="send stop"
-                  formAction={`/projects/${project.id}/runs/${latestRun.value}/cancel`}
+                  formAction={`/projects/${project.id}/runs/${ownRunning.value}/cancel`}
                   formNoValidate
                   onClick={stop}
                   aria-disabled={stopping.value ? "true" : undefined}

@@ -34,6 +34,8 @@ import { aguiRoutes } from "../routes/api/agui.ts";
 import { memoryRoutes } from "../routes/api/memories.ts";
 import { projectRoutes } from "../routes/api/projects.ts";
 import { runRoutes } from "../routes/api/runs.ts";
+import { feedRoutes } from "../routes/api/feeds.ts";
+import { FeedHub } from "./feeds/hub.ts";
 import { pageRoutes } from "../routes/pages.tsx";
 import { healthRoutes } from "../routes/ops/health.ts";
 import { portableRoutes } from "../routes/api/portable.ts";
@@ -57,6 +59,11 @@ export function createApp(appDeps: AppDeps): Hono {
   const deps: AppDeps = {
     ...appDeps,
     limits,
+    feeds: appDeps.feeds ??
+      new FeedHub(appDeps.stores.feed, {
+        heartbeatMs: config.heartbeatMs,
+        shutdown: appDeps.runs.shutdownSignal,
+      }),
     // Every route that starts a run goes through the project cap.
     startRun: (project, message) =>
       cap ? cap.start(appDeps.runs, project, message) : appDeps.runs.start(project, message),
@@ -130,6 +137,7 @@ export function createApp(appDeps: AppDeps): Hono {
   projectRoutes(app, deps);
   memoryRoutes(app, deps);
   runRoutes(app, deps);
+  feedRoutes(app, deps);
   aguiRoutes(app, deps);
   pageRoutes(app, deps);
 
@@ -162,6 +170,8 @@ export function createApp(appDeps: AppDeps): Hono {
 /** The routes that answer with an event stream: each reserves a stream slot before it runs. */
 const STREAM_ROUTES: [string, string][] = [
   ["GET", ROUTES.runEvents],
+  ["GET", ROUTES.projectEvents],
+  ["GET", ROUTES.events],
   ["POST", ROUTES.chatStream],
   ["POST", ROUTES.agui],
 ];

@@ -72,6 +72,28 @@ export function groupExchanges(messages: readonly Message[]): Exchange[] {
 }
 
 /**
+ * The conversation in the order of its exchanges: each user's message, then
+ * the answer of its run, whatever runs overlapped (the order of
+ * `GET …/messages` and of the page).
+ *
+ * @example
+ * ```ts
+ * import { inExchangeOrder } from "./exchanges.ts";
+ * const at = "2026-01-01T00:00:00Z";
+ * const order = inExchangeOrder([
+ *   { id: "m1", role: "user", content: "hi", runId: "r1", createdAt: at },
+ *   { id: "m2", role: "user", content: "yo", runId: "r2", createdAt: at },
+ *   { id: "m3", role: "assistant", content: "Yo!", runId: "r2", createdAt: at },
+ *   { id: "m4", role: "assistant", content: "Hello", runId: "r1", createdAt: at },
+ * ]);
+ * console.log(order.map((m) => m.id).join()); // m1,m4,m2,m3
+ * ```
+ */
+export function inExchangeOrder(messages: readonly Message[]): Message[] {
+  return groupExchanges(messages).flatMap((x) => [x.user, x.answer].filter((m): m is Message => m !== null));
+}
+
+/**
  * The facts of a run record that a folded rail shows.
  *
  * @example

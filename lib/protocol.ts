@@ -191,6 +191,31 @@ export interface RunStarted {
 }
 
 /** Every error response: `{"error":{"code","message"}}`. */
+/**
+ * What happens in a project or in the project list, as its feed tells it
+ * (`GET /api/projects/:id/events`, `GET /api/events`). Types have a dot, so
+ * they never clash with a run event's type on the same stream.
+ */
+export type FeedChange =
+  /** A run started: its user's message is in `message.added` of the same commit. */
+  | { type: "run.started"; run: { runId: string; messageId: string; message: string; eventsUrl: string } }
+  | { type: "run.ended"; runId: string; status: RunStatus }
+  | { type: "message.added"; message: Message }
+  | { type: "memory.added"; memory: Memory }
+  /** A memory left the current ones: forgotten, or superseded by a newer fact. */
+  | { type: "memory.removed"; memoryId: string; reason: "forgotten" | "superseded" }
+  | { type: "project.created"; project: Project }
+  | { type: "project.renamed"; project: Project }
+  | { type: "project.deleted"; projectId: string }
+  /** The feed cannot replay from where the client was (too old): read the state again. */
+  | { type: "feed.reset"; message: string };
+
+/** A change as a feed stores and sends it: numbered within its feed, stamped with the server's clock. */
+export type FeedEvent = FeedChange & { seq: number; ts: number };
+
+/** The types of {@linkcode FeedChange}. */
+export type FeedEventType = FeedChange["type"];
+
 export interface ErrorBody {
   error: { code: string; message: string };
 }

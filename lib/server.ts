@@ -10,6 +10,7 @@ import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { createLimits, type Limits } from "./http/limits.ts";
 import { RunRegistry } from "./runs/registry.ts";
+import { FeedHub } from "./feeds/hub.ts";
 import { createStores, openKv, type Stores } from "./store/mod.ts";
 import { createLogger, type Logger } from "./ops/log.ts";
 import { migrate, type MigrationReport } from "./ops/migrations.ts";
@@ -22,6 +23,8 @@ export interface Lantern {
   config: Config;
   stores: Stores;
   runs: RunRegistry;
+  /** This instance's feeds (project and list), for tests and stats. */
+  feeds: FeedHub;
   app: Hono;
   /** Rate limits and stream caps (null members are off), for tests and stats. */
   limits: Limits;
@@ -68,7 +71,7 @@ export async function createLantern(config: Config): Promise<Lantern> {
     logger.info("schema migrated", { from: migrations.from, to: migrations.to });
   }
   configureRunHooks({ logger, traces, content: config.otelContent });
-  const stores = createStores(kv);
+  const stores = createStores(kv, { feedTtlMs: config.runTtlMs });
   const runs = new RunRegistry({
     stores,
     engine,
@@ -79,12 +82,14 @@ export async function createLantern(config: Config): Promise<Lantern> {
   await runs.init();
   const stopGauges = traces ? observeGauges(runs) : () => {};
   const limits = createLimits(config);
-  const app = createApp({ config, stores, runs, limits, logger });
+  const feeds = new FeedHub(stores.feed, { heartbeatMs: config.heartbeatMs, shutdown: runs.shutdownSignal });
+  const app = createApp({ config, stores, runs, limits, logger, feeds });
   let closed = false;
   return {
     config,
     stores,
     runs,
+    feeds,
     app,
     limits,
     logger,
@@ -95,6 +100,7 @@ export async function createLantern(config: Config): Promise<Lantern> {
       closed = true;
       stopGauges();
       await runs.close(graceMs);
+      feeds.close();
       kv.close();
     },
   };

@@ -11,11 +11,13 @@
  * console.log(parseRunEvent('{"type":"token","seq":"one"}')); // null
  * ```
  *
+ * A project feed carries both: {@linkcode parseFeedMessage} reads either.
+ *
  * @module
  */
 
 import * as z from "zod/mini";
-import type { RunEvent } from "./protocol.ts";
+import type { FeedEvent, RunEvent } from "./protocol.ts";
 import { STEPS } from "./steps.ts";
 
 const step = z.enum(STEPS);
@@ -67,4 +69,53 @@ export function parseRunEvent(json: string): RunEvent | null {
   }
   const parsed = RunEventSchema.safeParse(value);
   return parsed.success ? parsed.data as RunEvent : null;
+}
+
+const feedStamp = { seq: z.number(), ts: z.number() };
+// What the island reads of each record; other fields pass through unchecked.
+const message = z.looseObject({
+  id: z.string(),
+  role: z.enum(["user", "assistant"]),
+  content: z.string(),
+  runId: z.nullable(z.string()),
+});
+const memory = z.looseObject({ id: z.string(), text: z.string() });
+const project = z.looseObject({ id: z.string(), name: z.string() });
+
+/** The schema of every change a feed sends. */
+export const FeedEventSchema = z.discriminatedUnion("type", [
+  z.object({ ...feedStamp, type: z.literal("run.started"), run: z.looseObject({ runId: z.string() }) }),
+  z.object({ ...feedStamp, type: z.literal("run.ended"), runId: z.string(), status: z.string() }),
+  z.object({ ...feedStamp, type: z.literal("message.added"), message }),
+  z.object({ ...feedStamp, type: z.literal("memory.added"), memory }),
+  z.object({ ...feedStamp, type: z.literal("memory.removed"), memoryId: z.string(), reason: z.string() }),
+  z.object({ ...feedStamp, type: z.literal("project.created"), project }),
+  z.object({ ...feedStamp, type: z.literal("project.renamed"), project }),
+  z.object({ ...feedStamp, type: z.literal("project.deleted"), projectId: z.string() }),
+  z.object({ ...feedStamp, type: z.literal("feed.reset"), message: z.string() }),
+]);
+
+/**
+ * A feed's message from its JSON text: a change of the feed, a run event, or
+ * null when it is neither.
+ *
+ * @example
+ * ```ts
+ * import { parseFeedMessage } from "./wire_schema.ts";
+ * console.log(parseFeedMessage('{"type":"project.deleted","projectId":"p1","seq":3,"ts":0}')?.type); // project.deleted
+ * console.log(parseFeedMessage('{"type":"token","runId":"r1","seq":1,"ts":0,"delta":"Hi"}')?.type); // token
+ * ```
+ */
+export function parseFeedMessage(json: string): FeedEvent | RunEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  const type = (value as { type?: unknown } | null)?.type;
+  const parsed = typeof type === "string" && type.includes(".")
+    ? FeedEventSchema.safeParse(value)
+    : RunEventSchema.safeParse(value);
+  return parsed.success ? parsed.data as FeedEvent | RunEvent : null;
 }

@@ -10,6 +10,8 @@
 import type { ChatPanelProps } from "../islands/ChatPanel.tsx";
 import { groupExchanges, type RunInfo, runInfo } from "../lib/exchanges.ts";
 import type { AppDeps } from "../lib/http/deps.ts";
+import { feedScopes } from "../lib/feeds/feed_log.ts";
+import { formatPosition } from "../lib/feeds/position.ts";
 import { isId } from "../lib/ids.ts";
 import type { Project, RunRecord } from "../lib/protocol.ts";
 import { applyEvent, foldEvents, type Timeline, timelineFromRecord } from "../lib/timeline.ts";
@@ -62,6 +64,8 @@ export async function chatProps(
   project: Project,
   options: { steps?: string; notice?: string },
 ): Promise<ChatPanelProps> {
+  // The feed's head first: whatever changes after it is replayed to the island, so nothing is missed.
+  const head = await stores.feed.head(feedScopes.project(project.id));
   const [messages, memories, records] = await Promise.all([
     stores.messages.list(project.id),
     stores.memories.list(project.id),
@@ -90,7 +94,6 @@ export async function chatProps(
     if (x.answer) older.add(x.answer.id);
   }
   const own = messages.filter((m) => !older.has(m.id));
-  const base = `/api/projects/${project.id}/runs`;
   return {
     project,
     messages: own,
@@ -100,11 +103,10 @@ export async function chatProps(
     memories,
     timelines,
     runs: infos,
-    live: records.filter((r) => r.status === "running").map((r) => ({
-      runId: r.id,
-      eventsUrl: `${base}/${r.id}/events`,
-      cancelUrl: `${base}/${r.id}/cancel`,
-    })),
+    position: formatPosition(
+      head,
+      records.filter((r) => r.status === "running").map((r) => [r.id, timelines[r.id]?.lastSeq ?? 0]),
+    ),
     expanded: steps ? [steps] : [],
     engine: { name: runs.engine.name, model: runs.engine.model },
     instance: runs.instanceId,

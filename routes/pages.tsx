@@ -10,16 +10,24 @@ import type { Context, Hono } from "hono";
 import { renderToString } from "preact-render-to-string";
 import type { VNode } from "preact";
 import { IslandProps, Layout, ProjectHeading } from "../components/Layout.tsx";
-import { ProjectList, type ProjectRow, SEARCH_FROM } from "../components/ProjectList.tsx";
+import { type ProjectRow, SEARCH_FROM } from "../components/ProjectList.tsx";
 import ChatPanel from "../islands/ChatPanel.tsx";
+import ProjectsLive, { type ProjectsLiveProps } from "../islands/ProjectsLive.tsx";
+import { feedScopes } from "../lib/feeds/feed_log.ts";
+
 import { HttpError } from "../lib/http_error.ts";
 import { DomainError } from "../lib/runs/errors.ts";
 import { readForm, schemaError } from "../lib/http/body.ts";
 import { type AppDeps, requireId, requireProject, starter } from "../lib/http/deps.ts";
 import { isId } from "../lib/ids.ts";
-import { STEPS } from "../lib/protocol.ts";
+import { type Message, STEPS } from "../lib/protocol.ts";
 import { MessageBody, ProjectBody } from "../lib/schemas.ts";
 import { chatProps } from "./chat_props.ts";
+
+/** A message as the list shows it: only its first few hundred characters travel to the page. */
+function lastLine(message: Message | null): Message | null {
+  return message && { ...message, content: message.content.slice(0, 300) };
+}
 
 function page(c: Context, node: VNode, status = 200): Response {
   return c.html("<!DOCTYPE html>" + renderToString(node), status as 200);
@@ -30,13 +38,15 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
   const { stores, runs } = deps;
   const startRun = starter(deps);
   app.get("/", async (c) => {
+    // The feed's head first: whatever changes after it reaches the list live.
+    const position = String(await stores.feed.head(feedScopes.list));
     const all = await stores.projects.list();
     const query = (c.req.query("q") ?? "").trim().slice(0, 200);
     const found = query ? all.filter((p) => p.name.toLowerCase().includes(query.toLowerCase())) : all;
     const rows: ProjectRow[] = await Promise.all(
       found.map(async (project) => ({
         project,
-        last: (await stores.messages.list(project.id, 1))[0] ?? null,
+        last: lastLine((await stores.messages.list(project.id, 1))[0] ?? null),
       })),
     );
     // Most recent activity first.
@@ -44,9 +54,10 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
       (b.last?.createdAt ?? b.project.createdAt).localeCompare(a.last?.createdAt ?? a.project.createdAt)
     );
     const engine = runs.engine;
+    const listProps: ProjectsLiveProps = { rows, now: Date.now(), query, position };
     return page(
       c,
-      <Layout title="Lantern">
+      <Layout title="Lantern" script>
         <div class="home">
           <section class="intro" aria-labelledby="projects-title">
             <h1 id="projects-title">Projects</h1>
@@ -69,7 +80,10 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
                 <button type="submit" class="secondary">Find</button>
               </form>
             )}
-            <ProjectList rows={rows} now={Date.now()} query={query} />
+            <div id="projects" data-island="ProjectsLive">
+              <ProjectsLive {...listProps} />
+            </div>
+            <IslandProps id="projects" props={listProps} />
           </section>
           <p class="engine" data-engine={engine.name}>
             Answers come from the {engine.name}{" "}

@@ -123,6 +123,13 @@ Deno.test("with LANTERN_TOKEN set, no API route answers without it (a sweep over
   assert.deepEqual((await api<Project[]>(url, "/api/projects")).map((p) => p.id), [project.id]);
   for (const route of routes.filter((r) => r.method === "GET")) {
     const res = await fetch(url + route.path, { headers: AUTH });
+    // The feeds never end by themselves: the stream's head is enough.
+    if (route.pattern === "/api/events" || route.pattern === "/api/projects/:id/events") {
+      assert.equal(res.status, 200, `GET ${route.pattern} with the token answered ${res.status}`);
+      assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+      await res.body?.cancel();
+      continue;
+    }
     const text = await res.text();
     // Every GET answers in full: JSON, or (for the events) the run's event stream from the start.
     assert.equal(res.status, 200, `GET ${route.pattern} with the token answered ${res.status} ${text}`);

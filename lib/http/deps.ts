@@ -13,6 +13,7 @@ import type { RunRegistry } from "../runs/registry.ts";
 import type { Stores } from "../store/mod.ts";
 import type { Limits } from "./limits.ts";
 import type { Logger } from "../ops/log.ts";
+import type { FeedHub } from "../feeds/hub.ts";
 
 /** The app's dependencies. */
 export interface AppDeps {
@@ -26,6 +27,8 @@ export interface AppDeps {
    * run cap applies to all of them. The app sets it; `runs.start` otherwise.
    */
   startRun?: (project: Project, message: string) => Promise<RunRecord>;
+  /** This instance's feeds (project and list); made from `stores.feed` when left out. */
+  feeds?: FeedHub;
   /** Request and run log lines; none when left out. */
   logger?: Logger;
 }

@@ -27,6 +27,8 @@ export interface LeasesOptions {
   messages: MessageStore;
   /** Aborts when this instance shuts down: its own lease then counts as lapsed. */
   shutdown: AbortSignal;
+  /** Called after a run was marked interrupted here. */
+  onInterrupted?: (record: RunRecord) => void;
 }
 
 /**
@@ -55,6 +57,7 @@ export class Leases {
   #log: RunLog;
   #messages: MessageStore;
   #shutdown: AbortSignal;
+  #onInterrupted: ((record: RunRecord) => void) | undefined;
   #inbox: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | null = null;
 
   /** Leases for the instance `options.instanceId`. */
@@ -65,6 +68,7 @@ export class Leases {
     this.#log = options.log;
     this.#messages = options.messages;
     this.#shutdown = options.shutdown;
+    this.#onInterrupted = options.onInterrupted;
   }
 
   /** Takes or renews this instance's lease. */
@@ -136,7 +140,9 @@ export class Leases {
     op.set(recordKey, final).delete(runKeys.running(record.id));
     if (messageEntry.value) op.set(messageKey, { ...messageEntry.value, status: "interrupted" });
     const { ok } = await op.commit();
-    return ok ? final : null;
+    if (!ok) return null;
+    this.#onInterrupted?.(final);
+    return final;
   }
 
   /** Asks the owner of `record` to stop it, through the owner's inbox. */

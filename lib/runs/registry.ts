@@ -25,6 +25,8 @@ import { errorOf, type TerminalEvent } from "./outcome.ts";
 import { type HeldFeed, RemoteFollows } from "./remote.ts";
 import { RunLog } from "./run_log.ts";
 import { runStarted } from "../telemetry/run_hooks.ts";
+import { feedScopes } from "../feeds/feed_log.ts";
+import { urls } from "../urls.ts";
 
 /** Options of a {@linkcode RunRegistry}. */
 export interface RegistryOptions {
@@ -113,6 +115,7 @@ export class RunRegistry {
       log: this.log,
       messages: this.#stores.messages,
       shutdown,
+      onInterrupted: (record) => this.#announceEnd(record),
     });
     this.#remote = new RemoteFollows({
       kv: this.#kv,
@@ -174,11 +177,18 @@ export class RunRegistry {
       error: null,
       usage: null,
     };
-    await this.#kv.atomic()
-      .set(runKeys.record(project.id, runId), record)
-      .set(runKeys.running(runId), { projectId: project.id, owner: this.instanceId })
-      .set(this.#stores.messages.key(project.id, userMessage.id), userMessage)
-      .commit();
+    const eventsUrl = urls.runEvents(project.id, runId);
+    // Every viewer of the project learns of the run from the commit that starts it.
+    await this.#stores.feed.commit([{
+      scope: feedScopes.project(project.id),
+      changes: [
+        { type: "run.started", run: { runId, messageId: userMessage.id, message, eventsUrl } },
+        { type: "message.added", message: userMessage },
+      ],
+    }], (op) =>
+      op.set(runKeys.record(project.id, runId), record)
+        .set(runKeys.running(runId), { projectId: project.id, owner: this.instanceId })
+        .set(this.#stores.messages.key(project.id, userMessage.id), userMessage));
     const feed = new RunFeed(runId, project.id, this.#counts);
     if (this.#durable) feed.backfill = (after, upTo) => this.log.read(runId, after, upTo);
     const live = new LiveRun(record, userMessage, feed, {
@@ -187,7 +197,10 @@ export class RunRegistry {
       durable: this.#durable,
       maxInMemory: this.#maxInMemory,
       schedule: (run) => this.#writer.schedule(run),
-      onFinished: (run) => this.#retain(run),
+      onFinished: (run) => {
+        this.#announceEnd(run.record);
+        this.#retain(run);
+      },
     });
     this.#live.set(runId, live);
     // Telemetry and run log lines observe every run; here, inside the request, so its span is linked.
@@ -381,6 +394,18 @@ export class RunRegistry {
     this.#timers.clear();
     this.#live.clear();
     await this.#leases.release();
+  }
+
+  /**
+   * Tells the project's feed that a run ended, once its record says so. (A
+   * separate commit: the run's last write is grouped with other runs' log
+   * writes, where a feed's check could fail them all.)
+   */
+  #announceEnd(record: RunRecord): void {
+    this.#stores.feed.commit([{
+      scope: feedScopes.project(record.projectId),
+      changes: [{ type: "run.ended", runId: record.id, status: record.status }],
+    }]).catch((error) => console.error(`Run ${record.id}: telling its project feed it ended failed:`, error));
   }
 
   /** Keeps a finished run in memory a while for late followers. */

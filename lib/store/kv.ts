@@ -82,12 +82,12 @@ export async function listValues<T>(
   return out;
 }
 
-/** Deletes every key under a prefix, at most 1,000 mutations per commit. */
-export async function deletePrefix(kv: Deno.Kv, prefix: Deno.KvKey): Promise<number> {
+/** Deletes every key under a prefix (before `end` when given), at most 1,000 mutations per commit. */
+export async function deletePrefix(kv: Deno.Kv, prefix: Deno.KvKey, end?: Deno.KvKey): Promise<number> {
   let count = 0;
   let batch = kv.atomic();
   let inBatch = 0;
-  for await (const entry of kv.list({ prefix }, { batchSize: 500 })) {
+  for await (const entry of kv.list(end ? { prefix, end } : { prefix }, { batchSize: 500 })) {
     batch.delete(entry.key);
     count++;
     if (++inBatch === 1000) {

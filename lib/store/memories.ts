@@ -11,6 +11,7 @@
 
 import { newId } from "../ids.ts";
 import type { Memory } from "../protocol.ts";
+import { FeedLog, feedScopes } from "../feeds/feed_log.ts";
 import { isoNow, listValues } from "./kv.ts";
 
 /** Whether a memory is current (not replaced by a newer fact). */
@@ -35,10 +36,12 @@ export function isCurrent(memory: Memory): boolean {
  */
 export class MemoryStore {
   #kv: Deno.Kv;
+  #feed: FeedLog;
 
-  /** A store over an open KV. */
-  constructor(kv: Deno.Kv) {
+  /** A store over an open KV; its writes append their changes to `feed`. */
+  constructor(kv: Deno.Kv, feed: FeedLog = new FeedLog(kv)) {
     this.#kv = kv;
+    this.#feed = feed;
   }
 
   /**
@@ -58,21 +61,29 @@ export class MemoryStore {
       ...(fields.subject ? { supersededBy: null } : {}),
       createdAt: isoNow(),
     };
-    const atomic = this.#kv.atomic();
-    const replaced: Memory[] = [];
+    const replaced: { entry: Deno.KvEntry<Memory>; old: Memory }[] = [];
     for (const id of new Set(replaces)) {
-      const key = ["memories", projectId, id];
-      const entry = await this.#kv.get<Memory>(key);
+      const entry = await this.#kv.get<Memory>(["memories", projectId, id]);
       if (entry.value === null || !isCurrent(entry.value)) continue;
-      const old = { ...entry.value, supersededBy: memory.id };
-      atomic.check(entry).set(key, old);
-      replaced.push(old);
+      replaced.push({ entry, old: { ...entry.value, supersededBy: memory.id } });
     }
-    atomic.set(["memories", projectId, memory.id], memory);
-    const done = await atomic.commit();
+    const done = await this.#feed.commit([{
+      scope: feedScopes.project(projectId),
+      changes: [
+        { type: "memory.added", memory },
+        ...replaced.map(({ old }) => ({
+          type: "memory.removed" as const,
+          memoryId: old.id,
+          reason: "superseded" as const,
+        })),
+      ],
+    }], (op) => {
+      for (const { entry, old } of replaced) op.check(entry).set(entry.key, old);
+      op.set(["memories", projectId, memory.id], memory);
+    });
     // Another run replaced one of them meanwhile: save the fact alone rather than lose it.
-    if (!done.ok) return await this.add(projectId, fields);
-    return replaced.length > 0 ? { ...memory, replaced } : memory;
+    if (!done) return await this.add(projectId, fields);
+    return replaced.length > 0 ? { ...memory, replaced: replaced.map((r) => r.old) } : memory;
   }
 
   /** A project's current memories, oldest first; with `history`, superseded ones too. */
@@ -94,7 +105,15 @@ export class MemoryStore {
     const key = ["memories", projectId, memoryId];
     const entry = await this.#kv.get<Memory>(key);
     if (entry.value === null) return null;
-    await this.#kv.delete(key);
+    const done = await this.#feed.commit(
+      [{
+        scope: feedScopes.project(projectId),
+        changes: [{ type: "memory.removed", memoryId, reason: "forgotten" }],
+      }],
+      (op) => op.check(entry).delete(key),
+    );
+    // Deleted meanwhile by someone else, who told the feed.
+    if (!done) return null;
     if (entry.value.subject) {
       for (const old of await this.list(projectId, { history: true })) {
         if (old.supersededBy === memoryId) await this.delete(projectId, old.id);

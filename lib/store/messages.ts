@@ -8,6 +8,7 @@
 import { newId } from "../ids.ts";
 import type { Message, MessageStatus } from "../protocol.ts";
 import { isoNow, listValues } from "./kv.ts";
+import { FeedLog, feedScopes } from "../feeds/feed_log.ts";
 
 /**
  * Appends to and reads a project's conversation.
@@ -24,10 +25,12 @@ import { isoNow, listValues } from "./kv.ts";
  */
 export class MessageStore {
   #kv: Deno.Kv;
+  #feed: FeedLog;
 
-  /** A store over an open KV. */
-  constructor(kv: Deno.Kv) {
+  /** A store over an open KV; its writes append their changes to `feed`. */
+  constructor(kv: Deno.Kv, feed: FeedLog = new FeedLog(kv)) {
     this.#kv = kv;
+    this.#feed = feed;
   }
 
   /** Builds a message record with a new id (not yet saved). */
@@ -46,7 +49,10 @@ export class MessageStore {
     fields: Pick<Message, "role" | "content" | "runId">,
   ): Promise<Message> {
     const message = this.build(fields);
-    await this.#kv.set(this.key(projectId, message.id), message);
+    await this.#feed.commit(
+      [{ scope: feedScopes.project(projectId), changes: [{ type: "message.added", message }] }],
+      (op) => op.set(this.key(projectId, message.id), message),
+    );
     return message;
   }
 

@@ -7,6 +7,7 @@
 import { MemoryStore } from "./memories.ts";
 import { MessageStore } from "./messages.ts";
 import { ProjectStore } from "./projects.ts";
+import { FeedLog } from "../feeds/feed_log.ts";
 
 export { MemoryStore, MessageStore, ProjectStore };
 export { deletePrefix, isoNow, listValues, openKv } from "./kv.ts";
@@ -17,6 +18,14 @@ export interface Stores {
   projects: ProjectStore;
   messages: MessageStore;
   memories: MemoryStore;
+  /** The feeds every write of the stores (and the runs) appends its change to. */
+  feed: FeedLog;
+}
+
+/** Options of {@linkcode createStores}. */
+export interface StoreOptions {
+  /** How long a change stays in its feed (the run TTL). */
+  feedTtlMs?: number;
 }
 
 /**
@@ -31,11 +40,13 @@ export interface Stores {
  * kv.close();
  * ```
  */
-export function createStores(kv: Deno.Kv): Stores {
+export function createStores(kv: Deno.Kv, options: StoreOptions = {}): Stores {
+  const feed = new FeedLog(kv, options.feedTtlMs);
   return {
     kv,
-    projects: new ProjectStore(kv),
-    messages: new MessageStore(kv),
-    memories: new MemoryStore(kv),
+    projects: new ProjectStore(kv, feed),
+    messages: new MessageStore(kv, feed),
+    memories: new MemoryStore(kv, feed),
+    feed,
   };
 }

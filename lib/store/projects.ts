@@ -8,6 +8,7 @@
 import { runKeys } from "../runs/keys.ts";
 import { newId } from "../ids.ts";
 import type { Project } from "../protocol.ts";
+import { feedKeys, FeedLog, feedScopes } from "../feeds/feed_log.ts";
 import { deletePrefix, isoNow, listValues } from "./kv.ts";
 
 /**
@@ -25,16 +26,21 @@ import { deletePrefix, isoNow, listValues } from "./kv.ts";
  */
 export class ProjectStore {
   #kv: Deno.Kv;
+  #feed: FeedLog;
 
-  /** A store over an open KV. */
-  constructor(kv: Deno.Kv) {
+  /** A store over an open KV; its writes append their changes to `feed`. */
+  constructor(kv: Deno.Kv, feed: FeedLog = new FeedLog(kv)) {
     this.#kv = kv;
+    this.#feed = feed;
   }
 
   /** Creates a project with a new id. */
   async create(name: string): Promise<Project> {
     const project: Project = { id: newId(), name, createdAt: isoNow() };
-    await this.#kv.set(["projects", project.id], project);
+    await this.#feed.commit(
+      [{ scope: feedScopes.list, changes: [{ type: "project.created", project }] }],
+      (op) => op.set(["projects", project.id], project),
+    );
     return project;
   }
 
@@ -54,8 +60,12 @@ export class ProjectStore {
       const entry = await this.#kv.get<Project>(["projects", id]);
       if (entry.value === null) return null;
       const project = { ...entry.value, name };
+      const change = { type: "project.renamed", project } as const;
       // Checked, so a rename racing a delete cannot bring the project back.
-      const { ok } = await this.#kv.atomic().check(entry).set(["projects", id], project).commit();
+      const ok = await this.#feed.commit(
+        [{ scope: feedScopes.list, changes: [change] }, { scope: feedScopes.project(id), changes: [change] }],
+        (op) => op.check(entry).set(["projects", id], project),
+      );
       if (ok) return project;
     }
   }
@@ -68,7 +78,15 @@ export class ProjectStore {
   async delete(id: string): Promise<boolean> {
     const existing = await this.#kv.get(["projects", id]);
     if (existing.value === null) return false;
-    await this.#kv.delete(["projects", id]);
+    const change = { type: "project.deleted", projectId: id } as const;
+    const scope = feedScopes.project(id);
+    const deleted = await this.#feed.commit(
+      [{ scope: feedScopes.list, changes: [change] }, { scope, changes: [change] }],
+      (op) => op.check(existing).delete(["projects", id]),
+    );
+    if (!deleted) return false;
+    // The feed's changes carry message text: only the one that says it was deleted stays (until the TTL).
+    await deletePrefix(this.#kv, feedKeys.events(scope), feedKeys.event(scope, deleted[scope]!));
     for await (const entry of this.#kv.list({ prefix: runKeys.projectRuns(id) }, { batchSize: 500 })) {
       const runId = entry.key[2];
       if (typeof runId !== "string") continue;

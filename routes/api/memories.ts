@@ -8,6 +8,7 @@ import type { Hono } from "hono";
 import { HttpError, notFound } from "../../lib/http_error.ts";
 import { readJson } from "../../lib/http/body.ts";
 import { type AppDeps, requireId, requireProject } from "../../lib/http/deps.ts";
+import { inExchangeOrder } from "../../lib/exchanges.ts";
 import { renderMarkdown } from "../../lib/markdown.ts";
 import { MemoryBody } from "../../lib/schemas.ts";
 import { ROUTES } from "../../lib/urls.ts";
@@ -16,7 +17,7 @@ import { ROUTES } from "../../lib/urls.ts";
 export function memoryRoutes(app: Hono, { stores }: AppDeps): void {
   app.get(ROUTES.messages, async (c) => {
     const project = await requireProject(stores, c.req.param("id"));
-    const messages = await stores.messages.list(project.id);
+    const messages = inExchangeOrder(await stores.messages.list(project.id));
     if (c.req.query("format") !== "html") return c.json(messages);
     return c.json(messages.map((m) => ({ ...m, html: renderMarkdown(m.content) })));
   });

@@ -18,7 +18,12 @@ export function projectRoutes(app: Hono, { stores, runs }: AppDeps): void {
     return c.json(await stores.projects.create(name), 201);
   });
   app.get(ROUTES.projects, async (c) => c.json(await stores.projects.list()));
-  app.get(ROUTES.project, async (c) => c.json(await requireProject(stores, c.req.param("id"))));
+  // Which instance answers: the page's feed follower probes here and learns of a restart.
+  app.get(
+    ROUTES.project,
+    async (c) =>
+      c.json(await requireProject(stores, c.req.param("id")), 200, { "x-instance-id": runs.instanceId }),
+  );
   app.patch(ROUTES.project, async (c) => {
     const { name } = await readJson(c.req.raw, ProjectBody);
     const project = await requireProject(stores, c.req.param("id"));

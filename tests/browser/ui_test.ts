@@ -24,6 +24,7 @@ import {
 } from "./browser.ts";
 import "./live_view_cases.ts";
 import "./restart_cases.ts";
+import "./feed_cases.ts";
 
 /** The first time each step showed `status`, in page time. */
 function firstTimes(log: Change[], status: string): Map<string, number> {

@@ -1,29 +1,23 @@
 /**
- * Follows a run from the browser with EventSource: reconnects by itself from
- * the last seq it saw (`?lastEventId=`, the query form of `Last-Event-ID`),
- * reports the connection's state, and tells when event streams are blocked so
- * the page can fall back.
+ * Follows a feed from the browser with EventSource (one stream per page):
+ * reconnects by itself from the last position it saw (`?lastEventId=`, the
+ * query form of `Last-Event-ID`), reports the connection's state, and tells
+ * when event streams are blocked so the page can fall back.
  *
  * @module
  */
-
-import type { RunEvent } from "../protocol.ts";
-import { isTerminal } from "../runs/outcome.ts";
-import { parseRunEvent } from "../wire_schema.ts";
 
 /** The states a connection goes through. */
 export type ConnectionState = "idle" | "connecting" | "live" | "offline" | "reconnecting" | "fallback";
 
 /** What a follower reports. */
 export interface FollowerHandlers {
-  onEvent(event: RunEvent): void;
+  /** A message's data; `id` is the position after it. */
+  onMessage(data: string, id: string): void;
   onState(state: ConnectionState): void;
   /** The server is reachable but event streams are not: fall back. */
   onBlocked(): void;
-  /**
-   * The stream has nothing more to give though no terminal event came (the
-   * run is gone, or its log ends before what we saw): read how it ended.
-   */
+  /** What the feed is about is gone (the probe got a 404): stop. */
   onEnded(): void;
   /** The instance that answered a probe (`X-Instance-Id`): a new one means the server restarted. */
   onServer?(instanceId: string): void;
@@ -41,20 +35,20 @@ const BACKOFF_MS = [250, 500, 1000, 2000, 3000];
 const MAX_STRIKES = 5;
 
 /**
- * One run's follower. `stop()` closes it for good.
+ * One feed's follower. `stop()` closes it for good.
  *
  * @example
  * ```ts ignore
- * const follower = new RunFollower(eventsUrl, runUrl, { onEvent, onState, onBlocked });
- * follower.start(0);
+ * const follower = new FeedFollower(feedUrl, projectUrl, { onMessage, onState, onBlocked, onEnded });
+ * follower.start(position);
  * ```
  */
-export class RunFollower {
+export class FeedFollower {
   #eventsUrl: string;
-  #runUrl: string;
+  #subjectUrl: string;
   #handlers: FollowerHandlers;
   #source: EventSource | null = null;
-  #lastSeq = 0;
+  #position = "";
   #attempt = 0;
   #strikes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -62,21 +56,21 @@ export class RunFollower {
   #probing = false;
   #onOnline = () => this.#probeNow();
 
-  /** A follower of `eventsUrl`; `runUrl` is probed before reconnecting. */
-  constructor(eventsUrl: string, runUrl: string, handlers: FollowerHandlers) {
+  /** A follower of `eventsUrl`; `subjectUrl` (what the feed is about) is probed before reconnecting. */
+  constructor(eventsUrl: string, subjectUrl: string, handlers: FollowerHandlers) {
     this.#eventsUrl = eventsUrl;
-    this.#runUrl = runUrl;
+    this.#subjectUrl = subjectUrl;
     this.#handlers = handlers;
   }
 
-  /** The seq of the last event handed over. */
-  get lastSeq(): number {
-    return this.#lastSeq;
+  /** The position after the last message handed over. */
+  get position(): string {
+    return this.#position;
   }
 
-  /** Opens the stream after `lastSeq`. */
-  start(lastSeq = 0): void {
-    this.#lastSeq = lastSeq;
+  /** Opens the stream after `position` ("" starts now). */
+  start(position = ""): void {
+    this.#position = position;
     this.#handlers.onState("connecting");
     // The browser knows when the network comes back before our backoff does.
     globalThis.addEventListener?.("online", this.#onOnline);
@@ -94,7 +88,7 @@ export class RunFollower {
 
   #open(): void {
     if (this.#stopped) return;
-    const url = `${this.#eventsUrl}?lastEventId=${this.#lastSeq}`;
+    const url = this.#url();
     const source = new EventSource(url);
     this.#source = source;
     let opened = false;
@@ -105,19 +99,8 @@ export class RunFollower {
       this.#handlers.onState("live");
     };
     source.onmessage = (message) => {
-      // Checked, not cast: a payload that is not an event is dropped.
-      const event = parseRunEvent(message.data);
-      if (!event) return;
-      // A replay after a reconnect may overlap what we have: skip it. A
-      // terminal event is never a repeat (we stop at the first), even when a
-      // crash left the log shorter than what we saw and its seq is old.
-      if (event.seq <= this.#lastSeq && !isTerminal(event)) return;
-      this.#lastSeq = Math.max(this.#lastSeq, event.seq);
-      this.#handlers.onEvent(event);
-      if (isTerminal(event)) {
-        this.stop();
-        this.#handlers.onState("idle");
-      }
+      if (message.lastEventId) this.#position = message.lastEventId;
+      this.#handlers.onMessage(message.data, this.#position);
     };
     source.onerror = () => {
       // We reconnect ourselves, after a probe, so the state we show is true.
@@ -154,7 +137,7 @@ export class RunFollower {
     this.#probing = true;
     let verdict: Verdict;
     try {
-      verdict = this.#strikes === 0 ? await this.#probeRun() : await this.#probeStream();
+      verdict = this.#strikes === 0 ? await this.#probeSubject() : await this.#probeStream();
     } finally {
       this.#probing = false;
     }
@@ -176,10 +159,19 @@ export class RunFollower {
     }
   }
 
-  /** Whether the server is back: it answers for the run. */
-  async #probeRun(): Promise<Verdict> {
+  #url(): string {
+    return this.#position === ""
+      ? this.#eventsUrl
+      : `${this.#eventsUrl}?lastEventId=${encodeURIComponent(this.#position)}`;
+  }
+
+  /** Whether the server is back: it answers for what the feed is about. */
+  async #probeSubject(): Promise<Verdict> {
     try {
-      const res = await fetch(this.#runUrl, { headers: { accept: "application/json" }, cache: "no-store" });
+      const res = await fetch(this.#subjectUrl, {
+        headers: { accept: "application/json" },
+        cache: "no-store",
+      });
       await res.body?.cancel();
       const instance = res.headers.get("x-instance-id");
       if (instance) this.#handlers.onServer?.(instance);
@@ -194,17 +186,17 @@ export class RunFollower {
   async #probeStream(): Promise<Verdict> {
     const abort = new AbortController();
     try {
-      const res = await fetch(`${this.#eventsUrl}?lastEventId=${this.#lastSeq}`, {
+      const res = await fetch(this.#url(), {
         headers: { accept: "text/event-stream" },
         cache: "no-store",
         signal: abort.signal,
       });
       const type = res.headers.get("content-type") ?? "";
       if (res.status === 200 && type.startsWith("text/event-stream")) return "open";
-      // Busy, shutting down, or a run whose owner is being replaced: later.
+      // Busy or shutting down: later.
       if (res.status === 429 || res.status >= 500) return "retry";
-      // Ended with nothing after what we saw (204), or gone (404, 410).
-      if (res.status === 204 || res.status === 404 || res.status === 410) return "ended";
+      // Gone (404, 410).
+      if (res.status === 404 || res.status === 410) return "ended";
       // Anything else (a proxy answering in its own way): streams are blocked here.
       return "blocked";
     } catch {
