@@ -60,8 +60,12 @@ export interface ActionResult extends PlanAction {
   ok: boolean;
   /** A short, human-readable outcome. */
   summary: string;
-  /** The tool's structured output. */
+  /** The tool's structured output (cut to `LANTERN_MAX_TOOL_OUTPUT_CHARS` when `truncated`). */
   output: unknown;
+  /** Present (true) when `output` was cut short; the whole output is at `fullUrl`. */
+  truncated?: boolean;
+  /** Where the whole output is served from KV: `GET …/runs/:runId/actions/:index/output`. */
+  fullUrl?: string;
   durationMs: number;
 }
 

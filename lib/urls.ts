@@ -29,6 +29,7 @@ export const ROUTES = {
   run: "/api/projects/:id/runs/:runId",
   runEvents: "/api/projects/:id/runs/:runId/events",
   runCancel: "/api/projects/:id/runs/:runId/cancel",
+  actionOutput: "/api/projects/:id/runs/:runId/actions/:index/output",
   home: "/",
   newProject: "/projects",
   projectPage: "/projects/:id",
@@ -48,6 +49,8 @@ export const urls = {
   run: (id: string, runId: string): string => `/api/projects/${id}/runs/${runId}`,
   runEvents: (id: string, runId: string): string => `/api/projects/${id}/runs/${runId}/events`,
   runCancel: (id: string, runId: string): string => `/api/projects/${id}/runs/${runId}/cancel`,
+  actionOutput: (id: string, runId: string, index: number): string =>
+    `/api/projects/${id}/runs/${runId}/actions/${index}/output`,
   projectPage: (id: string): string => `/projects/${id}`,
   pageMessages: (id: string): string => `/projects/${id}/messages`,
   pageCancel: (id: string, runId: string): string => `/projects/${id}/runs/${runId}/cancel`,

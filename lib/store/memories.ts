@@ -11,6 +11,7 @@
 
 import { newId } from "../ids.ts";
 import type { Memory } from "../protocol.ts";
+import { type Bounds, checkMemoryCount, checkMemoryText, DEFAULT_BOUNDS } from "./bounds.ts";
 import { isoNow, listValues } from "./kv.ts";
 
 /** Whether a memory is current (not replaced by a newer fact). */
@@ -35,23 +36,27 @@ export function isCurrent(memory: Memory): boolean {
  */
 export class MemoryStore {
   #kv: Deno.Kv;
+  #bounds: Pick<Bounds, "maxMemories" | "maxMemoryChars">;
 
-  /** A store over an open KV. */
-  constructor(kv: Deno.Kv) {
+  /** A store over an open KV, holding at most `bounds` (see lib/store/bounds.ts). */
+  constructor(kv: Deno.Kv, bounds: Pick<Bounds, "maxMemories" | "maxMemoryChars"> = DEFAULT_BOUNDS) {
     this.#kv = kv;
+    this.#bounds = bounds;
   }
 
   /**
    * Saves a memory with a new id. The current memories named in `replaces`
    * are marked as superseded by it, in the same atomic write; returns the
    * new memory and those it replaced (ids that are missing or already
-   * replaced are skipped).
+   * replaced are skipped). Throws a `BoundExceeded` (and writes nothing)
+   * for a text over `maxMemoryChars` or past `maxMemories` current memories.
    */
   async add(
     projectId: string,
     fields: Pick<Memory, "text" | "source"> & { runId?: string; subject?: string },
     replaces: readonly string[] = [],
   ): Promise<Memory & { replaced?: Memory[] }> {
+    checkMemoryText(fields.text, this.#bounds);
     const memory: Memory = {
       id: newId(),
       ...fields,
@@ -67,6 +72,9 @@ export class MemoryStore {
       const old = { ...entry.value, supersededBy: memory.id };
       atomic.check(entry).set(key, old);
       replaced.push(old);
+    }
+    if (this.#bounds.maxMemories > 0) {
+      checkMemoryCount((await this.list(projectId)).length, replaced.length, this.#bounds);
     }
     atomic.set(["memories", projectId, memory.id], memory);
     const done = await atomic.commit();

@@ -1,12 +1,15 @@
 /**
  * A project's conversation in KV: `["messages", projectId, messageId]`, ids
- * sorted by time so a list is oldest first.
+ * sorted by time so a list is oldest first. A message too long for one KV
+ * value (a long answer) keeps its text in parts (lib/store/chunks.ts); every
+ * read here returns it whole.
  *
  * @module
  */
 
 import { newId } from "../ids.ts";
 import type { Message, MessageStatus } from "../protocol.ts";
+import { restoreSpilled, spillIfLarge } from "./chunks.ts";
 import { isoNow, listValues } from "./kv.ts";
 
 /**
@@ -46,18 +49,24 @@ export class MessageStore {
     fields: Pick<Message, "role" | "content" | "runId">,
   ): Promise<Message> {
     const message = this.build(fields);
-    await this.#kv.set(this.key(projectId, message.id), message);
+    const key = this.key(projectId, message.id);
+    await this.#kv.set(key, await spillIfLarge(this.#kv, key, message, "content"));
     return message;
   }
 
-  /** The conversation, oldest first (at most `limit` latest when given). */
+  /** The conversation, oldest first (at most `limit` latest when given), each message whole. */
   async list(projectId: string, limit?: number): Promise<Message[]> {
-    if (limit === undefined) return await listValues<Message>(this.#kv, ["messages", projectId]);
-    const latest = await listValues<Message>(this.#kv, ["messages", projectId], {
-      reverse: true,
-      limit,
-    });
-    return latest.reverse();
+    const stored = limit === undefined
+      ? await listValues<Message>(this.#kv, ["messages", projectId])
+      : (await listValues<Message>(this.#kv, ["messages", projectId], { reverse: true, limit })).reverse();
+    return await Promise.all(stored.map((m) => this.#whole(projectId, m)));
+  }
+
+  /** A stored message with its text put back when it was kept in parts. */
+  #whole(projectId: string, message: Message): Promise<Message> | Message {
+    return "spilled" in message
+      ? restoreSpilled(this.#kv, this.key(projectId, message.id), message)
+      : message;
   }
 
   /** How many messages a project's conversation has, in all and from the user. */

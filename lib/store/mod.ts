@@ -4,12 +4,15 @@
  * @module
  */
 
+import { type Bounds, DEFAULT_BOUNDS } from "./bounds.ts";
 import { MemoryStore } from "./memories.ts";
 import { MessageStore } from "./messages.ts";
+import { OutputStore } from "./outputs.ts";
 import { ProjectStore } from "./projects.ts";
 
-export { MemoryStore, MessageStore, ProjectStore };
+export { MemoryStore, MessageStore, OutputStore, ProjectStore };
 export { deletePrefix, isoNow, listValues, openKv } from "./kv.ts";
+export { type Bounds, DEFAULT_BOUNDS } from "./bounds.ts";
 
 /** The stores over one KV. */
 export interface Stores {
@@ -17,10 +20,14 @@ export interface Stores {
   projects: ProjectStore;
   messages: MessageStore;
   memories: MemoryStore;
+  /** Tool outputs too large for their `action` event, kept whole. */
+  outputs: OutputStore;
+  /** What a project may hold and a run may produce. */
+  bounds: Bounds;
 }
 
 /**
- * Makes every store over an open KV.
+ * Makes every store over an open KV, within `bounds`.
  *
  * @example
  * ```ts
@@ -31,11 +38,13 @@ export interface Stores {
  * kv.close();
  * ```
  */
-export function createStores(kv: Deno.Kv): Stores {
+export function createStores(kv: Deno.Kv, bounds: Bounds = DEFAULT_BOUNDS): Stores {
   return {
     kv,
     projects: new ProjectStore(kv),
     messages: new MessageStore(kv),
-    memories: new MemoryStore(kv),
+    memories: new MemoryStore(kv, bounds),
+    outputs: new OutputStore(kv),
+    bounds,
   };
 }
