@@ -21,6 +21,7 @@ import type {
   RunEvent,
   RunRecord,
 } from "../lib/protocol.ts";
+import { deletePrefix } from "../lib/store/mod.ts";
 import { parseRunEvent } from "../lib/wire_schema.ts";
 import { call, chatStream, collectRunEvents, createProject } from "./helpers.ts";
 import { startCustomServer, TestEngine } from "./runs_helpers.ts";
@@ -153,6 +154,12 @@ Deno.test("summarising many memories cuts the tool output inside its event, with
   const missing = await call<{ error: { code: string } }>(`${base}/5/output`);
   assert.equal(missing.status, 404);
   assert.equal(missing.body.error.code, "output_not_found");
+
+  // The whole output lives as long as the run's log; once KV has expired it, the URL says so.
+  await deletePrefix(server.stores.kv, ["parts", "outputs", project.id]);
+  const expired = await call<{ error: { code: string } }>(`${server.url}${cut.fullUrl}`);
+  assert.equal(expired.status, 410);
+  assert.equal(expired.body.error.code, "output_expired");
 });
 
 Deno.test("an output that was not cut is served from the run's result", async () => {

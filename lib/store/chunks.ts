@@ -88,7 +88,7 @@ export function partsPrefix(owner: Deno.KvKey): Deno.KvKey {
 
 /**
  * Writes a text as parts under `owner`, as many commits as it takes, and
- * returns how many parts it has.
+ * returns how many parts it has (they expire after `expireIn` ms when given).
  *
  * @example
  * ```ts
@@ -99,12 +99,19 @@ export function partsPrefix(owner: Deno.KvKey): Deno.KvKey {
  * kv.close();
  * ```
  */
-export async function writeText(kv: Deno.Kv, owner: Deno.KvKey, text: string): Promise<number> {
+export async function writeText(
+  kv: Deno.Kv,
+  owner: Deno.KvKey,
+  text: string,
+  options: { expireIn?: number } = {},
+): Promise<number> {
   const parts = partCount(text);
   const perCommit = Math.floor(COMMIT_CHARS / PART_CHARS);
   for (let from = 0; from < parts; from += perCommit) {
     const op = kv.atomic();
-    for (let n = from; n < Math.min(parts, from + perCommit); n++) op.set(partKey(owner, n), partOf(text, n));
+    for (let n = from; n < Math.min(parts, from + perCommit); n++) {
+      op.set(partKey(owner, n), partOf(text, n), options);
+    }
     const { ok } = await op.commit();
     if (!ok) throw new Error(`Writing part ${from} of a large value failed.`);
   }

@@ -27,7 +27,8 @@ export interface Stores {
 }
 
 /**
- * Makes every store over an open KV, within `bounds`.
+ * Makes every store over an open KV, within `bounds`; whole tool outputs
+ * expire after `outputTtlMs` when given (the run log's TTL).
  *
  * @example
  * ```ts
@@ -38,13 +39,13 @@ export interface Stores {
  * kv.close();
  * ```
  */
-export function createStores(kv: Deno.Kv, bounds: Bounds = DEFAULT_BOUNDS): Stores {
+export function createStores(kv: Deno.Kv, bounds: Bounds = DEFAULT_BOUNDS, outputTtlMs?: number): Stores {
   return {
     kv,
     projects: new ProjectStore(kv),
     messages: new MessageStore(kv),
     memories: new MemoryStore(kv, bounds),
-    outputs: new OutputStore(kv),
+    outputs: new OutputStore(kv, outputTtlMs),
     bounds,
   };
 }

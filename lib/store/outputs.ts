@@ -2,7 +2,8 @@
  * Tool outputs too large for their `action` event, kept whole in parts
  * (lib/store/chunks.ts) under `["parts", "outputs", projectId, runId, index, n]`
  * and served by `GET /api/projects/:id/runs/:runId/actions/:index/output`.
- * They go with their project.
+ * They are kept as long as the run's log (`LANTERN_RUN_TTL_MS`: a summary of
+ * thousands of memories is megabytes), and go with their project.
  *
  * @module
  */
@@ -25,10 +26,12 @@ import { readText, writeText } from "./chunks.ts";
  */
 export class OutputStore {
   #kv: Deno.Kv;
+  #ttlMs: number | undefined;
 
-  /** A store over an open KV. */
-  constructor(kv: Deno.Kv) {
+  /** A store over an open KV; outputs expire after `ttlMs` when given. */
+  constructor(kv: Deno.Kv, ttlMs?: number) {
     this.#kv = kv;
+    this.#ttlMs = ttlMs;
   }
 
   /** Where one action's output is kept (the owner of its parts). */
@@ -38,7 +41,8 @@ export class OutputStore {
 
   /** Keeps an action's whole output (its JSON), over as many commits as it takes. */
   async save(projectId: string, runId: string, index: number, json: string): Promise<void> {
-    await writeText(this.#kv, this.key(projectId, runId, index), json);
+    const expiry = this.#ttlMs ? { expireIn: this.#ttlMs } : {};
+    await writeText(this.#kv, this.key(projectId, runId, index), json, expiry);
   }
 
   /** An action's whole output as JSON text, or null when none was kept. */

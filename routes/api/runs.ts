@@ -131,7 +131,14 @@ export function runRoutes(app: Hono, deps: AppDeps): void {
     const run = await runs.get(project.id, runId);
     if (!run) throw notFound("run", runId);
     const action = run.result?.actions[index];
-    if (!action || action.truncated) {
+    if (action?.truncated) {
+      throw new HttpError(
+        410,
+        "output_expired",
+        `The whole output of action ${index} of run "${runId}" has expired (it is kept as long as the run's log).`,
+      );
+    }
+    if (!action) {
       throw new HttpError(
         404,
         "output_not_found",
