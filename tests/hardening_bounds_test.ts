@@ -234,6 +234,26 @@ Deno.test("past LANTERN_MAX_MEMORIES current memories: 409 from the API, an erro
   assert.equal((await call<Memory[]>(`${base}?history=1`)).body.length, 3);
 });
 
+Deno.test("an import over the memory bounds is refused and creates nothing", async () => {
+  await using server = await startCustomServer({ LANTERN_MAX_MEMORIES: "2", LANTERN_MAX_MEMORY_CHARS: "50" });
+  const project = await createProject(server.url, "Source");
+  const base = `${server.url}/api/projects/${project.id}/memories`;
+  for (const text of ["One", "Two"]) assert.equal((await call(base, { body: { text } })).status, 201);
+  const doc = (await call<{ memories: Memory[] }>(`${server.url}/api/projects/${project.id}/export`)).body;
+  const extra = { ...doc.memories[0]!, id: "0mx26tfd1001dy2jyevvl477f7p1zrepf7m99", text: "Three" };
+  const cases: [unknown, number, string][] = [
+    [{ ...doc, memories: [...doc.memories, extra] }, 409, "too_many_memories"],
+    [{ ...doc, memories: [{ ...extra, text: "x".repeat(51) }] }, 413, "memory_too_long"],
+  ];
+  for (const [body, status, code] of cases) {
+    const refused = await call<{ error: { code: string } }>(`${server.url}/api/projects/import`, { body });
+    assert.equal(refused.status, status, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, code);
+  }
+  assert.equal((await call<Project[]>(`${server.url}/api/projects`)).body.length, 1, "nothing was imported");
+  assert.equal((await call(`${server.url}/api/projects/import`, { body: doc })).status, 201);
+});
+
 Deno.test("an answer past LANTERN_MAX_ANSWER_CHARS ends its run with a logged answer_too_long error", async () => {
   await using server = await startCustomServer({ LANTERN_MAX_ANSWER_CHARS: "3000" }, {
     engine: longEngine(longAnswer(10_000)),
