@@ -101,3 +101,17 @@ Deno.test("cutToFit keeps a list's first items and the small fields beside it", 
   // A string is cut on a character boundary, marked with an ellipsis.
   assert.equal(cutToFit("😀😀😀😀", 8), "😀😀…");
 });
+
+Deno.test("a stopped run's long reply is removed with its parts", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const { messages } = createStores(kv);
+  const user = await messages.add("p", { role: "user", content: "Tell me everything", runId: "r1" });
+  await messages.add("p", { role: "assistant", content: "word ".repeat(40_000), runId: "r1" });
+  const stray = await messages.repliesOf("p", user.id, "r1");
+  assert.equal(stray.length, 1 + 13, "the reply and its 13 parts");
+  const op = kv.atomic();
+  for (const key of stray) op.delete(key);
+  await op.commit();
+  assert.deepEqual((await messages.list("p")).map((m) => m.role), ["user"]);
+  assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["parts"] })), []);
+});

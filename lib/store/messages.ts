@@ -9,7 +9,7 @@
 
 import { newId } from "../ids.ts";
 import type { Message, MessageStatus } from "../protocol.ts";
-import { restoreSpilled, spillIfLarge } from "./chunks.ts";
+import { partKey, restoreSpilled, type Spilled, spillIfLarge } from "./chunks.ts";
 import { isoNow, listValues } from "./kv.ts";
 
 /**
@@ -84,8 +84,9 @@ export class MessageStore {
 
   /**
    * The keys of a run's assistant replies, which should not exist unless it
-   * succeeded. Replies come after the user's message `fromId`, and message
-   * ids sort by time, so the search starts there.
+   * succeeded (with the keys of a long reply's parts, so deleting them all
+   * leaves nothing). Replies come after the user's message `fromId`, and
+   * message ids sort by time, so the search starts there.
    */
   async repliesOf(projectId: string, fromId: string, runId: string): Promise<Deno.KvKey[]> {
     const keys: Deno.KvKey[] = [];
@@ -96,7 +97,10 @@ export class MessageStore {
       limit: 500,
     });
     for await (const entry of iter) {
-      if (entry.value.role === "assistant" && entry.value.runId === runId) keys.push(entry.key);
+      if (entry.value.role !== "assistant" || entry.value.runId !== runId) continue;
+      keys.push(entry.key);
+      const parts = (entry.value as Message & { spilled?: Spilled }).spilled?.parts ?? 0;
+      for (let n = 0; n < parts; n++) keys.push(partKey(entry.key, n));
     }
     return keys;
   }
