@@ -193,7 +193,8 @@ export default function ChatPanel(props: ChatPanelProps) {
 
   /** What any tab or device did in this project, as its feed tells it. */
   function onProjectChange(change: ProjectChange) {
-    if (change.type === "message.added") addMessage(change.message);
+    // A long answer comes cut on the feed: read the conversation whole.
+    if (change.type === "message.added") change.message.truncated ? refresh() : addMessage(change.message);
     else if (change.type === "memory.added") {
       if (!memories.value.some((m) => m.id === change.memory.id)) {
         memories.value = [...memories.value, change.memory];

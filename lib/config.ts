@@ -6,6 +6,7 @@
 
 import { staticRoot } from "./assets.ts";
 import { kvPathProblem } from "./store/kv.ts";
+import { type Bounds, MEMORY_CHARS_CEILING } from "./store/bounds.ts";
 
 /** Everything Lantern reads from its environment. */
 export interface Config {
@@ -67,6 +68,12 @@ export interface Config {
   allowedHosts: string[] | null;
   /** How long a client has to send a whole request body (ms); 0 means no deadline. */
   bodyTimeoutMs: number;
+  /**
+   * What a project may hold and a run may produce (`LANTERN_MAX_MEMORIES`,
+   * `LANTERN_MAX_MEMORY_CHARS`, `LANTERN_MAX_ANSWER_CHARS`,
+   * `LANTERN_MAX_TOOL_OUTPUT_CHARS`, `LANTERN_MAX_RUN_MS`); 0 turns one off.
+   */
+  bounds: Bounds;
   /**
    * The folder that holds `static/` (styles, icons, island bundles): next to
    * the main module when it has one (so `dist/lantern.js` finds
@@ -192,12 +199,26 @@ export function loadConfig(
     maxStreams: int(env, "LANTERN_MAX_STREAMS", 10_000),
     allowedHosts: hosts(env),
     bodyTimeoutMs: int(env, "LANTERN_BODY_TIMEOUT_MS", 10_000),
+    bounds: {
+      maxMemories: int(env, "LANTERN_MAX_MEMORIES", 10_000),
+      maxMemoryChars: int(env, "LANTERN_MAX_MEMORY_CHARS", 4_000),
+      maxAnswerChars: int(env, "LANTERN_MAX_ANSWER_CHARS", 256 * 1024),
+      maxToolOutputChars: int(env, "LANTERN_MAX_TOOL_OUTPUT_CHARS", 64 * 1024),
+      maxRunMs: int(env, "LANTERN_MAX_RUN_MS", 10 * 60 * 1000),
+    },
     staticRoot: staticRoot(),
     log: logMode(env),
     otelContent: flag(env, "LANTERN_OTEL_CONTENT", false),
   };
   const kvProblem = kvPathProblem(config.kvPath, env);
   if (kvProblem) throw new Error(kvProblem);
+  // A memory is one KV value: past this it could not be stored whole.
+  const memoryChars = config.bounds.maxMemoryChars;
+  if (memoryChars === 0 || memoryChars > MEMORY_CHARS_CEILING) {
+    throw new Error(
+      `LANTERN_MAX_MEMORY_CHARS must be between 1 and ${MEMORY_CHARS_CEILING}, got "${memoryChars}".`,
+    );
+  }
   if (config.heartbeatMs < 10) {
     throw new Error(`LANTERN_HEARTBEAT_MS must be at least 10, got "${config.heartbeatMs}".`);
   }

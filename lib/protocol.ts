@@ -60,8 +60,12 @@ export interface ActionResult extends PlanAction {
   ok: boolean;
   /** A short, human-readable outcome. */
   summary: string;
-  /** The tool's structured output. */
+  /** The tool's structured output (cut to `LANTERN_MAX_TOOL_OUTPUT_CHARS` when `truncated`). */
   output: unknown;
+  /** Present (true) when `output` was cut short; the whole output is at `fullUrl`. */
+  truncated?: boolean;
+  /** Where the whole output is served from KV: `GET …/runs/:runId/actions/:index/output`. */
+  fullUrl?: string;
   durationMs: number;
 }
 
@@ -200,7 +204,8 @@ export type FeedChange =
   /** A run started: its user's message is in `message.added` of the same commit. */
   | { type: "run.started"; run: { runId: string; messageId: string; message: string; eventsUrl: string } }
   | { type: "run.ended"; runId: string; status: RunStatus }
-  | { type: "message.added"; message: Message }
+  /** `truncated` when the content was cut to fit (the messages API has it whole). */
+  | { type: "message.added"; message: Message & { truncated?: true } }
   | { type: "memory.added"; memory: Memory }
   /** A memory left the current ones: forgotten, or superseded by a newer fact. */
   | { type: "memory.removed"; memoryId: string; reason: "forgotten" | "superseded" }

@@ -5,6 +5,7 @@
  */
 
 import { z } from "zod";
+import { MEMORY_CHARS_CEILING } from "./store/bounds.ts";
 
 /** The largest message a user can send, in bytes of UTF-8. */
 export const MAX_MESSAGE_BYTES = 32 * 1024;
@@ -64,8 +65,13 @@ export const ProjectBody = z.object({
   name: cleanText("name", "The name", 200, "characters", { name: true }),
 });
 
-/** `{"text"}` for a new memory (the same limit as the save_memory tool's). */
-export const MemoryBody = z.object({ text: cleanText("text", "The text", 2000, "characters") });
+/**
+ * `{"text"}` for a new memory, at most the save_memory tool's ceiling; the
+ * project's own bound (`LANTERN_MAX_MEMORY_CHARS`) is checked as it is stored.
+ */
+export const MemoryBody = z.object({
+  text: cleanText("text", "The text", MEMORY_CHARS_CEILING, "characters"),
+});
 
 /** A `Last-Event-ID` header or `lastEventId` parameter. */
 export const LastEventId = z.string().regex(/^\d{1,15}$/, "lastEventId must be a whole number.")

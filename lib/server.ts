@@ -71,7 +71,7 @@ export async function createLantern(config: Config): Promise<Lantern> {
     logger.info("schema migrated", { from: migrations.from, to: migrations.to });
   }
   configureRunHooks({ logger, traces, content: config.otelContent });
-  const stores = createStores(kv, { feedTtlMs: config.runTtlMs });
+  const stores = createStores(kv, config.bounds, config.runTtlMs);
   const runs = new RunRegistry({
     stores,
     engine,

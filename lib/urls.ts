@@ -31,6 +31,7 @@ export const ROUTES = {
   runCancel: "/api/projects/:id/runs/:runId/cancel",
   projectEvents: "/api/projects/:id/events",
   events: "/api/events",
+  actionOutput: "/api/projects/:id/runs/:runId/actions/:index/output",
   home: "/",
   newProject: "/projects",
   projectPage: "/projects/:id",
@@ -52,6 +53,8 @@ export const urls = {
   runCancel: (id: string, runId: string): string => `/api/projects/${id}/runs/${runId}/cancel`,
   projectEvents: (id: string): string => `/api/projects/${id}/events`,
   events: (): string => "/api/events",
+  actionOutput: (id: string, runId: string, index: number): string =>
+    `/api/projects/${id}/runs/${runId}/actions/${index}/output`,
   projectPage: (id: string): string => `/projects/${id}`,
   pageMessages: (id: string): string => `/projects/${id}/messages`,
   pageCancel: (id: string, runId: string): string => `/projects/${id}/runs/${runId}/cancel`,

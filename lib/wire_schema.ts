@@ -31,6 +31,8 @@ const action = z.object({
   ok: z.boolean(),
   summary: z.string(),
   output: z.unknown(),
+  truncated: z.optional(z.boolean()),
+  fullUrl: z.optional(z.string()),
   durationMs: z.number(),
 });
 

@@ -265,9 +265,9 @@ Deno.test("'remember' without a fact asks what to remember and saves nothing", a
 
 Deno.test("a fact too long to keep is refused in the answer, not by a failed plan", async () => {
   using w = await world();
-  const result = assertCompleteRun(await run(w, `Remember that ${"very ".repeat(500)}long`));
+  const result = assertCompleteRun(await run(w, `Remember that ${"very ".repeat(800)}long`));
   assert.deepEqual(result.plan, []);
-  assert.match(result.message, /too long to remember as one fact \(2,504 characters; the limit is 2,000\)/);
+  assert.match(result.message, /too long to remember as one fact \(4,004 characters; the limit is 4,000\)/);
   assert.deepEqual(await w.stores.memories.list(w.project.id), []);
 });
 

@@ -207,7 +207,7 @@ Deno.test("memories: GET, POST 201, DELETE, with bad input refused", async () =>
   assertError(await call(base, { body: { text: "   " } }), 400, "invalid_body");
   assertError(await call(base, { body: { text: 42 } }), 400, "invalid_body");
   assertError(await call(base, { body: "not json" }), 400, "invalid_json");
-  assertError(await call(base, { body: { text: "x".repeat(2001) } }), 413, "text_too_large");
+  assertError(await call(base, { body: { text: "x".repeat(16_001) } }), 413, "text_too_large");
   assertError(
     await call(`${server.url}/api/projects/nope/memories`, { body: { text: "x" } }),
     404,

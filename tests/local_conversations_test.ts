@@ -128,7 +128,7 @@ const TABLE: Conversation[] = [
   ["two facts in one remember", ["The launch is on May 3", "Ana leads design"],
     ["Remember: the launch is on May 3. Ana leads design.", "these 2 … The launch is on May 3 … Ana leads design"]],
   ["too long to keep", [],
-    [`Remember that ${"very ".repeat(500)}long`, "too long to remember as one fact (2,504 characters; the limit is 2,000)"]],
+    [`Remember that ${"very ".repeat(800)}long`, "too long to remember as one fact (4,004 characters; the limit is 4,000)"]],
   ["when is", ["The launch is on May 3"],
     ["+The launch is on May 3", ""],
     ["When is the launch?", "From what you told me: **The launch is on May 3**"]],

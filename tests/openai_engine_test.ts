@@ -228,7 +228,7 @@ Deno.test("plan() returns a save_memory action assembled from split tool-call de
       text: {
         type: "string",
         minLength: 1,
-        maxLength: 2000,
+        maxLength: 16000,
         description: "The fact to remember, as a sentence.",
       },
       // Optional (issue 16): what the fact is about, and the memories it supersedes.

@@ -256,7 +256,7 @@ export async function startCustomServer(
 ): Promise<CustomServer> {
   const config = loadConfig({ ...TEST_ENV, ...RUNS_ENV, ...env });
   const kv = await openKv(config.kvPath);
-  const stores = createStores(kv);
+  const stores = createStores(kv, config.bounds, config.runTtlMs);
   options.patchStores?.(stores);
   const { engine, patchStores: _, ...rest } = options;
   const runs = new RunRegistry({

@@ -56,7 +56,12 @@ Deno.test("with LANTERN_TOKEN set, no API route answers without it (a sweep over
     method: "POST",
     body: '{"text":"Swept"}',
   });
-  const params: Record<string, string> = { id: project.id, runId: run.runId, memoryId: memory.id };
+  const params: Record<string, string> = {
+    id: project.id,
+    runId: run.runId,
+    memoryId: memory.id,
+    index: "0",
+  };
   const routes = lantern.app.routes
     .filter((r) => r.method !== "ALL" && (r.path === "/api" || r.path.startsWith("/api/")))
     .map((r) => ({

@@ -26,6 +26,8 @@ export interface EngineContext {
   signal: AbortSignal;
   /** Token counts; model-backed engines add to it. */
   usage: Usage;
+  /** The longest fact the project keeps (`LANTERN_MAX_MEMORY_CHARS`); the default bound when absent. */
+  maxMemoryChars?: number;
 }
 
 /** The analyzing step's result. */

@@ -21,8 +21,10 @@ import type {
 import { PROTOCOL_VERSION } from "../protocol.ts";
 import { plural } from "../plural.ts";
 import { STEP_TABLE, type StepName, STEPS } from "../steps.ts";
+import { BoundExceeded, type Bounds } from "../store/bounds.ts";
 import type { MemoryStore } from "../store/memories.ts";
 import type { MessageStore } from "../store/messages.ts";
+import type { OutputStore } from "../store/outputs.ts";
 import { type Analysis, type Engine, type EngineContext, EngineError } from "./engine.ts";
 import { type PlanProblem, runTool, validatePlan } from "./tools.ts";
 
@@ -30,6 +32,10 @@ import { type PlanProblem, runTool, validatePlan } from "./tools.ts";
 export interface AgentStores {
   messages: MessageStore;
   memories: MemoryStore;
+  /** Where tool outputs too large for their event are kept; none: never cut. */
+  outputs?: OutputStore;
+  /** Answer and tool output bounds; none: unbounded. */
+  bounds?: Pick<Bounds, "maxAnswerChars" | "maxToolOutputChars" | "maxMemoryChars">;
 }
 
 /** Everything a run needs. */
@@ -237,6 +243,7 @@ const HANDLERS: Record<StepName, StepHandler> = {
         memories,
         signal,
         usage: state.usage,
+        ...(stores.bounds ? { maxMemoryChars: stores.bounds.maxMemoryChars } : {}),
       };
       return {
         message: `Loaded ${plural(history.length, "message")} and ${
@@ -312,6 +319,9 @@ const HANDLERS: Record<StepName, StepHandler> = {
             memories: stores.memories,
             messages: stores.messages,
             signal,
+            ...(stores.outputs ? { outputs: stores.outputs } : {}),
+            ...(stores.bounds ? { bounds: stores.bounds } : {}),
+            index,
           });
           state.added.push(...(out.added ?? []));
           state.removed.push(...(out.removed ?? []));
@@ -320,10 +330,13 @@ const HANDLERS: Record<StepName, StepHandler> = {
             ok: true,
             summary: out.summary,
             output: out.output,
+            ...(out.truncated ? { truncated: true, fullUrl: out.fullUrl } : {}),
             durationMs: since(started),
           };
         } catch (error) {
           if (isAbort(error, signal)) throw error;
+          // A bound (too many memories, one too long) ends the run with its own clear error.
+          if (error instanceof BoundExceeded) throw new StepError(error.code, error.message);
           console.error(`Tool "${action.tool}" failed in run ${runId}:`, error);
           result = {
             ...action,
@@ -361,11 +374,20 @@ const HANDLERS: Record<StepName, StepHandler> = {
     async *run(state) {
       const { engine, project, runId, stores, signal } = state.input;
       const { plan, actions, added, removed } = state;
+      const maxAnswer = stores.bounds?.maxAnswerChars ?? 0;
       for await (
         const chunk of engine.answer(state.ctx!, state.analysis!, { plan, actions, added, removed })
       ) {
         if (chunk.kind === "token") {
           state.answer += chunk.delta;
+          // Past the bound the engine is stopped (leaving the loop returns its iterator).
+          if (maxAnswer > 0 && state.answer.length > maxAnswer) {
+            throw new StepError(
+              "answer_too_long",
+              `The answer grew past ${maxAnswer} characters, the most a run may give ` +
+                "(LANTERN_MAX_ANSWER_CHARS), so the run was stopped. Ask for something shorter.",
+            );
+          }
           yield { type: "token", delta: chunk.delta };
         } else {
           yield progress("completion", "update", chunk.message, chunk.details, chunk.metadata);

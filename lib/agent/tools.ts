@@ -8,8 +8,12 @@
 
 import { z } from "zod";
 import type { Memory, PlanAction } from "../protocol.ts";
+import { type Bounds, MEMORY_CHARS_CEILING } from "../store/bounds.ts";
 import type { MemoryStore } from "../store/memories.ts";
 import type { MessageStore } from "../store/messages.ts";
+import type { OutputStore } from "../store/outputs.ts";
+import { urls } from "../urls.ts";
+import { cutToFit } from "./cut_output.ts";
 import { rank } from "./words.ts";
 
 /** What a tool can reach while it runs. */
@@ -19,6 +23,11 @@ export interface ToolContext {
   memories: MemoryStore;
   messages: MessageStore;
   signal: AbortSignal;
+  /** Where an output too large for its event is kept whole; without it, outputs are never cut. */
+  outputs?: OutputStore;
+  bounds?: Pick<Bounds, "maxToolOutputChars">;
+  /** The action's place in the plan (names its kept output). */
+  index?: number;
 }
 
 /** What a tool returns. */
@@ -27,6 +36,9 @@ export interface ToolOutput {
   output: unknown;
   added?: Memory[];
   removed?: Memory[];
+  /** Set when `output` was cut to `maxToolOutputChars`: the whole is at `fullUrl`. */
+  truncated?: boolean;
+  fullUrl?: string;
 }
 
 /** A tool: its name, what it does, its arguments' schema, and its effect. */
@@ -43,8 +55,12 @@ function tool<S extends z.ZodType>(t: Tool<S>): Tool<S> {
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
-/** The longest fact `save_memory` accepts, in characters. */
-export const MAX_MEMORY_CHARS = 2000;
+/**
+ * The longest fact `save_memory`'s schema accepts, in characters: a ceiling
+ * for models; the project's own bound (`LANTERN_MAX_MEMORY_CHARS`) is
+ * checked by the memory store.
+ */
+export const MAX_MEMORY_CHARS = MEMORY_CHARS_CEILING;
 /** The longest query `search_memories` and `delete_memory` accept, in characters. */
 export const MAX_QUERY_CHARS = 500;
 
@@ -267,8 +283,23 @@ function describe(value: unknown): string {
   return json.length > 60 ? `${json.slice(0, 59)}…` : json;
 }
 
-/** Runs one validated action. */
-export function runTool(action: PlanAction, ctx: ToolContext): Promise<ToolOutput> {
+/**
+ * Runs one validated action. An output whose JSON is longer than
+ * `maxToolOutputChars` is kept whole in `ctx.outputs` and comes back cut to
+ * that size (same shape, fewer items), with `truncated` and `fullUrl`.
+ */
+export async function runTool(action: PlanAction, ctx: ToolContext): Promise<ToolOutput> {
   const t = TOOLS[action.tool as ToolName] as Tool<z.ZodType>;
-  return t.run(action.args, ctx);
+  const out = await t.run(action.args, ctx);
+  const max = ctx.bounds?.maxToolOutputChars ?? 0;
+  if (!ctx.outputs || max <= 0 || ctx.index === undefined) return out;
+  const json = JSON.stringify(out.output) ?? "null";
+  if (json.length <= max) return out;
+  await ctx.outputs.save(ctx.projectId, ctx.runId, ctx.index, json);
+  return {
+    ...out,
+    output: cutToFit(out.output, max) ?? null,
+    truncated: true,
+    fullUrl: urls.actionOutput(ctx.projectId, ctx.runId, ctx.index),
+  };
 }

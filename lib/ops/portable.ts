@@ -4,7 +4,9 @@
  * memories, its runs' records) into one document, {@linkcode importProject}
  * writes such a document back, under new ids unless told to keep them.
  * Runs' event logs are not exported: they expire anyway, and a run's record
- * keeps its result.
+ * keeps its result. Long answers and results kept in parts in KV
+ * (lib/store/chunks.ts) travel whole in the document and are split again on
+ * import; the whole outputs of cut tool actions stay behind, like the logs.
  *
  * @module
  */
@@ -12,14 +14,16 @@
 import { HttpError } from "../http_error.ts";
 import { newId } from "../ids.ts";
 import type { Project } from "../protocol.ts";
+import { BoundExceeded, type Bounds } from "../store/bounds.ts";
+import { fitsOneValue, partsPrefix, restoreSpilled, spillIfLarge } from "../store/chunks.ts";
 import { deletePrefix, listValues } from "../store/kv.ts";
 import { EXPORT_VERSION, type ProjectExport } from "./export_schema.ts";
 import { CURRENT_SCHEMA } from "./migrations.ts";
 
 /** The prefixes that hold a project's data, keyed by project id next. */
 const PARTS = ["messages", "memories", "runs"] as const;
-/** A KV value holds at most 64 KiB; stay under it with the JSON size. */
-const MAX_VALUE_CHARS = 60_000;
+/** The field of each part's records that may be kept in parts when it is long. */
+const LONG_FIELD = { messages: "content", memories: null, runs: "result" } as const;
 /** Below KV's 1,000 mutations and ~800 KiB per atomic commit. */
 const BATCH_MUTATIONS = 500;
 const BATCH_CHARS = 400_000;
@@ -43,9 +47,11 @@ const BATCH_CHARS = 400_000;
 export async function exportProject(kv: Deno.Kv, projectId: string): Promise<ProjectExport | null> {
   const project = (await kv.get<Project>(["projects", projectId])).value;
   if (!project) return null;
-  const [messages, memories, runs] = await Promise.all(
-    PARTS.map((part) => listValues<Record<string, unknown>>(kv, [part, projectId])),
-  );
+  const [messages, memories, runs] = await Promise.all(PARTS.map(async (part) => {
+    const records = await listValues<Record<string, unknown>>(kv, [part, projectId]);
+    // Long answers and results are put back whole.
+    return await Promise.all(records.map((r) => restoreSpilled(kv, [part, projectId, String(r.id)], r)));
+  }));
   return {
     format: "lantern.project",
     version: EXPORT_VERSION,
@@ -66,10 +72,12 @@ export interface ImportOptions {
    * so the same document can be imported twice.
    */
   keepIds?: boolean;
+  /** The bounds the new project must be within (memories); none: not checked. */
+  bounds?: Pick<Bounds, "maxMemories" | "maxMemoryChars">;
 }
 
 /** Refuses a document this code cannot import faithfully (a clear 4xx). */
-function checkDocument(doc: ProjectExport): void {
+function checkDocument(doc: ProjectExport, bounds?: ImportOptions["bounds"]): void {
   if (doc.version > EXPORT_VERSION) {
     throw new HttpError(
       400,
@@ -96,14 +104,31 @@ function checkDocument(doc: ProjectExport): void {
         throw new HttpError(400, "invalid_export", `The id "${record.id}" appears twice in the document.`);
       }
       seen.add(record.id);
-      if (JSON.stringify(record).length > MAX_VALUE_CHARS) {
+      // A long answer or result is split into parts; anything else must fit one KV value.
+      const field = LONG_FIELD[part];
+      if (!fitsOneValue(field ? { ...record, [field]: null } : record)) {
         throw new HttpError(
           413,
           "record_too_large",
-          `A record of ${part} ("${record.id}") is larger than ${MAX_VALUE_CHARS} characters of JSON.`,
+          `A record of ${part} ("${record.id}") is too large for one KV value (64 KiB).`,
         );
       }
     }
+  }
+  if (!bounds) return;
+  const long = doc.memories.find((m) => bounds.maxMemoryChars > 0 && m.text.length > bounds.maxMemoryChars);
+  if (long) {
+    throw new BoundExceeded(
+      "memory_too_long",
+      `The memory "${long.id}" is ${long.text.length} characters long; the most is ${bounds.maxMemoryChars} (LANTERN_MAX_MEMORY_CHARS).`,
+    );
+  }
+  const current = doc.memories.filter((m) => m.supersededBy === undefined || m.supersededBy === null).length;
+  if (bounds.maxMemories > 0 && current > bounds.maxMemories) {
+    throw new BoundExceeded(
+      "too_many_memories",
+      `The document has ${current} current memories; a project may hold ${bounds.maxMemories} (LANTERN_MAX_MEMORIES).`,
+    );
   }
 }
 
@@ -131,7 +156,7 @@ export async function importProject(
   doc: ProjectExport,
   options: ImportOptions = {},
 ): Promise<Project> {
-  checkDocument(doc);
+  checkDocument(doc, options.bounds);
   const ids = new Map<string, string>();
   if (!options.keepIds) {
     ids.set(doc.project.id, newId());
@@ -171,7 +196,10 @@ export async function importProject(
     let op = kv.atomic();
     let count = 0;
     let chars = 0;
-    for (const [key, value] of writes) {
+    for (const [key, stated] of writes) {
+      // Its long field's parts are written first, so no record points at parts not yet there.
+      const field = LONG_FIELD[key[0] as keyof typeof LONG_FIELD];
+      const value = field ? await spillIfLarge(kv, key, stated as Record<string, unknown>, field) : stated;
       const size = JSON.stringify(value).length;
       if (count > 0 && (count >= BATCH_MUTATIONS || chars + size > BATCH_CHARS)) {
         await commit(op);
@@ -192,7 +220,10 @@ export async function importProject(
     );
   } catch (error) {
     // Leave nothing behind that no project owns.
-    for (const part of PARTS) await deletePrefix(kv, [part, project.id]).catch(() => {});
+    for (const part of PARTS) {
+      await deletePrefix(kv, [part, project.id]).catch(() => {});
+      await deletePrefix(kv, partsPrefix([part, project.id])).catch(() => {});
+    }
     throw error;
   }
   return project;

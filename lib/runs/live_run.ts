@@ -11,8 +11,9 @@
 
 import { runAgent } from "../agent/run_agent.ts";
 import type { Engine } from "../agent/engine.ts";
-import type { AgentEvent, Message, Project, RunEvent, RunRecord, StepName } from "../protocol.ts";
+import type { AgentEvent, ChatResult, Message, Project, RunEvent, RunRecord, StepName } from "../protocol.ts";
 import { isoNow, type Stores } from "../store/mod.ts";
+import { fitsOneValue, spilledForm, writeText } from "../store/chunks.ts";
 import { encodeFrame, RunFeed } from "./feed.ts";
 import { runKeys } from "./keys.ts";
 import type { LoggedRun } from "./log_writer.ts";
@@ -25,6 +26,7 @@ export const STOP = {
   cancel: "cancel",
   shutdown: "shutdown",
   logFailed: "log_failed",
+  timeout: "timeout",
 } as const;
 
 /** How long a stopped run's agent gets to unwind before the run is tidied up anyway. */
@@ -79,6 +81,8 @@ export class LiveRun implements LoggedRun {
   #terminal: { event: RunEvent; frame: Uint8Array } | null = null;
   #started = performance.now();
   #ctx: LiveRunContext;
+  /** How many parts the result was written in, when the record could not hold it in one value. */
+  #resultParts = 0;
 
   /** A run over its record, the user's message (already saved) and its feed. */
   constructor(record: RunRecord, userMessage: Message, feed: RunFeed, context: LiveRunContext) {
@@ -122,16 +126,21 @@ export class LiveRun implements LoggedRun {
       engine: this.#ctx.engine,
       signal,
     });
+    const maxRunMs = this.#ctx.stores.bounds?.maxRunMs ?? 0;
+    const deadline = maxRunMs > 0 ? setTimeout(() => this.stop(STOP.timeout), maxRunMs) : undefined;
     try {
       while (true) {
         const next = await Promise.race([iterator.next(), aborted]);
         if (next === "aborted" || next.done) break;
+        if (next.value.type === "result") await this.#keepResult(next.value.result);
+        if (signal.aborted) break;
         this.emit(next.value);
         if (this.ended) break;
       }
     } catch (error) {
       if (!signal.aborted) console.error(`Run ${this.record.id} stopped on an error:`, error);
     }
+    clearTimeout(deadline);
     if (!this.ended) this.emit(this.#endingFor(signal));
     // Let the agent unwind (it stops at its next await) without holding up the
     // terminal event. A stopped run may have raced its reply into the
@@ -181,7 +190,8 @@ export class LiveRun implements LoggedRun {
   /** The run's final writes: its record, the running index, the user's message's mark. */
   finalWrites(op: Deno.AtomicOperation): void {
     const { record, userMessage } = this;
-    op.set(runKeys.record(record.projectId, record.id), record);
+    const key = runKeys.record(record.projectId, record.id);
+    op.set(key, this.#resultParts > 0 ? spilledForm(record, "result", this.#resultParts) : record);
     op.delete(runKeys.running(record.id));
     const status = messageStatusOf(record.status);
     if (status) {
@@ -209,6 +219,18 @@ export class LiveRun implements LoggedRun {
 
   #endingFor(signal: AbortSignal): Ending {
     if (signal.reason === STOP.shutdown) return endings.interrupted(this.step);
+    if (signal.reason === STOP.timeout) {
+      const limit = this.#ctx.stores.bounds.maxRunMs;
+      return {
+        type: "error",
+        error: {
+          code: "run_timeout",
+          message: `The run took longer than ${limit} ms, the most a run may take (LANTERN_MAX_RUN_MS), ` +
+            "so it was stopped. Send a smaller request.",
+          step: this.step,
+        },
+      };
+    }
     if (signal.reason === STOP.logFailed) {
       return {
         type: "error",
@@ -221,6 +243,22 @@ export class LiveRun implements LoggedRun {
     }
     if (signal.aborted) return endings.cancelled(this.step);
     return endings.internal(this.step);
+  }
+
+  /**
+   * A result too large for the record's one KV value (a long answer, many
+   * actions) is written in parts before the run ends, so the final commit
+   * only points at them and can never fail on the result's size.
+   */
+  async #keepResult(result: ChatResult): Promise<void> {
+    if (fitsOneValue({ ...this.record, result })) return;
+    const key = runKeys.record(this.record.projectId, this.record.id);
+    try {
+      this.#resultParts = await writeText(this.#ctx.stores.kv, key, JSON.stringify(result));
+    } catch (error) {
+      console.error(`Run ${this.record.id}: writing its result failed:`, error);
+      this.stop(STOP.logFailed);
+    }
   }
 
   #settle(event: Ending & RunEvent): void {

@@ -14,6 +14,7 @@ import type { Engine } from "../agent/engine.ts";
 import { newId } from "../ids.ts";
 import type { Project, RunEvent, RunRecord } from "../protocol.ts";
 import { isoNow, listValues, type Stores } from "../store/mod.ts";
+import { restoreSpilled } from "../store/chunks.ts";
 import { FeedCursor, followEvents } from "./cursor.ts";
 import { CancelTimeout, RunExpired, RunFailed, RunNotFound, RunUnavailable, ShuttingDown } from "./errors.ts";
 import { type FollowerCounts, RunFeed } from "./feed.ts";
@@ -213,7 +214,14 @@ export class RunRegistry {
   async get(projectId: string, runId: string): Promise<RunRecord | null> {
     const live = this.#live.get(runId);
     if (live) return live.record.projectId === projectId ? live.snapshot() : null;
-    return (await this.#kv.get<RunRecord>(runKeys.record(projectId, runId))).value;
+    return await this.#stored(projectId, runId);
+  }
+
+  /** A run's stored record, its result whole even when it was kept in parts. */
+  async #stored(projectId: string, runId: string): Promise<RunRecord | null> {
+    const key = runKeys.record(projectId, runId);
+    const record = (await this.#kv.get<RunRecord>(key)).value;
+    return record && await restoreSpilled(this.#kv, key, record);
   }
 
   /** A project's runs, newest first. */
@@ -222,7 +230,11 @@ export class RunRegistry {
       reverse: true,
       limit,
     });
-    return stored.map((r) => this.#live.get(r.id)?.snapshot() ?? r);
+    return await Promise.all(
+      stored.map((r) =>
+        this.#live.get(r.id)?.snapshot() ?? restoreSpilled(this.#kv, runKeys.record(projectId, r.id), r)
+      ),
+    );
   }
 
   /**
@@ -326,7 +338,7 @@ export class RunRegistry {
       await live.finished.promise;
       return live.snapshot();
     }
-    const record = (await this.#kv.get<RunRecord>(runKeys.record(projectId, runId))).value;
+    const record = await this.#stored(projectId, runId);
     if (!record) throw new RunNotFound(runId);
     if (record.status !== "running") return record;
     if (!(await this.#leases.ownerAlive(record.owner))) {

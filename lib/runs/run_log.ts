@@ -7,6 +7,7 @@
  */
 
 import type { RunEvent } from "../protocol.ts";
+import { partCount, partOf } from "../store/chunks.ts";
 import { runKeys } from "./keys.ts";
 
 /** The head of a run's log. */
@@ -23,8 +24,8 @@ export interface LogEntry {
   json: string;
 }
 
-/** KV values are limited to 64 KiB, so an event's JSON is split into parts: the characters of JSON per KV value (three bytes each at most, under 64 KiB). */
-export const PART_CHARS = 16_000;
+/** KV values are limited to 64 KiB, so an event's JSON is split into parts of this many characters. */
+export { PART_CHARS } from "../store/chunks.ts";
 
 /**
  * Reads and writes run logs.
@@ -72,7 +73,7 @@ export class RunLog {
     expiresAt: number = Date.now() + this.ttlMs,
   ): void {
     for (const entry of entries) {
-      this.appendParts(op, runId, entry, 0, Math.max(1, Math.ceil(entry.json.length / PART_CHARS)));
+      this.appendParts(op, runId, entry, 0, partCount(entry.json));
     }
     const last = entries.at(-1);
     if (last) this.writeHead(op, runId, last.seq, done, expiresAt);
@@ -80,10 +81,11 @@ export class RunLog {
 
   /** Adds the writes of parts `from` to `upTo` (exclusive) of one event. */
   appendParts(op: Deno.AtomicOperation, runId: string, entry: LogEntry, from: number, upTo: number): void {
-    const parts = Math.max(1, Math.ceil(entry.json.length / PART_CHARS));
+    const parts = partCount(entry.json);
     for (let part = from; part < upTo; part++) {
-      const text = entry.json.slice(part * PART_CHARS, (part + 1) * PART_CHARS);
-      op.set(runKeys.event(runId, entry.seq, part), { n: parts, s: text }, { expireIn: this.ttlMs });
+      op.set(runKeys.event(runId, entry.seq, part), { n: parts, s: partOf(entry.json, part) }, {
+        expireIn: this.ttlMs,
+      });
     }
   }
 

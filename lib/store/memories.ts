@@ -12,6 +12,7 @@
 import { newId } from "../ids.ts";
 import type { Memory } from "../protocol.ts";
 import { FeedLog, feedScopes } from "../feeds/feed_log.ts";
+import { type Bounds, checkMemoryCount, checkMemoryText, DEFAULT_BOUNDS } from "./bounds.ts";
 import { isoNow, listValues } from "./kv.ts";
 
 /** Whether a memory is current (not replaced by a newer fact). */
@@ -37,10 +38,16 @@ export function isCurrent(memory: Memory): boolean {
 export class MemoryStore {
   #kv: Deno.Kv;
   #feed: FeedLog;
+  #bounds: Pick<Bounds, "maxMemories" | "maxMemoryChars">;
 
-  /** A store over an open KV; its writes append their changes to `feed`. */
-  constructor(kv: Deno.Kv, feed: FeedLog = new FeedLog(kv)) {
+  /** A store over an open KV, holding at most `bounds` (see lib/store/bounds.ts); its writes append to `feed`. */
+  constructor(
+    kv: Deno.Kv,
+    bounds: Pick<Bounds, "maxMemories" | "maxMemoryChars"> = DEFAULT_BOUNDS,
+    feed: FeedLog = new FeedLog(kv),
+  ) {
     this.#kv = kv;
+    this.#bounds = bounds;
     this.#feed = feed;
   }
 
@@ -48,13 +55,15 @@ export class MemoryStore {
    * Saves a memory with a new id. The current memories named in `replaces`
    * are marked as superseded by it, in the same atomic write; returns the
    * new memory and those it replaced (ids that are missing or already
-   * replaced are skipped).
+   * replaced are skipped). Throws a `BoundExceeded` (and writes nothing)
+   * for a text over `maxMemoryChars` or past `maxMemories` current memories.
    */
   async add(
     projectId: string,
     fields: Pick<Memory, "text" | "source"> & { runId?: string; subject?: string },
     replaces: readonly string[] = [],
   ): Promise<Memory & { replaced?: Memory[] }> {
+    checkMemoryText(fields.text, this.#bounds);
     const memory: Memory = {
       id: newId(),
       ...fields,
@@ -66,6 +75,9 @@ export class MemoryStore {
       const entry = await this.#kv.get<Memory>(["memories", projectId, id]);
       if (entry.value === null || !isCurrent(entry.value)) continue;
       replaced.push({ entry, old: { ...entry.value, supersededBy: memory.id } });
+    }
+    if (this.#bounds.maxMemories > 0) {
+      checkMemoryCount((await this.list(projectId)).length, replaced.length, this.#bounds);
     }
     const done = await this.#feed.commit([{
       scope: feedScopes.project(projectId),

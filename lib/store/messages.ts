@@ -1,12 +1,15 @@
 /**
  * A project's conversation in KV: `["messages", projectId, messageId]`, ids
- * sorted by time so a list is oldest first.
+ * sorted by time so a list is oldest first. A message too long for one KV
+ * value (a long answer) keeps its text in parts (lib/store/chunks.ts); every
+ * read here returns it whole.
  *
  * @module
  */
 
 import { newId } from "../ids.ts";
 import type { Message, MessageStatus } from "../protocol.ts";
+import { partKey, restoreSpilled, type Spilled, spillIfLarge } from "./chunks.ts";
 import { isoNow, listValues } from "./kv.ts";
 import { FeedLog, feedScopes } from "../feeds/feed_log.ts";
 
@@ -23,6 +26,15 @@ import { FeedLog, feedScopes } from "../feeds/feed_log.ts";
  * kv.close();
  * ```
  */
+/** The most characters of a message a feed's `message.added` carries (KV values are at most 64 KiB). */
+export const FEED_MESSAGE_CHARS = 8_000;
+
+/** A message as a feed carries it: a long one cut, and marked so (read it whole from the messages API). */
+function forFeed(message: Message): Message & { truncated?: true } {
+  if (message.content.length <= FEED_MESSAGE_CHARS) return message;
+  return { ...message, content: message.content.slice(0, FEED_MESSAGE_CHARS), truncated: true };
+}
+
 export class MessageStore {
   #kv: Deno.Kv;
   #feed: FeedLog;
@@ -49,21 +61,31 @@ export class MessageStore {
     fields: Pick<Message, "role" | "content" | "runId">,
   ): Promise<Message> {
     const message = this.build(fields);
+    const key = this.key(projectId, message.id);
+    const stored = await spillIfLarge(this.#kv, key, message, "content");
     await this.#feed.commit(
-      [{ scope: feedScopes.project(projectId), changes: [{ type: "message.added", message }] }],
-      (op) => op.set(this.key(projectId, message.id), message),
+      [{
+        scope: feedScopes.project(projectId),
+        changes: [{ type: "message.added", message: forFeed(message) }],
+      }],
+      (op) => op.set(key, stored),
     );
     return message;
   }
 
-  /** The conversation, oldest first (at most `limit` latest when given). */
+  /** The conversation, oldest first (at most `limit` latest when given), each message whole. */
   async list(projectId: string, limit?: number): Promise<Message[]> {
-    if (limit === undefined) return await listValues<Message>(this.#kv, ["messages", projectId]);
-    const latest = await listValues<Message>(this.#kv, ["messages", projectId], {
-      reverse: true,
-      limit,
-    });
-    return latest.reverse();
+    const stored = limit === undefined
+      ? await listValues<Message>(this.#kv, ["messages", projectId])
+      : (await listValues<Message>(this.#kv, ["messages", projectId], { reverse: true, limit })).reverse();
+    return await Promise.all(stored.map((m) => this.#whole(projectId, m)));
+  }
+
+  /** A stored message with its text put back when it was kept in parts. */
+  #whole(projectId: string, message: Message): Promise<Message> | Message {
+    return "spilled" in message
+      ? restoreSpilled(this.#kv, this.key(projectId, message.id), message)
+      : message;
   }
 
   /** How many messages a project's conversation has, in all and from the user. */
@@ -81,8 +103,9 @@ export class MessageStore {
 
   /**
    * The keys of a run's assistant replies, which should not exist unless it
-   * succeeded. Replies come after the user's message `fromId`, and message
-   * ids sort by time, so the search starts there.
+   * succeeded (with the keys of a long reply's parts, so deleting them all
+   * leaves nothing). Replies come after the user's message `fromId`, and
+   * message ids sort by time, so the search starts there.
    */
   async repliesOf(projectId: string, fromId: string, runId: string): Promise<Deno.KvKey[]> {
     const keys: Deno.KvKey[] = [];
@@ -93,7 +116,10 @@ export class MessageStore {
       limit: 500,
     });
     for await (const entry of iter) {
-      if (entry.value.role === "assistant" && entry.value.runId === runId) keys.push(entry.key);
+      if (entry.value.role !== "assistant" || entry.value.runId !== runId) continue;
+      keys.push(entry.key);
+      const parts = (entry.value as Message & { spilled?: Spilled }).spilled?.parts ?? 0;
+      for (let n = 0; n < parts; n++) keys.push(partKey(entry.key, n));
     }
     return keys;
   }

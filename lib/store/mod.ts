@@ -4,13 +4,16 @@
  * @module
  */
 
+import { type Bounds, DEFAULT_BOUNDS } from "./bounds.ts";
 import { MemoryStore } from "./memories.ts";
 import { MessageStore } from "./messages.ts";
+import { OutputStore } from "./outputs.ts";
 import { ProjectStore } from "./projects.ts";
 import { FeedLog } from "../feeds/feed_log.ts";
 
-export { MemoryStore, MessageStore, ProjectStore };
+export { MemoryStore, MessageStore, OutputStore, ProjectStore };
 export { deletePrefix, isoNow, listValues, openKv } from "./kv.ts";
+export { type Bounds, DEFAULT_BOUNDS } from "./bounds.ts";
 
 /** The stores over one KV. */
 export interface Stores {
@@ -20,16 +23,15 @@ export interface Stores {
   memories: MemoryStore;
   /** The feeds every write of the stores (and the runs) appends its change to. */
   feed: FeedLog;
-}
-
-/** Options of {@linkcode createStores}. */
-export interface StoreOptions {
-  /** How long a change stays in its feed (the run TTL). */
-  feedTtlMs?: number;
+  /** Tool outputs too large for their `action` event, kept whole. */
+  outputs: OutputStore;
+  /** What a project may hold and a run may produce. */
+  bounds: Bounds;
 }
 
 /**
- * Makes every store over an open KV.
+ * Makes every store over an open KV, within `bounds`; whole tool outputs
+ * expire after `outputTtlMs` when given (the run log's TTL).
  *
  * @example
  * ```ts
@@ -40,13 +42,15 @@ export interface StoreOptions {
  * kv.close();
  * ```
  */
-export function createStores(kv: Deno.Kv, options: StoreOptions = {}): Stores {
-  const feed = new FeedLog(kv, options.feedTtlMs);
+export function createStores(kv: Deno.Kv, bounds: Bounds = DEFAULT_BOUNDS, ttlMs?: number): Stores {
+  const feed = new FeedLog(kv, ttlMs);
   return {
     kv,
     projects: new ProjectStore(kv, feed),
     messages: new MessageStore(kv, feed),
-    memories: new MemoryStore(kv, feed),
+    memories: new MemoryStore(kv, bounds, feed),
+    outputs: new OutputStore(kv, ttlMs),
+    bounds,
     feed,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Projects in KV: `["projects", id]`. Deleting one also deletes what hangs
- * off it: messages, memories, run records and each run's event log.
+ * off it: messages, memories, run records, each run's event log, and the
+ * parts of long values (answers, results, tool outputs).
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { runKeys } from "../runs/keys.ts";
 import { newId } from "../ids.ts";
 import type { Project } from "../protocol.ts";
 import { feedKeys, FeedLog, feedScopes } from "../feeds/feed_log.ts";
+import { partsPrefix } from "./chunks.ts";
 import { deletePrefix, isoNow, listValues } from "./kv.ts";
 
 /**
@@ -93,7 +95,9 @@ export class ProjectStore {
       await deletePrefix(this.#kv, runKeys.events(runId));
       await this.#kv.delete(runKeys.head(runId));
     }
-    for (const prefix of [["messages", id], ["memories", id], runKeys.projectRuns(id)]) {
+    // Long answers, large results and tool outputs kept in parts go too (lib/store/chunks.ts).
+    const parted = [["messages", id], runKeys.projectRuns(id), ["outputs", id]].map(partsPrefix);
+    for (const prefix of [["messages", id], ["memories", id], runKeys.projectRuns(id), ...parted]) {
       await deletePrefix(this.#kv, prefix);
     }
     return true;

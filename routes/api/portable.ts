@@ -23,7 +23,7 @@ export function portableRoutes(app: Hono, { stores }: AppDeps): void {
   });
   app.post("/api/projects/import", async (c) => {
     const doc = await readJson(c.req.raw, ProjectExport, IMPORT_MAX_BYTES);
-    const project = await importProject(stores.kv, doc);
+    const project = await importProject(stores.kv, doc, { bounds: stores.bounds });
     c.header("location", `/api/projects/${project.id}`);
     return c.json(project, 201);
   });

@@ -1,6 +1,7 @@
 /**
  * Runs: `/chat` (wait for the result), `/chat-stream` (start and follow on
- * one response), `/runs` (start, list, read, follow, cancel).
+ * one response), `/runs` (start, list, read, follow, cancel), and the whole
+ * output of a tool action whose event carries it cut.
  *
  * @module
  */
@@ -108,6 +109,43 @@ export function runRoutes(app: Hono, deps: AppDeps): void {
       // Which instance serves the stream: useful when several share one KV.
       headers: { "x-instance-id": runs.instanceId },
     });
+  });
+
+  app.get(ROUTES.actionOutput, async (c) => {
+    const project = await requireProject(stores, c.req.param("id"));
+    const runId = requireId(c.req.param("runId"), "run");
+    const raw = c.req.param("index") ?? "";
+    if (!/^\d{1,6}$/.test(raw)) {
+      throw new HttpError(
+        400,
+        "invalid_index",
+        `The action index must be a whole number, got "${raw.slice(0, 40)}".`,
+      );
+    }
+    const index = Number(raw);
+    // An output cut in its event is kept whole in parts; it is JSON already.
+    const whole = await stores.outputs.read(project.id, runId, index);
+    if (whole !== null) {
+      return new Response(whole, { headers: { "content-type": "application/json; charset=utf-8" } });
+    }
+    const run = await runs.get(project.id, runId);
+    if (!run) throw notFound("run", runId);
+    const action = run.result?.actions[index];
+    if (action?.truncated) {
+      throw new HttpError(
+        410,
+        "output_expired",
+        `The whole output of action ${index} of run "${runId}" has expired (it is kept as long as the run's log).`,
+      );
+    }
+    if (!action) {
+      throw new HttpError(
+        404,
+        "output_not_found",
+        `Run "${runId}" has no ${run.status === "running" ? "finished " : ""}action ${index} with an output.`,
+      );
+    }
+    return c.json(action.output ?? null);
   });
 
   app.post(ROUTES.runCancel, async (c) => {

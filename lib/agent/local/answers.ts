@@ -9,7 +9,7 @@
 
 import type { ActionResult, Memory } from "../../protocol.ts";
 import type { EngineContext } from "../engine.ts";
-import { MAX_MEMORY_CHARS } from "../tools.ts";
+import { DEFAULT_BOUNDS } from "../../store/bounds.ts";
 import { keywords } from "../words.ts";
 import type { PlannedRequest } from "./engine.ts";
 import { exclusive, type Kind, readFact, sameValue } from "./facts.ts";
@@ -41,7 +41,7 @@ export function compose(r: PlannedRequest, actions: ActionResult[], ctx: EngineC
   switch (r.intent) {
     case "remember":
     case "update":
-      return saved(r, actions);
+      return saved(r, actions, ctx.maxMemoryChars ?? DEFAULT_BOUNDS.maxMemoryChars);
     case "save_offered":
       return 'What should I remember? Tell me the fact, for example: "Remember that the launch is on May 3".';
     case "facts": {
@@ -77,14 +77,14 @@ export function compose(r: PlannedRequest, actions: ActionResult[], ctx: EngineC
   }
 }
 
-function saved(r: PlannedRequest, actions: ActionResult[]): string {
+function saved(r: PlannedRequest, actions: ActionResult[], maxChars: number): string {
   if (r.facts.length === 0) {
     return 'What should I remember? Tell me the fact, for example: "Remember that the launch is on May 3".';
   }
-  const long = r.facts.find((f) => f.text.length > MAX_MEMORY_CHARS);
+  const long = r.facts.find((f) => f.text.length > maxChars);
   if (long) {
     return `That is too long to remember as one fact (${long.text.length.toLocaleString("en")} characters; ` +
-      `the limit is ${MAX_MEMORY_CHARS.toLocaleString("en")}). Please split it into shorter facts.`;
+      `the limit is ${maxChars.toLocaleString("en")}). Please split it into shorter facts.`;
   }
   const lines = actions.map((a) => {
     const out = a.output as Memory & { replaced?: Memory[] };

@@ -9,7 +9,8 @@
 import type { PlanAction, StepName } from "../../protocol.ts";
 import type { Analysis, Engine, EngineContext, EngineNote, EngineToken, Outcome } from "../engine.ts";
 import { sleep } from "../sleep.ts";
-import { MAX_MEMORY_CHARS, MAX_QUERY_CHARS } from "../tools.ts";
+import { MAX_QUERY_CHARS } from "../tools.ts";
+import { DEFAULT_BOUNDS } from "../../store/bounds.ts";
 import type { Fact } from "./facts.ts";
 import { forgetsEverything } from "./lexicon.ts";
 import type { Request } from "./requests.ts";
@@ -115,12 +116,12 @@ function planned(r: Request, ctx: EngineContext, { previousFacts, replaced }: Mi
 }
 
 /** The tool actions one request needs (none when the answer alone will do). */
-function actionsFor(r: PlannedRequest): PlanAction[] {
+function actionsFor(r: PlannedRequest, maxMemoryChars: number): PlanAction[] {
   switch (r.intent) {
     case "remember":
     case "update":
       // Too long a fact is refused in the answer, not by a failed validation.
-      if (r.facts.some((f) => f.text.length > MAX_MEMORY_CHARS)) return [];
+      if (r.facts.some((f) => f.text.length > maxMemoryChars)) return [];
       return r.facts.map((f) => ({
         tool: "save_memory",
         args: {
@@ -207,12 +208,12 @@ export class LocalEngine implements Engine {
     };
   }
 
-  async *plan(_ctx: EngineContext, analysis: Analysis): AsyncGenerator<EngineNote, PlanAction[], void> {
+  async *plan(ctx: EngineContext, analysis: Analysis): AsyncGenerator<EngineNote, PlanAction[], void> {
     const requests = requestsOf(analysis);
     const plan: PlanAction[] = [];
     const reasons: string[] = [];
     for (const r of requests) {
-      const actions = actionsFor(r);
+      const actions = actionsFor(r, ctx.maxMemoryChars ?? DEFAULT_BOUNDS.maxMemoryChars);
       plan.push(...actions);
       reasons.push(why(r, actions));
     }
@@ -234,7 +235,7 @@ export class LocalEngine implements Engine {
     const requests = requestsOf(analysis);
     let next = 0;
     const parts = requests.map((r) => {
-      const count = actionsFor(r).length;
+      const count = actionsFor(r, ctx.maxMemoryChars ?? DEFAULT_BOUNDS.maxMemoryChars).length;
       const actions = outcome.actions.slice(next, next + count);
       next += count;
       return compose(r, actions, ctx);
