@@ -12,6 +12,8 @@ import { FeedLog, feedScopes } from "../lib/feeds/feed_log.ts";
 import { FeedHub } from "../lib/feeds/hub.ts";
 import { FeedTopic } from "../lib/feeds/topic.ts";
 import { RunFeed } from "../lib/runs/feed.ts";
+import { createStores } from "../lib/store/mod.ts";
+import { FEED_MESSAGE_CHARS } from "../lib/store/messages.ts";
 
 type Wire = (FeedEvent | RunEvent) & { id: string };
 
@@ -339,6 +341,23 @@ Deno.test("feed topic: a watch's late news of an older head is not a reset", asy
     assert.equal(topic.known, 3);
   } finally {
     topic.stop();
+    kv.close();
+  }
+});
+
+Deno.test("project feed: a long answer travels cut, marked truncated, and the messages API has it whole", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const stores = createStores(kv);
+    const long = "word ".repeat(40_000);
+    await stores.messages.add("p1", { role: "assistant", content: long, runId: "r1" });
+    const [change] = await stores.feed.read(feedScopes.project("p1"), 0);
+    assert.equal(change?.type, "message.added");
+    const message = (change as Extract<FeedEvent, { type: "message.added" }>).message;
+    assert.equal(message.truncated, true);
+    assert.equal(message.content, long.slice(0, FEED_MESSAGE_CHARS));
+    assert.equal((await stores.messages.list("p1"))[0]!.content, long);
+  } finally {
     kv.close();
   }
 });
