@@ -71,10 +71,17 @@ export class FeedCursor {
   #signal: AbortSignal | undefined;
   #lastSent = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #waiting: { cancel: () => void } | null = null;
+  /** Resolves the wait in progress; null when not waiting. */
+  #resolve: (() => void) | null = null;
   #due = false;
   #closed = false;
-  #onAbort = () => this.#waiting?.cancel();
+  /** Ends a wait: one function per cursor, handed to the feed at each wait. */
+  #wake = () => {
+    const resolve = this.#resolve;
+    this.#resolve = null;
+    resolve?.();
+  };
+  #onAbort = () => this.#stopWaiting();
 
   /** Attaches a follower to `feed` after `options.after`. */
   constructor(feed: RunFeed, options: CursorOptions) {
@@ -85,8 +92,7 @@ export class FeedCursor {
     this.#signal = options.signal;
     this.#shutdown?.addEventListener("abort", this.#onAbort);
     this.#signal?.addEventListener("abort", this.#onAbort);
-    feed.followers++;
-    feed.counts.cursors++;
+    feed.attach();
   }
 
   /** The seq of the last event handed out. */
@@ -107,20 +113,13 @@ export class FeedCursor {
   async next(): Promise<FeedStep> {
     const feed = this.#feed;
     while (!this.#closed) {
-      if (this.#shutdown?.aborted) return END.shutdown;
-      if (this.#signal?.aborted) return END.aborted;
+      const now = this.poll();
+      if (now) return now;
       if (feed.behind(this.#position)) {
         const events = await feed.catchUp(this.#position);
         if (this.#closed) break;
         return this.#handOut(events, null);
       }
-      if (this.#position < feed.lastSeq) {
-        const events = feed.after(this.#position);
-        // Gone from memory with no log to read them from.
-        if (events.length === 0) throw new FeedGapError(feed.runId, this.#position);
-        return this.#handOut(events, feed.framesAfter(this.#position));
-      }
-      if (feed.done) return feed.ended ? END.terminal : END.closed;
       if (await this.#wait()) {
         this.#lastSent = performance.now();
         return KEEP_ALIVE_STEP;
@@ -129,17 +128,37 @@ export class FeedCursor {
     return END.aborted;
   }
 
+  /**
+   * The next step when it is at hand without waiting (events in memory, or
+   * the end), else null: {@linkcode FeedCursor.next} without a promise, for
+   * the hot path of a follower that keeps up. Throws a
+   * {@linkcode FeedGapError} like `next`.
+   */
+  poll(): FeedStep | null {
+    if (this.#closed) return END.aborted;
+    if (this.#shutdown?.aborted) return END.shutdown;
+    if (this.#signal?.aborted) return END.aborted;
+    const feed = this.#feed;
+    if (feed.behind(this.#position)) return null;
+    if (this.#position < feed.lastSeq) {
+      const events = feed.after(this.#position);
+      // Gone from memory with no log to read them from.
+      if (events.length === 0) throw new FeedGapError(feed.runId, this.#position);
+      return this.#handOut(events, feed.framesAfter(this.#position));
+    }
+    if (feed.done) return feed.ended ? END.terminal : END.closed;
+    return null;
+  }
+
   /** Detaches from the feed and frees the timer; false when already closed. */
   close(): boolean {
     if (this.#closed) return false;
     this.#closed = true;
     this.#disarm();
-    this.#waiting?.cancel();
-    this.#waiting = null;
+    this.#stopWaiting();
     this.#shutdown?.removeEventListener("abort", this.#onAbort);
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#feed.followers--;
-    this.#feed.counts.cursors--;
+    this.#feed.detach();
     return true;
   }
 
@@ -151,14 +170,20 @@ export class FeedCursor {
 
   /** Waits for the feed's next push or close, an abort, or a due keep-alive (then true). */
   async #wait(): Promise<boolean> {
-    const wait = this.#feed.wait();
-    this.#waiting = wait;
+    const waited = new Promise<void>((resolve) => this.#resolve = resolve);
+    this.#feed.listen(this.#wake);
     this.#arm();
-    await wait.promise;
-    this.#waiting = null;
+    await waited;
     if (!this.#due || this.#closed) return false;
     this.#due = false;
     return true;
+  }
+
+  /** Ends the wait in progress, if any (an abort, a close, a due keep-alive). */
+  #stopWaiting(): void {
+    if (this.#resolve === null) return;
+    this.#feed.unlisten(this.#wake);
+    this.#wake();
   }
 
   #arm(): void {
@@ -178,10 +203,10 @@ export class FeedCursor {
   #onTimer(): void {
     this.#timer = undefined;
     this.#feed.counts.timers--;
-    if (this.#closed || !this.#waiting) return;
+    if (this.#closed || this.#resolve === null) return;
     if (performance.now() - this.#lastSent >= this.#heartbeatMs!) {
       this.#due = true;
-      this.#waiting.cancel();
+      this.#stopWaiting();
     } else this.#arm();
   }
 }

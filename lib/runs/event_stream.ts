@@ -8,7 +8,7 @@
  */
 
 import { encodeServerSentEvent, KEEP_ALIVE_FRAME, SHUTDOWN_FRAME } from "../sse.ts";
-import { FeedCursor } from "./cursor.ts";
+import { FeedCursor, type FeedStep } from "./cursor.ts";
 import { encodeFrame, type RunFeed } from "./feed.ts";
 import { isTerminal } from "./outcome.ts";
 
@@ -56,6 +56,21 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
     controller.close();
     cleanup();
   };
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
+    if (!cursor.closed) controller.error(error);
+    cleanup();
+  };
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, step: FeedStep) => {
+    if (cursor.closed) return;
+    if (step.kind === "keep-alive") return controller.enqueue(KEEP_ALIVE_FRAME);
+    if (step.kind === "end") {
+      if (step.reason === "shutdown") return end(controller, SHUTDOWN_FRAME);
+      return end(controller, crashNotice(feed, cursor.position) ?? undefined);
+    }
+    const { events, frames } = step;
+    for (let i = 0; i < events.length; i++) controller.enqueue(frames?.[i] ?? encodeFrame(events[i]!));
+    if (isTerminal(events[events.length - 1]!)) end(controller);
+  };
 
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -63,24 +78,17 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
         controller.enqueue(encoder.encode(encodeServerSentEvent({ retry: options.retryMs })));
       }
     },
-    async pull(controller) {
+    pull(controller) {
+      // A follower that keeps up finds its events in memory: no promise on that path.
       let step;
       try {
-        step = await cursor.next();
+        step = cursor.poll();
       } catch (error) {
-        if (!cursor.closed) controller.error(error);
-        cleanup();
+        fail(controller, error);
         return;
       }
-      if (cursor.closed) return;
-      if (step.kind === "keep-alive") return controller.enqueue(KEEP_ALIVE_FRAME);
-      if (step.kind === "end") {
-        if (step.reason === "shutdown") return end(controller, SHUTDOWN_FRAME);
-        return end(controller, crashNotice(feed, cursor.position) ?? undefined);
-      }
-      const { events, frames } = step;
-      for (let i = 0; i < events.length; i++) controller.enqueue(frames?.[i] ?? encodeFrame(events[i]!));
-      if (isTerminal(events[events.length - 1]!)) end(controller);
+      if (step) return send(controller, step);
+      return cursor.next().then((step) => send(controller, step), (error) => fail(controller, error));
     },
     cancel() {
       cleanup();

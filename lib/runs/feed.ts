@@ -15,7 +15,10 @@ import { isTerminal } from "./outcome.ts";
 
 const encoder = new TextEncoder();
 
-/** Encodes an event as its event-stream frame: `id: <seq>` and one `data:` line. */
+/**
+ * Encodes an event as its event-stream frame: `id: <seq>` and one `data:` line.
+ * The run encodes each event once; the wire and every follower share the bytes.
+ */
 export function encodeFrame(event: RunEvent, json = JSON.stringify(event)): Uint8Array {
   return encoder.encode(encodeServerSentEvent({ id: event.seq, data: json }));
 }
@@ -77,6 +80,10 @@ export class RunFeed {
   /** Reads what the feed no longer (or never) held. */
   backfill: Backfill | null = null;
   #waiters = new Set<() => void>();
+  /** The other set of waiters, swapped in at each wake (no allocation per event). */
+  #spare = new Set<() => void>();
+  /** Once ended, keep only the terminal event in memory as soon as no follower reads (see {@linkcode RunFeed.lean}). */
+  #lean = false;
   /** Log reads in flight, by the seq they read after. */
   #reads = new Map<number, Promise<RunEvent[]>>();
 
@@ -158,14 +165,27 @@ export class RunFeed {
     return seq < this.base ? [] : this.frames.slice(seq - this.base);
   }
 
+  /**
+   * Calls `wake` once, at the next push or close (a cursor passes the same
+   * function every time, so waiting allocates nothing per event).
+   */
+  listen(wake: () => void): void {
+    this.#waiters.add(wake);
+  }
+
+  /** Stops `wake` from being called (when its follower stops waiting). */
+  unlisten(wake: () => void): void {
+    this.#waiters.delete(wake);
+  }
+
   /** Resolves at the next push or close. `cancel` stops waiting. */
   wait(): { promise: Promise<void>; cancel: () => void } {
     const { promise, resolve } = Promise.withResolvers<void>();
-    this.#waiters.add(resolve);
+    this.listen(resolve);
     return {
       promise,
       cancel: () => {
-        this.#waiters.delete(resolve);
+        this.unlisten(resolve);
         resolve();
       },
     };
@@ -174,13 +194,44 @@ export class RunFeed {
   /** Wakes every waiter (used by push, close and heartbeats). */
   wake(): void {
     if (this.#waiters.size === 0) return;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const resolve of waiters) resolve();
+    // Waiters that listen again while being woken go to the other set.
+    const waiters = this.#waiters;
+    this.#waiters = this.#spare;
+    for (const wake of waiters) wake();
+    waiters.clear();
+    this.#spare = waiters;
   }
 
   /** How many followers are waiting for the next event. */
   get waiting(): number {
     return this.#waiters.size;
+  }
+
+  /**
+   * The run's log holds every event: once the run has ended and no follower
+   * is attached, keep only the terminal event in memory (followers that come
+   * later read the rest from the log), so a finished run costs almost nothing
+   * while it is retained.
+   */
+  lean(): void {
+    this.#lean = true;
+    this.#shed();
+  }
+
+  /** A follower attaches. */
+  attach(): void {
+    this.followers++;
+    this.counts.cursors++;
+  }
+
+  /** A follower detaches. */
+  detach(): void {
+    this.followers--;
+    this.counts.cursors--;
+    this.#shed();
+  }
+
+  #shed(): void {
+    if (this.#lean && this.ended && this.followers <= 0) this.trim(this.lastSeq - 1);
   }
 }

@@ -110,10 +110,6 @@ export class LiveRun implements LoggedRun {
   /** Runs the agent and ends the run exactly once. */
   async drive(project: Project): Promise<void> {
     const signal = this.controller.signal;
-    const aborted = new Promise<"aborted">((resolve) => {
-      if (signal.aborted) resolve("aborted");
-      signal.addEventListener("abort", () => resolve("aborted"), { once: true });
-    });
     const iterator = runAgent({
       runId: this.record.id,
       project,
@@ -122,16 +118,31 @@ export class LiveRun implements LoggedRun {
       engine: this.#ctx.engine,
       signal,
     });
+    // An abort ends the run at once, even while the agent is inside an await:
+    // from the listener, not by racing every event against the signal.
+    const onAbort = () => this.#end(iterator);
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
-      while (true) {
-        const next = await Promise.race([iterator.next(), aborted]);
-        if (next === "aborted" || next.done) break;
+      while (!signal.aborted) {
+        const next = await iterator.next();
+        if (next.done || this.ended) break;
         this.emit(next.value);
         if (this.ended) break;
       }
     } catch (error) {
       if (!signal.aborted) console.error(`Run ${this.record.id} stopped on an error:`, error);
     }
+    signal.removeEventListener("abort", onAbort);
+    this.#end(iterator);
+  }
+
+  #ending = false;
+
+  /** Ends the run once: its terminal event (unless the agent sent one), then the agent's unwinding. */
+  #end(iterator: AsyncGenerator<AgentEvent, void, void>): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    const signal = this.controller.signal;
     if (!this.ended) this.emit(this.#endingFor(signal));
     // Let the agent unwind (it stops at its next await) without holding up the
     // terminal event. A stopped run may have raced its reply into the
@@ -153,9 +164,11 @@ export class LiveRun implements LoggedRun {
    * can see a run end one way and, after a crash, learn that it ended another.
    */
   emit(body: AgentEvent): void {
-    // Stamp fields first so the JSON reads type, runId, seq, ts, payload.
-    const { type, ...payload } = body;
-    const event = { type, runId: this.feed.runId, seq: ++this.#seq, ts: now(), ...payload } as RunEvent;
+    // Stamp fields first so the JSON reads type, runId, seq, ts, payload (one copy of the body).
+    const event = Object.assign(
+      { type: body.type, runId: this.feed.runId, seq: ++this.#seq, ts: now() },
+      body,
+    ) as RunEvent;
     if (event.type === "progress") this.step = event.progress.step;
     const json = JSON.stringify(event);
     runEvent(event, this.#ctx.durable ? json : undefined);
@@ -243,6 +256,9 @@ export class LiveRun implements LoggedRun {
   #finish(): void {
     const terminal = this.#terminal;
     if (terminal && !this.feed.done) this.feed.push(terminal.event, terminal.frame);
+    this.#terminal = null;
+    // Everything is in the log: a retained run keeps only its terminal event in memory.
+    if (this.#ctx.durable) this.feed.lean();
     this.finished.resolve();
     this.#ctx.onFinished(this);
   }
