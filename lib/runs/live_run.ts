@@ -184,10 +184,12 @@ export class LiveRun implements LoggedRun {
       this.pending.push({ seq: event.seq, json });
       this.#ctx.schedule(this);
     } else if (this.#terminal) {
-      // Without a log there is nothing to wait for.
+      // Without a log there is nothing to wait for; the final record is still
+      // written, in the writer's next commit with other runs' (see finalWrites).
       this.feed.push(this.#terminal.event, this.#terminal.frame);
       this.#flushed = Promise.withResolvers<void>();
-      this.#commitFinal();
+      this.committedSeq = event.seq;
+      this.#ctx.schedule(this);
     }
   }
 
@@ -243,14 +245,6 @@ export class LiveRun implements LoggedRun {
       endedAt: isoNow(),
       durationMs: Number((performance.now() - this.#started).toFixed(3)),
     };
-  }
-
-  /** Without a log, the final record is still written. */
-  async #commitFinal(): Promise<void> {
-    const op = this.#ctx.stores.kv.atomic();
-    this.finalWrites(op);
-    await op.commit().catch((error) => console.error(`Run ${this.record.id}: final write failed:`, error));
-    this.written(this.#seq, true);
   }
 
   #finish(): void {

@@ -112,6 +112,14 @@ export class LogWriter {
     let mutations = 0;
     let size = 0;
     for (const run of this.#dirty) {
+      if (run.pending.length === 0) {
+        // A run without a log: only its final writes, grouped with other runs' like any commit.
+        if (run.endSeq === null || mutations + 3 > MAX_MUTATIONS) continue;
+        mutations += 3;
+        run.finalWrites(op);
+        taken.push({ run, count: 0, done: true });
+        continue;
+      }
       let count = 0;
       let runMutations = 4; // the head, and the final writes
       // Consecutive events share a KV value (lib/runs/run_log.ts): count values, not events.
@@ -159,6 +167,11 @@ export class LogWriter {
   }
 
   #settle({ run, count, done, parts }: Taken): void {
+    if (count === 0 && done) {
+      this.#dirty.delete(run);
+      run.written(run.committedSeq, true);
+      return;
+    }
     if (count === 0) {
       this.#partsDone.set(run, parts ?? 0);
       return;
