@@ -92,7 +92,7 @@ export class FeedCursor {
     this.#signal = options.signal;
     this.#shutdown?.addEventListener("abort", this.#onAbort);
     this.#signal?.addEventListener("abort", this.#onAbort);
-    feed.attach();
+    feed.attach(this);
   }
 
   /** The seq of the last event handed out. */
@@ -158,7 +158,7 @@ export class FeedCursor {
     this.#stopWaiting();
     this.#shutdown?.removeEventListener("abort", this.#onAbort);
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#feed.detach();
+    this.#feed.detach(this);
     return true;
   }
 

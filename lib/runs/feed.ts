@@ -80,6 +80,8 @@ export class RunFeed {
   /** Reads what the feed no longer (or never) held. */
   backfill: Backfill | null = null;
   #waiters = new Set<() => void>();
+  /** The attached followers (cursors), by their positions. */
+  #readers = new Set<{ readonly position: number }>();
   /** The other set of waiters, swapped in at each wake (no allocation per event). */
   #spare = new Set<() => void>();
   /** Once ended, keep only the terminal event in memory as soon as no follower reads (see {@linkcode RunFeed.lean}). */
@@ -218,17 +220,32 @@ export class RunFeed {
     this.#shed();
   }
 
-  /** A follower attaches. */
-  attach(): void {
+  /** A follower attaches; `position` says how far it has read. */
+  attach(follower: { readonly position: number }): void {
+    this.#readers.add(follower);
     this.followers++;
     this.counts.cursors++;
   }
 
   /** A follower detaches. */
-  detach(): void {
+  detach(follower: { readonly position: number }): void {
+    this.#readers.delete(follower);
     this.followers--;
     this.counts.cursors--;
     this.#shed();
+  }
+
+  /**
+   * Events up to `seq` are in the log: drop from memory those every attached
+   * follower has read, so an event lives about one commit window, not the
+   * whole run (a follower that comes later reads them from the log). Only a
+   * feed with a log to read back from drops anything.
+   */
+  logged(seq: number): void {
+    if (this.backfill === null) return;
+    let upTo = seq;
+    for (const reader of this.#readers) if (reader.position < upTo) upTo = reader.position;
+    this.trim(upTo);
   }
 
   #shed(): void {

@@ -210,6 +210,8 @@ export class LiveRun implements LoggedRun {
     // What is in the log can leave memory: followers far behind read it back from there.
     const max = this.#ctx.maxInMemory;
     if (feed.events.length > max) feed.trim(Math.min(seq, feed.lastSeq - max / 2));
+    // And what every follower has read: events then live one commit window, not the run's life.
+    if (this.#ctx.durable) feed.logged(seq);
     if (this.pending.length === 0) {
       this.#flushed?.resolve();
       this.#flushed = null;
