@@ -79,7 +79,7 @@ Deno.test("a log with a missing event ends the replay with an error at the gap, 
     retainMs: 60_000,
   });
   const { project, run, events } = await finishedRun(server);
-  const { first, last } = await dropChunkOf(server.stores.kv, run.runId, 7);
+  const { first, last } = await dropChunkOf(server.stores.kv, run.runId, 20);
   const gap = first;
 
   assertStopsAtGap(await replay(server.url, run.eventsUrl), 0, gap);

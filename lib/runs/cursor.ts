@@ -120,10 +120,7 @@ export class FeedCursor {
         if (this.#closed) break;
         return this.#handOut(events, null);
       }
-      if (await this.#wait()) {
-        this.#lastSent = performance.now();
-        return KEEP_ALIVE_STEP;
-      }
+      if (await this.#wait()) return KEEP_ALIVE_STEP;
     }
     return END.aborted;
   }
@@ -170,12 +167,28 @@ export class FeedCursor {
 
   /** Waits for the feed's next push or close, an abort, or a due keep-alive (then true). */
   async #wait(): Promise<boolean> {
-    const waited = new Promise<void>((resolve) => this.#resolve = resolve);
+    await new Promise<void>((resolve) => this.notify(resolve));
+    return !this.#closed && this.takeKeepAlive();
+  }
+
+  /**
+   * Calls `ready` once, synchronously, at the feed's next push or close, an
+   * abort, a close of the cursor, or when a keep-alive falls due: the
+   * callback form of waiting, for a stream that pulls (no promise per
+   * event). Then call {@linkcode FeedCursor.takeKeepAlive} and
+   * {@linkcode FeedCursor.poll}.
+   */
+  notify(ready: () => void): void {
+    this.#resolve = ready;
     this.#feed.listen(this.#wake);
     this.#arm();
-    await waited;
-    if (!this.#due || this.#closed) return false;
+  }
+
+  /** Whether a keep-alive fell due (once: it counts as sent). */
+  takeKeepAlive(): boolean {
+    if (!this.#due) return false;
     this.#due = false;
+    this.#lastSent = performance.now();
     return true;
   }
 

@@ -60,6 +60,36 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
     if (!cursor.closed) controller.error(error);
     cleanup();
   };
+  // A follower that keeps up finds its events in memory, or is called back
+  // (synchronously) when the next one is pushed: no promise per event. Only a
+  // catch-up from the log goes through a promise.
+  let wakeController: ReadableStreamDefaultController<Uint8Array> | null = null;
+  const onReady = () => {
+    // Called from inside the run's emit: nothing may throw back into it.
+    const controller = wakeController;
+    if (!controller) return;
+    try {
+      pump(controller);
+    } catch (error) {
+      fail(controller, error);
+    }
+  };
+  const pump = (controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void => {
+    if (cursor.closed) return;
+    if (cursor.takeKeepAlive()) return controller.enqueue(KEEP_ALIVE_FRAME);
+    let step;
+    try {
+      step = cursor.poll();
+    } catch (error) {
+      return fail(controller, error);
+    }
+    if (step) return send(controller, step);
+    if (feed.behind(cursor.position)) {
+      return cursor.next().then((step) => send(controller, step), (error) => fail(controller, error));
+    }
+    wakeController = controller;
+    cursor.notify(onReady);
+  };
   const send = (controller: ReadableStreamDefaultController<Uint8Array>, step: FeedStep) => {
     if (cursor.closed) return;
     if (step.kind === "keep-alive") return controller.enqueue(KEEP_ALIVE_FRAME);
@@ -79,16 +109,7 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
       }
     },
     pull(controller) {
-      // A follower that keeps up finds its events in memory: no promise on that path.
-      let step;
-      try {
-        step = cursor.poll();
-      } catch (error) {
-        fail(controller, error);
-        return;
-      }
-      if (step) return send(controller, step);
-      return cursor.next().then((step) => send(controller, step), (error) => fail(controller, error));
+      return pump(controller);
     },
     cancel() {
       cleanup();
