@@ -160,8 +160,11 @@ export class FeedCursor {
   }
 
   #handOut(events: RunEvent[], frames: Uint8Array[] | null): FeedStep {
-    this.#position = events[events.length - 1]!.seq;
-    this.#lastSent = performance.now();
+    const last = events[events.length - 1]!;
+    this.#position = last.seq;
+    // Events from memory go out as they are stamped: their `ts` stands for the time sent, without a clock
+    // read per event. Events from the log are old: now.
+    this.#lastSent = frames ? last.ts - performance.timeOrigin : performance.now();
     return { kind: "events", events, frames };
   }
 
@@ -201,7 +204,11 @@ export class FeedCursor {
 
   #arm(): void {
     if (this.#heartbeatMs === undefined || this.#timer !== undefined || this.#closed) return;
-    const delay = Math.max(0, this.#lastSent + this.#heartbeatMs - performance.now());
+    // Clamped: a `ts` from another instance's clock never delays a keep-alive past one heartbeat.
+    const delay = Math.max(
+      0,
+      Math.min(this.#heartbeatMs, this.#lastSent + this.#heartbeatMs - performance.now()),
+    );
     this.#timer = setTimeout(() => this.#onTimer(), delay);
     this.#feed.counts.timers++;
   }
@@ -217,7 +224,9 @@ export class FeedCursor {
     this.#timer = undefined;
     this.#feed.counts.timers--;
     if (this.#closed || this.#resolve === null) return;
-    if (performance.now() - this.#lastSent >= this.#heartbeatMs!) {
+    const now = performance.now();
+    if (this.#lastSent > now) this.#lastSent = now; // a `ts` ahead of this clock
+    if (now - this.#lastSent >= this.#heartbeatMs!) {
       this.#due = true;
       this.#stopWaiting();
     } else this.#arm();

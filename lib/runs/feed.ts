@@ -20,7 +20,30 @@ const encoder = new TextEncoder();
  * The run encodes each event once; the wire and every follower share the bytes.
  */
 export function encodeFrame(event: RunEvent, json = JSON.stringify(event)): Uint8Array {
-  return encoder.encode(encodeServerSentEvent({ id: event.seq, data: json }));
+  return encodePooled(encodeServerSentEvent({ id: event.seq, data: json }));
+}
+
+/**
+ * Frames are short-lived and many: each is a view into a shared 64 KiB slab
+ * rather than a buffer of its own, which spares the garbage collector an
+ * ArrayBuffer per event (a slab is freed once its last frame is).
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function encodePooled(text: string): Uint8Array {
+  // UTF-8 takes at most three bytes per UTF-16 unit.
+  const most = text.length * 3;
+  if (most > SLAB_BYTES / 4) return encoder.encode(text);
+  if (SLAB_BYTES - slabUsed < most) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const { written } = encoder.encodeInto(text, slab.subarray(slabUsed));
+  const frame = slab.subarray(slabUsed, slabUsed + written);
+  slabUsed += written;
+  return frame;
 }
 
 /** Reads events after a seq from somewhere slower than memory (the KV log). */
@@ -249,6 +272,12 @@ export class RunFeed {
   }
 
   #shed(): void {
-    if (this.#lean && this.ended && this.followers <= 0) this.trim(this.lastSeq - 1);
+    if (!this.#lean || !this.ended || this.followers > 0) return;
+    this.trim(this.lastSeq - 1);
+    // The kept frame gets a buffer of its own, so it does not hold a whole slab for the retention time.
+    const last = this.frames.length - 1;
+    if (last >= 0 && this.frames[last]!.byteLength !== this.frames[last]!.buffer.byteLength) {
+      this.frames[last] = this.frames[last]!.slice();
+    }
   }
 }
