@@ -79,7 +79,8 @@ export function createApp(appDeps: AppDeps): Hono {
     return errorResponse(error);
   });
 
-  if (appDeps.logger) app.use(requestLog(appDeps.logger)); // ops: one line per request
+  // ops: one line per request; with logs off, not even a middleware to pass through.
+  if (appDeps.logger && appDeps.logger.mode !== "off") app.use(requestLog(appDeps.logger));
   app.use(securityHeaders());
   app.use(hostGuard({ allowed: allowedHosts(config) }));
   // Health answers before access control, CSRF and limits (/healthz before the host check too).

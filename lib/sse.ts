@@ -47,7 +47,10 @@ export function encodeServerSentEvent(message: ServerSentEventMessage): string {
     assertSingleLine("event", message.event);
     out += `event: ${message.event}\n`;
   }
-  if (message.id !== undefined) {
+  if (typeof message.id === "number" && Number.isFinite(message.id)) {
+    // A finite number's text has no newline or NUL: nothing to check (the hot path, one per event).
+    out += `id: ${message.id}\n`;
+  } else if (message.id !== undefined) {
     const id = String(message.id);
     assertSingleLine("id", id);
     if (id.includes("\0")) throw new RangeError(`SSE id cannot contain NUL, got ${JSON.stringify(id)}.`);
@@ -59,8 +62,11 @@ export function encodeServerSentEvent(message: ServerSentEventMessage): string {
     }
     out += `retry: ${message.retry}\n`;
   }
-  if (message.data !== undefined) {
-    for (const line of message.data.split(NEWLINE)) out += `data: ${line}\n`;
+  const data = message.data;
+  if (data !== undefined) {
+    // JSON text (every event) has no raw newline: one line, without a regex split.
+    if (!data.includes("\n") && !data.includes("\r")) out += `data: ${data}\n`;
+    else for (const line of data.split(NEWLINE)) out += `data: ${line}\n`;
   }
   return out + "\n";
 }

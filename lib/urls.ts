@@ -71,5 +71,10 @@ export const urls = {
  * ```
  */
 export function matches(pattern: string, path: string): boolean {
-  return new URLPattern({ pathname: pattern }).test({ pathname: path });
+  // Compiling a URLPattern costs far more than testing one: compile each pattern once.
+  let compiled = compiledPatterns.get(pattern);
+  if (!compiled) compiledPatterns.set(pattern, compiled = new URLPattern({ pathname: pattern }));
+  return compiled.test({ pathname: path });
 }
+
+const compiledPatterns = new Map<string, URLPattern>();

@@ -361,8 +361,9 @@ const HANDLERS: Record<StepName, StepHandler> = {
   },
   memory: {
     // deno-lint-ignore require-yield
-    async *run({ input: { stores, project }, added, removed }) {
-      const total = (await stores.memories.list(project.id)).length;
+    async *run({ ctx, added, removed }) {
+      // What the context step read, plus this run's changes: no second read of every memory.
+      const total = Math.max(0, (ctx?.memories.length ?? 0) + added.length - removed.length);
       return {
         message: `${added.length} saved, ${removed.length} forgotten; ${total} in memory`,
         details: [...added.map((m) => `+ ${m.text}`), ...removed.map((m) => `- ${m.text}`)].join("\n"),

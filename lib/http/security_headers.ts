@@ -58,7 +58,7 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): Middlewar
   return async (c, next) => {
     await next();
     const set = [...headers];
-    if (hsts && new URL(c.req.url).protocol === "https:") {
+    if (hsts && c.req.url.startsWith("https:")) {
       set.push(["strict-transport-security", "max-age=31536000"]);
     }
     try {

@@ -71,10 +71,17 @@ export class FeedCursor {
   #signal: AbortSignal | undefined;
   #lastSent = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #waiting: { cancel: () => void } | null = null;
+  /** Resolves the wait in progress; null when not waiting. */
+  #resolve: (() => void) | null = null;
   #due = false;
   #closed = false;
-  #onAbort = () => this.#waiting?.cancel();
+  /** Ends a wait: one function per cursor, handed to the feed at each wait. */
+  #wake = () => {
+    const resolve = this.#resolve;
+    this.#resolve = null;
+    resolve?.();
+  };
+  #onAbort = () => this.#stopWaiting();
 
   /** Attaches a follower to `feed` after `options.after`. */
   constructor(feed: RunFeed, options: CursorOptions) {
@@ -85,8 +92,7 @@ export class FeedCursor {
     this.#signal = options.signal;
     this.#shutdown?.addEventListener("abort", this.#onAbort);
     this.#signal?.addEventListener("abort", this.#onAbort);
-    feed.followers++;
-    feed.counts.cursors++;
+    feed.attach(this);
   }
 
   /** The seq of the last event handed out. */
@@ -107,26 +113,38 @@ export class FeedCursor {
   async next(): Promise<FeedStep> {
     const feed = this.#feed;
     while (!this.#closed) {
-      if (this.#shutdown?.aborted) return END.shutdown;
-      if (this.#signal?.aborted) return END.aborted;
+      const now = this.poll();
+      if (now) return now;
       if (feed.behind(this.#position)) {
         const events = await feed.catchUp(this.#position);
         if (this.#closed) break;
         return this.#handOut(events, null);
       }
-      if (this.#position < feed.lastSeq) {
-        const events = feed.after(this.#position);
-        // Gone from memory with no log to read them from.
-        if (events.length === 0) throw new FeedGapError(feed.runId, this.#position);
-        return this.#handOut(events, feed.framesAfter(this.#position));
-      }
-      if (feed.done) return feed.ended ? END.terminal : END.closed;
-      if (await this.#wait()) {
-        this.#lastSent = performance.now();
-        return KEEP_ALIVE_STEP;
-      }
+      if (await this.#wait()) return KEEP_ALIVE_STEP;
     }
     return END.aborted;
+  }
+
+  /**
+   * The next step when it is at hand without waiting (events in memory, or
+   * the end), else null: {@linkcode FeedCursor.next} without a promise, for
+   * the hot path of a follower that keeps up. Throws a
+   * {@linkcode FeedGapError} like `next`.
+   */
+  poll(): FeedStep | null {
+    if (this.#closed) return END.aborted;
+    if (this.#shutdown?.aborted) return END.shutdown;
+    if (this.#signal?.aborted) return END.aborted;
+    const feed = this.#feed;
+    if (feed.behind(this.#position)) return null;
+    if (this.#position < feed.lastSeq) {
+      const events = feed.after(this.#position);
+      // Gone from memory with no log to read them from.
+      if (events.length === 0) throw new FeedGapError(feed.runId, this.#position);
+      return this.#handOut(events, feed.framesAfter(this.#position));
+    }
+    if (feed.done) return feed.ended ? END.terminal : END.closed;
+    return null;
   }
 
   /** Detaches from the feed and frees the timer; false when already closed. */
@@ -134,36 +152,63 @@ export class FeedCursor {
     if (this.#closed) return false;
     this.#closed = true;
     this.#disarm();
-    this.#waiting?.cancel();
-    this.#waiting = null;
+    this.#stopWaiting();
     this.#shutdown?.removeEventListener("abort", this.#onAbort);
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#feed.followers--;
-    this.#feed.counts.cursors--;
+    this.#feed.detach(this);
     return true;
   }
 
   #handOut(events: RunEvent[], frames: Uint8Array[] | null): FeedStep {
-    this.#position = events[events.length - 1]!.seq;
-    this.#lastSent = performance.now();
+    const last = events[events.length - 1]!;
+    this.#position = last.seq;
+    // Events from memory go out as they are stamped: their `ts` stands for the time sent, without a clock
+    // read per event. Events from the log are old: now.
+    this.#lastSent = frames ? last.ts - performance.timeOrigin : performance.now();
     return { kind: "events", events, frames };
   }
 
   /** Waits for the feed's next push or close, an abort, or a due keep-alive (then true). */
   async #wait(): Promise<boolean> {
-    const wait = this.#feed.wait();
-    this.#waiting = wait;
+    await new Promise<void>((resolve) => this.notify(resolve));
+    return !this.#closed && this.takeKeepAlive();
+  }
+
+  /**
+   * Calls `ready` once, synchronously, at the feed's next push or close, an
+   * abort, a close of the cursor, or when a keep-alive falls due: the
+   * callback form of waiting, for a stream that pulls (no promise per
+   * event). Then call {@linkcode FeedCursor.takeKeepAlive} and
+   * {@linkcode FeedCursor.poll}.
+   */
+  notify(ready: () => void): void {
+    this.#resolve = ready;
+    this.#feed.listen(this.#wake);
     this.#arm();
-    await wait.promise;
-    this.#waiting = null;
-    if (!this.#due || this.#closed) return false;
+  }
+
+  /** Whether a keep-alive fell due (once: it counts as sent). */
+  takeKeepAlive(): boolean {
+    if (!this.#due) return false;
     this.#due = false;
+    this.#lastSent = performance.now();
     return true;
+  }
+
+  /** Ends the wait in progress, if any (an abort, a close, a due keep-alive). */
+  #stopWaiting(): void {
+    if (this.#resolve === null) return;
+    this.#feed.unlisten(this.#wake);
+    this.#wake();
   }
 
   #arm(): void {
     if (this.#heartbeatMs === undefined || this.#timer !== undefined || this.#closed) return;
-    const delay = Math.max(0, this.#lastSent + this.#heartbeatMs - performance.now());
+    // Clamped: a `ts` from another instance's clock never delays a keep-alive past one heartbeat.
+    const delay = Math.max(
+      0,
+      Math.min(this.#heartbeatMs, this.#lastSent + this.#heartbeatMs - performance.now()),
+    );
     this.#timer = setTimeout(() => this.#onTimer(), delay);
     this.#feed.counts.timers++;
   }
@@ -178,10 +223,12 @@ export class FeedCursor {
   #onTimer(): void {
     this.#timer = undefined;
     this.#feed.counts.timers--;
-    if (this.#closed || !this.#waiting) return;
-    if (performance.now() - this.#lastSent >= this.#heartbeatMs!) {
+    if (this.#closed || this.#resolve === null) return;
+    const now = performance.now();
+    if (this.#lastSent > now) this.#lastSent = now; // a `ts` ahead of this clock
+    if (now - this.#lastSent >= this.#heartbeatMs!) {
       this.#due = true;
-      this.#waiting.cancel();
+      this.#stopWaiting();
     } else this.#arm();
   }
 }

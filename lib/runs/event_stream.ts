@@ -8,7 +8,7 @@
  */
 
 import { encodeServerSentEvent, KEEP_ALIVE_FRAME, SHUTDOWN_FRAME } from "../sse.ts";
-import { FeedCursor } from "./cursor.ts";
+import { FeedCursor, type FeedStep } from "./cursor.ts";
 import { encodeFrame, type RunFeed } from "./feed.ts";
 import { isTerminal } from "./outcome.ts";
 
@@ -56,6 +56,51 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
     controller.close();
     cleanup();
   };
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
+    if (!cursor.closed) controller.error(error);
+    cleanup();
+  };
+  // A follower that keeps up finds its events in memory, or is called back
+  // (synchronously) when the next one is pushed: no promise per event. Only a
+  // catch-up from the log goes through a promise.
+  let wakeController: ReadableStreamDefaultController<Uint8Array> | null = null;
+  const onReady = () => {
+    // Called from inside the run's emit: nothing may throw back into it.
+    const controller = wakeController;
+    if (!controller) return;
+    try {
+      pump(controller);
+    } catch (error) {
+      fail(controller, error);
+    }
+  };
+  const pump = (controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void => {
+    if (cursor.closed) return;
+    if (cursor.takeKeepAlive()) return controller.enqueue(KEEP_ALIVE_FRAME);
+    let step;
+    try {
+      step = cursor.poll();
+    } catch (error) {
+      return fail(controller, error);
+    }
+    if (step) return send(controller, step);
+    if (feed.behind(cursor.position)) {
+      return cursor.next().then((step) => send(controller, step), (error) => fail(controller, error));
+    }
+    wakeController = controller;
+    cursor.notify(onReady);
+  };
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, step: FeedStep) => {
+    if (cursor.closed) return;
+    if (step.kind === "keep-alive") return controller.enqueue(KEEP_ALIVE_FRAME);
+    if (step.kind === "end") {
+      if (step.reason === "shutdown") return end(controller, SHUTDOWN_FRAME);
+      return end(controller, crashNotice(feed, cursor.position) ?? undefined);
+    }
+    const { events, frames } = step;
+    for (let i = 0; i < events.length; i++) controller.enqueue(frames?.[i] ?? encodeFrame(events[i]!));
+    if (isTerminal(events[events.length - 1]!)) end(controller);
+  };
 
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -63,24 +108,8 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
         controller.enqueue(encoder.encode(encodeServerSentEvent({ retry: options.retryMs })));
       }
     },
-    async pull(controller) {
-      let step;
-      try {
-        step = await cursor.next();
-      } catch (error) {
-        if (!cursor.closed) controller.error(error);
-        cleanup();
-        return;
-      }
-      if (cursor.closed) return;
-      if (step.kind === "keep-alive") return controller.enqueue(KEEP_ALIVE_FRAME);
-      if (step.kind === "end") {
-        if (step.reason === "shutdown") return end(controller, SHUTDOWN_FRAME);
-        return end(controller, crashNotice(feed, cursor.position) ?? undefined);
-      }
-      const { events, frames } = step;
-      for (let i = 0; i < events.length; i++) controller.enqueue(frames?.[i] ?? encodeFrame(events[i]!));
-      if (isTerminal(events[events.length - 1]!)) end(controller);
+    pull(controller) {
+      return pump(controller);
     },
     cancel() {
       cleanup();

@@ -15,9 +15,35 @@ import { isTerminal } from "./outcome.ts";
 
 const encoder = new TextEncoder();
 
-/** Encodes an event as its event-stream frame: `id: <seq>` and one `data:` line. */
+/**
+ * Encodes an event as its event-stream frame: `id: <seq>` and one `data:` line.
+ * The run encodes each event once; the wire and every follower share the bytes.
+ */
 export function encodeFrame(event: RunEvent, json = JSON.stringify(event)): Uint8Array {
-  return encoder.encode(encodeServerSentEvent({ id: event.seq, data: json }));
+  return encodePooled(encodeServerSentEvent({ id: event.seq, data: json }));
+}
+
+/**
+ * Frames are short-lived and many: each is a view into a shared 64 KiB slab
+ * rather than a buffer of its own, which spares the garbage collector an
+ * ArrayBuffer per event (a slab is freed once its last frame is).
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function encodePooled(text: string): Uint8Array {
+  // UTF-8 takes at most three bytes per UTF-16 unit.
+  const most = text.length * 3;
+  if (most > SLAB_BYTES / 4) return encoder.encode(text);
+  if (SLAB_BYTES - slabUsed < most) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const { written } = encoder.encodeInto(text, slab.subarray(slabUsed));
+  const frame = slab.subarray(slabUsed, slabUsed + written);
+  slabUsed += written;
+  return frame;
 }
 
 /** Reads events after a seq from somewhere slower than memory (the KV log). */
@@ -77,6 +103,12 @@ export class RunFeed {
   /** Reads what the feed no longer (or never) held. */
   backfill: Backfill | null = null;
   #waiters = new Set<() => void>();
+  /** The attached followers (cursors), by their positions. */
+  #readers = new Set<{ readonly position: number }>();
+  /** The other set of waiters, swapped in at each wake (no allocation per event). */
+  #spare = new Set<() => void>();
+  /** Once ended, keep only the terminal event in memory as soon as no follower reads (see {@linkcode RunFeed.lean}). */
+  #lean = false;
   /** Log reads in flight, by the seq they read after. */
   #reads = new Map<number, Promise<RunEvent[]>>();
 
@@ -158,14 +190,27 @@ export class RunFeed {
     return seq < this.base ? [] : this.frames.slice(seq - this.base);
   }
 
+  /**
+   * Calls `wake` once, at the next push or close (a cursor passes the same
+   * function every time, so waiting allocates nothing per event).
+   */
+  listen(wake: () => void): void {
+    this.#waiters.add(wake);
+  }
+
+  /** Stops `wake` from being called (when its follower stops waiting). */
+  unlisten(wake: () => void): void {
+    this.#waiters.delete(wake);
+  }
+
   /** Resolves at the next push or close. `cancel` stops waiting. */
   wait(): { promise: Promise<void>; cancel: () => void } {
     const { promise, resolve } = Promise.withResolvers<void>();
-    this.#waiters.add(resolve);
+    this.listen(resolve);
     return {
       promise,
       cancel: () => {
-        this.#waiters.delete(resolve);
+        this.unlisten(resolve);
         resolve();
       },
     };
@@ -174,13 +219,65 @@ export class RunFeed {
   /** Wakes every waiter (used by push, close and heartbeats). */
   wake(): void {
     if (this.#waiters.size === 0) return;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const resolve of waiters) resolve();
+    // Waiters that listen again while being woken go to the other set.
+    const waiters = this.#waiters;
+    this.#waiters = this.#spare;
+    for (const wake of waiters) wake();
+    waiters.clear();
+    this.#spare = waiters;
   }
 
   /** How many followers are waiting for the next event. */
   get waiting(): number {
     return this.#waiters.size;
+  }
+
+  /**
+   * The run's log holds every event: once the run has ended and no follower
+   * is attached, keep only the terminal event in memory (followers that come
+   * later read the rest from the log), so a finished run costs almost nothing
+   * while it is retained.
+   */
+  lean(): void {
+    this.#lean = true;
+    this.#shed();
+  }
+
+  /** A follower attaches; `position` says how far it has read. */
+  attach(follower: { readonly position: number }): void {
+    this.#readers.add(follower);
+    this.followers++;
+    this.counts.cursors++;
+  }
+
+  /** A follower detaches. */
+  detach(follower: { readonly position: number }): void {
+    this.#readers.delete(follower);
+    this.followers--;
+    this.counts.cursors--;
+    this.#shed();
+  }
+
+  /**
+   * Events up to `seq` are in the log: drop from memory those every attached
+   * follower has read, so an event lives about one commit window, not the
+   * whole run (a follower that comes later reads them from the log). Only a
+   * feed with a log to read back from drops anything.
+   */
+  logged(seq: number): void {
+    if (this.backfill === null) return;
+    let upTo = seq;
+    for (const reader of this.#readers) if (reader.position < upTo) upTo = reader.position;
+    this.trim(upTo);
+  }
+
+  #shed(): void {
+    if (!this.#lean || !this.ended || this.followers > 0) return;
+    this.trim(this.lastSeq - 1);
+    // The kept frame gets a buffer of its own, so it does not hold a whole slab for the retention time.
+    const last = this.frames.length - 1;
+    if (last >= 0 && this.frames[last]!.byteLength !== this.frames[last]!.buffer.byteLength) {
+      this.frames[last] = this.frames[last]!.slice();
+    }
   }
 }

@@ -114,10 +114,6 @@ export class LiveRun implements LoggedRun {
   /** Runs the agent and ends the run exactly once. */
   async drive(project: Project): Promise<void> {
     const signal = this.controller.signal;
-    const aborted = new Promise<"aborted">((resolve) => {
-      if (signal.aborted) resolve("aborted");
-      signal.addEventListener("abort", () => resolve("aborted"), { once: true });
-    });
     const iterator = runAgent({
       runId: this.record.id,
       project,
@@ -127,11 +123,15 @@ export class LiveRun implements LoggedRun {
       signal,
     });
     const maxRunMs = this.#ctx.stores.bounds?.maxRunMs ?? 0;
-    const deadline = maxRunMs > 0 ? setTimeout(() => this.stop(STOP.timeout), maxRunMs) : undefined;
+    this.#deadline = maxRunMs > 0 ? setTimeout(() => this.stop(STOP.timeout), maxRunMs) : undefined;
+    // An abort ends the run at once, even while the agent is inside an await:
+    // from the listener, not by racing every event against the signal.
+    const onAbort = () => this.#end(iterator);
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
-      while (true) {
-        const next = await Promise.race([iterator.next(), aborted]);
-        if (next === "aborted" || next.done) break;
+      while (!signal.aborted) {
+        const next = await iterator.next();
+        if (next.done || this.ended) break;
         if (next.value.type === "result") await this.#keepResult(next.value.result);
         if (signal.aborted) break;
         this.emit(next.value);
@@ -140,7 +140,19 @@ export class LiveRun implements LoggedRun {
     } catch (error) {
       if (!signal.aborted) console.error(`Run ${this.record.id} stopped on an error:`, error);
     }
-    clearTimeout(deadline);
+    signal.removeEventListener("abort", onAbort);
+    this.#end(iterator);
+  }
+
+  #ending = false;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+
+  /** Ends the run once: its terminal event (unless the agent sent one), then the agent's unwinding. */
+  #end(iterator: AsyncGenerator<AgentEvent, void, void>): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    clearTimeout(this.#deadline);
+    const signal = this.controller.signal;
     if (!this.ended) this.emit(this.#endingFor(signal));
     // Let the agent unwind (it stops at its next await) without holding up the
     // terminal event. A stopped run may have raced its reply into the
@@ -162,9 +174,11 @@ export class LiveRun implements LoggedRun {
    * can see a run end one way and, after a crash, learn that it ended another.
    */
   emit(body: AgentEvent): void {
-    // Stamp fields first so the JSON reads type, runId, seq, ts, payload.
-    const { type, ...payload } = body;
-    const event = { type, runId: this.feed.runId, seq: ++this.#seq, ts: now(), ...payload } as RunEvent;
+    // Stamp fields first so the JSON reads type, runId, seq, ts, payload (one copy of the body).
+    const event = Object.assign(
+      { type: body.type, runId: this.feed.runId, seq: ++this.#seq, ts: now() },
+      body,
+    ) as RunEvent;
     if (event.type === "progress") this.step = event.progress.step;
     const json = JSON.stringify(event);
     runEvent(event, this.#ctx.durable ? json : undefined);
@@ -180,10 +194,12 @@ export class LiveRun implements LoggedRun {
       this.pending.push({ seq: event.seq, json });
       this.#ctx.schedule(this);
     } else if (this.#terminal) {
-      // Without a log there is nothing to wait for.
+      // Without a log there is nothing to wait for; the final record is still
+      // written, in the writer's next commit with other runs' (see finalWrites).
       this.feed.push(this.#terminal.event, this.#terminal.frame);
       this.#flushed = Promise.withResolvers<void>();
-      this.#commitFinal();
+      this.committedSeq = event.seq;
+      this.#ctx.schedule(this);
     }
   }
 
@@ -205,6 +221,8 @@ export class LiveRun implements LoggedRun {
     // What is in the log can leave memory: followers far behind read it back from there.
     const max = this.#ctx.maxInMemory;
     if (feed.events.length > max) feed.trim(Math.min(seq, feed.lastSeq - max / 2));
+    // And what every follower has read: events then live one commit window, not the run's life.
+    if (this.#ctx.durable) feed.logged(seq);
     if (this.pending.length === 0) {
       this.#flushed?.resolve();
       this.#flushed = null;
@@ -270,17 +288,12 @@ export class LiveRun implements LoggedRun {
     };
   }
 
-  /** Without a log, the final record is still written. */
-  async #commitFinal(): Promise<void> {
-    const op = this.#ctx.stores.kv.atomic();
-    this.finalWrites(op);
-    await op.commit().catch((error) => console.error(`Run ${this.record.id}: final write failed:`, error));
-    this.written(this.#seq, true);
-  }
-
   #finish(): void {
     const terminal = this.#terminal;
     if (terminal && !this.feed.done) this.feed.push(terminal.event, terminal.frame);
+    this.#terminal = null;
+    // Everything is in the log: a retained run keeps only its terminal event in memory.
+    if (this.#ctx.durable) this.feed.lean();
     this.finished.resolve();
     this.#ctx.onFinished(this);
   }

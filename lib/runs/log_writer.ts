@@ -1,7 +1,8 @@
 /**
  * The run log's writer: one per registry. It takes the events of every run
  * this instance drives and appends them to their logs in KV, grouping all
- * runs' pending events into each atomic commit (up to KV's limits), so under
+ * runs' pending events into each atomic commit (up to KV's limits; a run's
+ * consecutive events share one KV value), so under
  * load the number of commits, each waiting on the disk, does not grow with
  * the number of runs. While a commit is in flight, new events gather for the
  * next one; the agent never waits for any of it.
@@ -15,7 +16,7 @@
  */
 
 import type { LogEntry, RunLog } from "./run_log.ts";
-import { PART_CHARS } from "./run_log.ts";
+import { chunkStep, PART_CHARS } from "./run_log.ts";
 
 /** KV allows 1,000 mutations and about 800 KiB per atomic commit; stay below. */
 const MAX_MUTATIONS = 900;
@@ -111,16 +112,27 @@ export class LogWriter {
     let mutations = 0;
     let size = 0;
     for (const run of this.#dirty) {
+      if (run.pending.length === 0) {
+        // A run without a log: only its final writes, grouped with other runs' like any commit.
+        if (run.endSeq === null || mutations + 3 > MAX_MUTATIONS) continue;
+        mutations += 3;
+        run.finalWrites(op);
+        taken.push({ run, count: 0, done: true });
+        continue;
+      }
       let count = 0;
       let runMutations = 4; // the head, and the final writes
+      // Consecutive events share a KV value (lib/runs/run_log.ts): count values, not events.
+      let open = -1;
       while (count < run.pending.length) {
         const entry = run.pending[count]!;
-        const parts = Math.max(1, Math.ceil(entry.json.length / PART_CHARS));
+        const [parts, next] = chunkStep(open, entry.json.length);
         const fits = mutations + runMutations + parts <= MAX_MUTATIONS &&
           size + entry.json.length <= MAX_COMMIT_CHARS;
         if (!fits) break;
         runMutations += parts;
         size += entry.json.length;
+        open = next;
         count++;
       }
       if (count === 0) {
@@ -155,6 +167,11 @@ export class LogWriter {
   }
 
   #settle({ run, count, done, parts }: Taken): void {
+    if (count === 0 && done) {
+      this.#dirty.delete(run);
+      run.written(run.committedSeq, true);
+      return;
+    }
     if (count === 0) {
       this.#partsDone.set(run, parts ?? 0);
       return;

@@ -3,11 +3,17 @@
  * head `["run_head", runId]` that changes with every write, so that another
  * instance can `watch` it. Entries expire after the log's TTL.
  *
+ * Consecutive events written in one commit share one KV value (a chunk: their
+ * JSON, one event per line, under the seq of its last event), so a run costs
+ * a few KV mutations per commit rather than one per token. An event too large
+ * for one value is a chunk of its own, split into parts. A log written one
+ * event per key is the special case of one-event chunks, and reads the same.
+ *
  * @module
  */
 
 import type { RunEvent } from "../protocol.ts";
-import { partCount, partOf } from "../store/chunks.ts";
+import { PART_CHARS, partCount, partOf } from "../store/chunks.ts";
 import { runKeys } from "./keys.ts";
 
 /** The head of a run's log. */
@@ -25,7 +31,58 @@ export interface LogEntry {
 }
 
 /** KV values are limited to 64 KiB, so an event's JSON is split into parts of this many characters. */
-export { PART_CHARS } from "../store/chunks.ts";
+export { PART_CHARS };
+
+/**
+ * How the next event joins a batch's chunks: `open` is the characters of the
+ * chunk being filled (-1 when none is open). Returns the KV values (parts) it
+ * adds and the new `open`. The log writer counts mutations with it, and
+ * {@linkcode chunkEntries} cuts with it, so both agree.
+ *
+ * @example
+ * ```ts
+ * import { chunkStep } from "./run_log.ts";
+ * console.log(chunkStep(-1, 100), chunkStep(100, 100)); // [1, 100] [0, 201]
+ * ```
+ */
+export function chunkStep(open: number, chars: number): [parts: number, open: number] {
+  if (chars > PART_CHARS) return [Math.ceil(chars / PART_CHARS), -1];
+  if (open >= 0 && open + 1 + chars <= PART_CHARS) return [0, open + 1 + chars];
+  return [1, chars];
+}
+
+/**
+ * Cuts a batch of entries (in seq order) into chunks: consecutive events
+ * joined by newlines (JSON text never holds a raw one) up to
+ * {@linkcode PART_CHARS}, each named by its last seq; a larger event alone.
+ *
+ * @example
+ * ```ts
+ * import { chunkEntries } from "./run_log.ts";
+ * console.log(chunkEntries([{ seq: 1, json: "{}" }, { seq: 2, json: "[]" }])); // [{ seq: 2, json: "{}\n[]" }]
+ * ```
+ */
+export function chunkEntries(entries: LogEntry[]): LogEntry[] {
+  const chunks: LogEntry[] = [];
+  let open = -1;
+  let lines: string[] = [];
+  let lastSeq = 0;
+  for (const entry of entries) {
+    const [parts, next] = chunkStep(open, entry.json.length);
+    if (parts > 0 && lines.length > 0) {
+      chunks.push({ seq: lastSeq, json: lines.length === 1 ? lines[0]! : lines.join("\n") });
+      lines = [];
+    }
+    if (next < 0) chunks.push(entry);
+    else lines.push(entry.json);
+    open = next;
+    lastSeq = entry.seq;
+  }
+  if (lines.length > 0) {
+    chunks.push({ seq: lastSeq, json: lines.length === 1 ? lines[0]! : lines.join("\n") });
+  }
+  return chunks;
+}
 
 /**
  * Reads and writes run logs.
@@ -58,8 +115,8 @@ export class RunLog {
   }
 
   /**
-   * Adds the writes of a batch of events (in seq order) to an atomic
-   * operation. Each entry expires `ttlMs` after it is written; the head
+   * Adds the writes of a batch of events (in seq order, cut into chunks by
+   * {@linkcode chunkEntries}) to an atomic operation. Each entry expires `ttlMs` after it is written; the head
    * records `expiresAt`, which should be `ttlMs` after the run's *first*
    * write (the default is now + `ttlMs`): from then on, part of the log may be
    * gone, so the whole log counts as expired rather than replaying a log with
@@ -72,14 +129,14 @@ export class RunLog {
     done: boolean,
     expiresAt: number = Date.now() + this.ttlMs,
   ): void {
-    for (const entry of entries) {
-      this.appendParts(op, runId, entry, 0, partCount(entry.json));
+    for (const chunk of chunkEntries(entries)) {
+      this.appendParts(op, runId, chunk, 0, partCount(chunk.json));
     }
     const last = entries.at(-1);
     if (last) this.writeHead(op, runId, last.seq, done, expiresAt);
   }
 
-  /** Adds the writes of parts `from` to `upTo` (exclusive) of one event. */
+  /** Adds the writes of parts `from` to `upTo` (exclusive) of one event (or chunk). */
   appendParts(op: Deno.AtomicOperation, runId: string, entry: LogEntry, from: number, upTo: number): void {
     const parts = partCount(entry.json);
     for (let part = from; part < upTo; part++) {
@@ -107,22 +164,26 @@ export class RunLog {
     return head && head.expiresAt > Date.now() ? head : null;
   }
 
-  /** Events with `after < seq <= upTo`, in order. */
+  /** Events with `after < seq <= upTo`, in order (a hole in the log is left for the caller to find). */
   async read(runId: string, after: number, upTo = Number.MAX_SAFE_INTEGER): Promise<RunEvent[]> {
     const events: RunEvent[] = [];
     let pending = "";
+    // Chunks are keyed by their last seq: the first one at or past `after + 1` holds it.
     const iter = this.kv.list<{ n: number; s: string }>({
+      prefix: runKeys.events(runId),
       start: [...runKeys.events(runId), after + 1],
-      end: [...runKeys.events(runId), upTo + 1],
-    }, { batchSize: 1000 });
+    }, { batchSize: 64 });
     for await (const entry of iter) {
       const part = entry.key[3] as number;
       pending = part === 0 ? entry.value.s : pending + entry.value.s;
-      // The last part makes the event whole (a large event is written part by part).
-      if (part === entry.value.n - 1) {
-        events.push(JSON.parse(pending) as RunEvent);
-        pending = "";
+      // The last part makes the chunk whole (a large event is written part by part).
+      if (part !== entry.value.n - 1) continue;
+      for (const line of pending.split("\n")) {
+        const event = JSON.parse(line) as RunEvent;
+        if (event.seq > after && event.seq <= upTo) events.push(event);
       }
+      pending = "";
+      if ((entry.key[2] as number) >= upTo) break;
     }
     return events;
   }
