@@ -203,10 +203,40 @@ function factOf(text: string, s: Sentence): Fact | null {
 function kindOf(verb: string, linking: boolean, prep: string, rest: Word[], bare: string): Kind {
   if (!linking) return `does:${verb}`;
   if ((prep === "at" || prep === "by") && /^\d/.test(bare)) return "when";
-  if (rest.some((w) => is(w, "Date")) || chrono.parse(bare).length > 0) return "when";
-  if (rest.some((w) => is(w, "Money") || is(w, "Percent")) || /^\W?\d/.test(bare)) return "amount";
+  if (rest.some((w) => is(w, "Date"))) return "when";
+  // An amount ("$50,000", "12%") is not a date; chrono-node is asked only about the rest.
+  const money = rest.some((w) => is(w, "Money") || is(w, "Percent"));
+  if (!money && mayBeDate(bare) && chrono.parse(bare).length > 0) return "when";
+  if (money || /^\W?\d/.test(bare)) return "amount";
   if (prep === "in" || prep === "at" || rest.some((w) => is(w, "Place"))) return "where";
   return "what";
+}
+
+/**
+ * Whether chrono-node could find a date in a text: a digit or a word for a
+ * day, a month, a time of day or a unit of time. Most values have none, and
+ * skipping chrono for them saves most of the cost of reading a page of notes.
+ */
+// deno-fmt-ignore
+const DATE_WORD = new RegExp(
+  "\\d|\\b(?:now|today|tonight|tomorrow|tmrw?|yesterday|noon|midnight|morning|afternoon|evening|night|" +
+    "weekends?|(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?s?|jan(?:uary)?|feb(?:ruary)?|" +
+    "mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|" +
+    "dec(?:ember)?|seconds?|minutes?|hours?|days?|weeks?|fortnight|months?|quarters?|years?|decades?)\\b",
+  "i",
+);
+
+/**
+ * Whether a text may hold a date, so chrono-node is worth asking.
+ *
+ * @example
+ * ```ts
+ * import { mayBeDate } from "./facts.ts";
+ * console.log(mayBeDate("next Friday"), mayBeDate("the main hall")); // true false
+ * ```
+ */
+export function mayBeDate(text: string): boolean {
+  return DATE_WORD.test(text);
 }
 
 /** Whether a fact's kind admits one value at a time (a date, a place…), not several (what someone does). */
@@ -227,8 +257,8 @@ export function sameValue(a: string, b: string): boolean {
   const ka = keywords(a).sort().join(" ");
   const kb = keywords(b).sort().join(" ");
   if (ka === kb) return true;
-  const da = chrono.parse(a)[0]?.start;
-  const db = chrono.parse(b)[0]?.start;
+  const da = mayBeDate(a) ? chrono.parse(a)[0]?.start : undefined;
+  const db = mayBeDate(b) ? chrono.parse(b)[0]?.start : undefined;
   if (!da || !db) return false;
   return (["year", "month", "day", "hour", "minute"] as const).every((c) =>
     da.isCertain(c) === db.isCertain(c) && (!da.isCertain(c) || da.get(c) === db.get(c))
