@@ -83,8 +83,21 @@ function describePlan(plan: PlanAction[]): string {
     } catch {
       args = "…";
     }
-    return `${i + 1}. ${tool}(${args})`;
+    const why = typeof a?.why === "string" && a.why.trim() !== "" ? `\n   Why: ${a.why.trim()}` : "";
+    return `${i + 1}. ${tool}(${args})${why}`;
   }).join("\n");
+}
+
+/** The longest `why` an action keeps, in characters. */
+export const MAX_WHY_CHARS = 300;
+
+/** A validated action with its `why` kept only when it is a sentence (trimmed, at most 300 characters). */
+function withWhy(action: PlanAction): PlanAction {
+  if (!("why" in action)) return action;
+  const { why, ...rest } = action;
+  if (typeof why !== "string" || why.trim() === "") return rest;
+  const text = why.trim();
+  return { ...rest, why: text.length > MAX_WHY_CHARS ? `${text.slice(0, MAX_WHY_CHARS - 1)}…` : text };
 }
 
 function describeProblems(problems: PlanProblem[]): string {
@@ -261,7 +274,13 @@ const HANDLERS: Record<StepName, StepHandler> = {
       return {
         message: planned === 0 ? "No tool needed" : `Planned ${plural(planned, "action")}`,
         details: describePlan(state.plan),
-        metadata: { plan: state.plan, actions: planned },
+        // Shown as the engine gave it (validation judges it next), but a `why` only when it is a sentence.
+        metadata: {
+          plan: Array.isArray(state.plan)
+            ? state.plan.map((a) => typeof a === "object" && a !== null ? withWhy(a) : a)
+            : state.plan,
+          actions: planned,
+        },
       };
     },
   },
@@ -287,7 +306,7 @@ const HANDLERS: Record<StepName, StepHandler> = {
           `The plan is invalid: ${checked.problems.map((p) => p.message).join(" ")}`,
         );
       }
-      state.plan = checked.plan;
+      state.plan = checked.plan.map(withWhy);
       return {
         message: "The plan is valid",
         details: describePlan(state.plan),
@@ -298,7 +317,8 @@ const HANDLERS: Record<StepName, StepHandler> = {
   execution: {
     opening: ({ plan }) => ({
       message: plan.length === 0 ? "Nothing to run" : `Running ${plural(plan.length, "action")}`,
-      metadata: { actions: plan.length },
+      details: plan.length === 0 ? "" : describePlan(plan),
+      metadata: { plan, actions: plan.length },
     }),
     async *run(state) {
       const { runId, project, stores, signal } = state.input;

@@ -34,6 +34,8 @@ export interface Fact {
   verb: string;
   /** Whether the sentence says it changed: "moved to", "is now", "actually", "no longer". */
   changed: boolean;
+  /** The words that say it changed, as written ("moved to", "now", "Actually"), or "". */
+  marker: string;
   negated: boolean;
 }
 
@@ -131,8 +133,10 @@ export function factIn(text: string, words: Word[]): Fact | null {
 function factOf(text: string, s: Sentence): Fact | null {
   let words = s.words;
   let changed = false;
+  let marker = "";
   while (words.length > 2 && CORRECTION.has(words[0]!.norm) && !is(words[1], "Verb")) {
     changed = true;
+    marker ||= words[0]!.text;
     words = words.slice(1);
   }
   const v = words.findIndex((_, i) => i > 0 && verbAt(words, i));
@@ -140,9 +144,12 @@ function factOf(text: string, s: Sentence): Fact | null {
   // "Ana now leads marketing": "now" says it changed; it is not part of the subject.
   const span = (ws: Word[]) => text.slice(ws[0]!.start, ws.at(-1)!.end);
   let subjectWords = words.slice(0, v).filter((w) => {
-    const marker = w.norm === "now" || w.norm === "actually" || w.norm === "currently";
-    if (marker) changed = changed || w.norm !== "currently";
-    return !marker;
+    const aside = w.norm === "now" || w.norm === "actually" || w.norm === "currently";
+    if (aside && w.norm !== "currently") {
+      changed = true;
+      marker ||= w.text;
+    }
+    return !aside;
   });
   if (!subjectWords.some((w) => is(w, "Noun") || is(w, "Value") || is(w, "Emoji"))) return null;
   if (subjectWords.some((w) => is(w, "QuestionWord"))) return null;
@@ -156,12 +163,16 @@ function factOf(text: string, s: Sentence): Fact | null {
   while (
     rest[0] && ["now", "no", "not", "longer", "still", "currently", "officially"].includes(rest[0].norm)
   ) {
-    if (rest[0].norm === "now") changed = true;
+    if (rest[0].norm === "now") {
+      changed = true;
+      marker ||= rest[0].text;
+    }
     if (rest[0].norm === "no" || rest[0].norm === "not") negated = true;
     rest = rest.slice(1);
   }
   if (rest.some((w) => w.norm === "now") && rest.at(-1)?.norm === "now") {
     changed = true;
+    marker ||= rest.at(-1)!.text;
     rest = rest.slice(0, -1);
   }
   const copula = verbs.some((w) => is(w, "Copula")) && !CHANGE.has(head.root);
@@ -171,6 +182,7 @@ function factOf(text: string, s: Sentence): Fact | null {
     const to = rest.findIndex((w) => w.norm === "to" || w.norm === "until" || w.norm === "till");
     if (to >= 0) {
       changed = true;
+      marker = `${head.text} ${rest[to]!.text}`;
       // "We moved the launch to May 10": what moved is the object, not "we".
       const object = rest.slice(0, to);
       const from = object.findIndex((w) => w.norm === "from");
@@ -196,6 +208,7 @@ function factOf(text: string, s: Sentence): Fact | null {
     prep,
     verb: CHANGE.has(verb) ? "be" : verb,
     changed,
+    marker,
     negated,
   };
 }
@@ -286,6 +299,7 @@ export function plainFact(text: string): Fact {
     prep: "",
     verb: "",
     changed: false,
+    marker: "",
     negated: false,
   };
 }
