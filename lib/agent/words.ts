@@ -36,8 +36,12 @@ export const VAGUE: ReadonlySet<string> = new Set(
 
 /** The words of a text, lower-cased and without accents. */
 function words(text: string): string[] {
-  return text.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  // Plain ASCII has no accents to remove: skip the normalization, which most texts do not need.
+  const plain = NON_ASCII.test(text) ? text.normalize("NFKD").replace(/\p{M}+/gu, "") : text;
+  return plain.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
 
 const STEMS = new Map<string, string>();
 const STEMS_LIMIT = 20_000;

@@ -13,17 +13,20 @@
  */
 
 import nlp from "compromise/two";
-import type { Sentence, Word } from "./parse.ts";
+import { hasWordCharacter, type Sentence, type Word } from "./parse.ts";
 
 // deno-lint-ignore no-explicit-any
 const world = nlp.world() as any;
-const LEXICON: Record<string, string | string[]> = world.model.one.lexicon;
-const SWITCHES: Record<string, string> = world.model.two.switches;
+// Maps, not the objects compromise keeps: a word cut from the message is a new string, and looking it up
+// as an object key costs V8 an internalization each time (about ten times a Map's lookup).
+const LEXICON = new Map<string, string | string[]>(Object.entries(world.model.one.lexicon));
+const SWITCHES = new Map<string, string>(Object.entries(world.model.two.switches));
 const TAG_SET: Record<string, { parents?: string[] }> = world.model.one.tagSet;
 const toInfinitive: (word: string, model: unknown, tense: string) => string =
   world.methods.two.transform.verb.toInfinitive;
 
 const TAGS = new Map<string, ReadonlySet<string>>();
+const NOUN = tagsOf("Noun");
 const KNOWN = new Map<string | string[], ReadonlySet<string>>();
 
 /** A tag with all its parents ("FemaleName" → Noun, Person, ProperNoun…), built once per tag list. */
@@ -39,6 +42,22 @@ function tagsOf(...names: string[]): ReadonlySet<string> {
     TAGS.set(key, set = all);
   }
   return set;
+}
+
+const LEADING = new Set(['"', "'", "(", "[", "{"]);
+const TRAILING = new Set([".", ",", ";", ":", "!", "?", '"', "'", ")", "]", "}", "…"]);
+
+/** Whether a character code is white space (as `\s` matches). */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160 ||
+    (c > 255 && (c === 5760 || (c >= 8192 && c <= 8202) || c === 8232 || c === 8233 || c === 8239 ||
+      c === 8287 || c === 12288 || c === 65279));
+}
+
+/** Whether a word starts with a capital letter. */
+function capitalized(text: string): boolean {
+  const c = text[0];
+  return c !== undefined && c !== c.toLowerCase();
 }
 
 const PICTOGRAPH = /^[\p{Extended_Pictographic}\u200d\ufe0f]+$/u;
@@ -103,7 +122,7 @@ const AFTER_JOINER = new Set([
  */
 export function mayAsk(text: string, sentence: Sentence): boolean {
   if (text.slice(sentence.start, sentence.end + 2).includes("?")) return true;
-  const words = sentence.words.filter((w) => w.text === "" || /[\p{L}\p{N}]/u.test(w.text));
+  const words = sentence.words.filter((w) => w.text === "" || hasWordCharacter(w.text));
   const first = words[0]?.norm;
   if (first === undefined) return true;
   if (HEADS.has(first) && (words.length <= 5 || !["a", "the", "my", "your", "all"].includes(first))) {
@@ -128,21 +147,25 @@ export function mayAsk(text: string, sentence: Sentence): boolean {
  */
 export function lightSentence(text: string, start: number, end: number): Sentence | null {
   const words: Word[] = [];
-  // A written word with the marks before and after it, and the space that follows.
-  const token = /(["'([{]*)(\S*?)([.,;:!?"')\]}…]*)(\s+|$)/y;
-  token.lastIndex = start + /^\s*/.exec(text.slice(start, end))![0].length;
-  for (let m = token.exec(text); m && m.index < end && m[0] !== ""; m = token.exec(text)) {
-    const [, before, core, after, space] = m as unknown as [string, string, string, string, string];
-    const raw = before + core + after;
-    const lead = before.length;
-    const at = m.index + lead;
-    const post = after + space;
-    if (core === "") {
+  // Each written word with the marks before and after it ('"tea', 'May 3.'), and the space that follows.
+  let i = start;
+  while (i < end && isSpace(text.charCodeAt(i))) i++;
+  while (i < end) {
+    let j = i;
+    while (j < end && !isSpace(text.charCodeAt(j))) j++;
+    let a = i;
+    while (a < j && LEADING.has(text[a]!)) a++;
+    let b = j;
+    while (b > a && TRAILING.has(text[b - 1]!)) b--;
+    let k = j;
+    while (k < end && isSpace(text.charCodeAt(k))) k++;
+    const post = text.slice(b, k);
+    if (a === b) {
       // A lone mark ("–", "&"): keep it as a word so the text between words stays whole.
-      words.push(word(raw, raw, at - lead, post, tagsOf("Noun")));
-      continue;
-    }
-    words.push(...split(core, at, post));
+      const raw = text.slice(i, j);
+      words.push(word(raw, raw, i, text.slice(j, k), NOUN));
+    } else words.push(...split(text.slice(a, b), a, post));
+    i = k;
   }
   if (words.length === 0) return null;
   let verbs = 0;
@@ -174,46 +197,85 @@ function split(core: string, at: number, post: string): Word[] {
   return [lookup(core, lower, at, post)];
 }
 
+// The tags of words the lexicon does not know, built once.
+const EMOJI = tagsOf("Emoji");
+const MONEY = tagsOf("Money", "Cardinal", "Value");
+const PERCENT = tagsOf("Percent", "Cardinal", "Value");
+const TIME = tagsOf("Time");
+const YEAR = tagsOf("Year", "Value");
+const NUMBER = tagsOf("Cardinal", "Value");
+const PROPER = tagsOf("ProperNoun", "Singular");
+const GERUND = tagsOf("Gerund");
+const PAST = tagsOf("PastTense");
+const ADVERB = tagsOf("Adverb");
+const PLURAL = tagsOf("Plural");
+const SINGULAR = tagsOf("Singular");
+
 /** A word's tags from the lexicon, or from its shape when the lexicon does not know it. */
 function lookup(text: string, norm: string, start: number, post: string): Word {
-  const known = LEXICON[norm];
+  const known = LEXICON.get(norm);
   if (known !== undefined) {
     let tags = KNOWN.get(known);
     if (!tags) KNOWN.set(known, tags = tagsOf(...[known].flat()));
     return word(text, norm, start, post, tags);
   }
-  let tags: ReadonlySet<string>;
-  if (PICTOGRAPH.test(text)) tags = tagsOf("Emoji");
-  else if (/^[$€£¥]\d/.test(text)) tags = tagsOf("Money", "Cardinal", "Value");
-  else if (/^\d[\d,.]*%$/.test(text)) tags = tagsOf("Percent", "Cardinal", "Value");
-  else if (/^\d{1,2}:\d{2}(?:am|pm)?$/i.test(text) || /^\d{1,2}(?:am|pm)$/i.test(text)) tags = tagsOf("Time");
-  else if (/^(?:19|20)\d\d$/.test(text)) tags = tagsOf("Year", "Value");
-  else if (/^\d/.test(text)) tags = tagsOf("Cardinal", "Value");
-  else if (/^\p{Lu}/u.test(text)) tags = tagsOf("ProperNoun", "Singular");
-  else if (/\p{L}{3}ing$/u.test(norm)) tags = tagsOf("Gerund");
-  else if (/\p{L}{3}ed$/u.test(norm)) tags = tagsOf("PastTense");
-  else if (/\p{L}{3}ly$/u.test(norm)) tags = tagsOf("Adverb");
-  else if (/\p{L}{2}[^s's]s$/u.test(norm)) tags = tagsOf("Plural");
-  else tags = tagsOf("Singular");
-  return word(text, norm, start, post, tags);
+  return word(text, norm, start, post, shape(text, norm));
+}
+
+/** The tags of an unknown word, from its first character and its ending. */
+function shape(text: string, norm: string): ReadonlySet<string> {
+  const c = text.charCodeAt(0);
+  if (c >= 48 && c <= 57) {
+    if (/^\d[\d,.]*%$/.test(text)) return PERCENT;
+    if (/^\d{1,2}(?::\d{2})?(?:am|pm)$/i.test(text) || /^\d{1,2}:\d{2}$/.test(text)) return TIME;
+    if (/^(?:19|20)\d\d$/.test(text)) return YEAR;
+    return NUMBER;
+  }
+  if ("$€£¥".includes(text[0]!) && /^.\d/.test(text)) return MONEY;
+  if (c > 0x2000 && PICTOGRAPH.test(text)) return EMOJI;
+  if (capitalized(text)) return PROPER;
+  if (norm.length > 5 && norm.endsWith("ing")) return GERUND;
+  if (norm.length > 4 && norm.endsWith("ed")) return PAST;
+  if (norm.length > 4 && norm.endsWith("ly")) return ADVERB;
+  if (norm.length > 3 && norm.endsWith("s") && !norm.endsWith("ss") && !norm.endsWith("'s")) return PLURAL;
+  return SINGULAR;
+}
+
+const PROPER_TOO = new Map<ReadonlySet<string>, ReadonlySet<string>>();
+
+/** A noun's tags with ProperNoun added (one set per tag set, so no word makes its own). */
+function proper(tags: ReadonlySet<string>): ReadonlySet<string> {
+  let set = PROPER_TOO.get(tags);
+  if (!set) PROPER_TOO.set(tags, set = new Set([...tags, "ProperNoun"]));
+  return set;
 }
 
 /** Settles a word that may be a noun or a verb, and gives verbs their root. */
 function settle(words: Word[], i: number, verbSoFar: boolean): void {
   const w = words[i]!;
+  const sw = SWITCHES.get(w.norm) ?? (w.tags === PLURAL ? "Plural|Verb" : undefined);
+  if (sw === undefined) {
+    // Most words are settled by the lexicon alone ("the", "is", "on", "team").
+    if (
+      i > 0 && w.tags.has("Noun") && !w.tags.has("ProperNoun") && !w.tags.has("Date") && capitalized(w.text)
+    ) {
+      w.tags = proper(w.tags);
+    }
+    w.root = rootOf(w);
+    return;
+  }
   // "Ana now leads": the word before, past any adverb.
   let p = i - 1;
   while (p > 0 && (words[p]!.tags.has("Adverb") || SET_ASIDE.has(words[p]!.norm))) p--;
   const prev = words[p];
   const next = words[i + 1];
-  const sw = SWITCHES[w.norm] ?? (!LEXICON[w.norm] && w.tags.has("Plural") ? "Plural|Verb" : undefined);
-  if (sw?.startsWith("Person|") && sw !== "Person|Date" && /^\p{Lu}/u.test(w.text) && !w.tags.has("Date")) {
+  if (sw.startsWith("Person|") && sw !== "Person|Date" && capitalized(w.text) && !w.tags.has("Date")) {
     w.tags = tagsOf("FirstName"); // "Frank handles billing"
   }
   const nominal = prev !== undefined && (prev.tags.has("Noun") || prev.tags.has("Value")) &&
     !prev.tags.has("Possessive");
   const nextIsVerb = next !== undefined && next.tags.has("Verb") && !next.tags.has("Gerund") &&
-    !SWITCHES[next.norm];
+    !SWITCHES.has(next.norm);
   if (sw === "Plural|Verb" && /s$/.test(w.norm)) {
     // "Ana leads the team": after the subject and before an object, an -s word is the verb.
     const verb = i > 0 && nominal && !verbSoFar && !nextIsVerb;
@@ -225,18 +287,19 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
   } else if (sw === "Adj|Past" && prev?.tags.has("Copula") && next?.norm === "by") {
     w.tags = tagsOf("PastTense"); // "is watched by Jonas"
   }
-  if (i > 0 && /^\p{Lu}/u.test(w.text) && w.tags.has("Noun") && !w.tags.has("Date")) {
-    w.tags = new Set([...w.tags, "ProperNoun"]);
+  if (i > 0 && capitalized(w.text) && w.tags.has("Noun") && !w.tags.has("Date")) {
+    if (!w.tags.has("ProperNoun")) w.tags = proper(w.tags);
   }
   w.root = rootOf(w);
 }
 
 const ROOTS = new Map<string, string>();
+const TENSES = ["PastTense", "Gerund", "PresentTense"];
 
 /** A verb's dictionary form ("leads" → "lead"), from compromise's conjugation model; remembered. */
 function rootOf(w: Word): string {
   if (!w.tags.has("Verb") || w.tags.has("Copula") || w.tags.has("Infinitive")) return w.norm;
-  const tense = ["PastTense", "Gerund", "PresentTense"].find((t) => w.tags.has(t));
+  const tense = TENSES.find((t) => w.tags.has(t));
   if (!tense) return w.norm;
   const key = `${tense} ${w.norm}`;
   let root = ROOTS.get(key);

@@ -102,6 +102,20 @@ function tagged(plain: string, from: number, to: number): Sentence[] {
   return out;
 }
 
+/**
+ * Whether a word has a letter or a digit (most start with one: that is checked first, without a regex).
+ *
+ * @example
+ * ```ts
+ * import { hasWordCharacter } from "./parse.ts";
+ * console.log(hasWordCharacter("Ana"), hasWordCharacter("🦊"), hasWordCharacter("—"), hasWordCharacter("été")); // true false false true
+ * ```
+ */
+export function hasWordCharacter(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || /[\p{L}\p{N}]/u.test(text);
+}
+
 /** Whether a word carries a tag. */
 export function is(word: Word | undefined, tag: string): boolean {
   return word !== undefined && word.tags.has(tag);
