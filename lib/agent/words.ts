@@ -41,7 +41,7 @@ function words(text: string): string[] {
   return plain.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 const STEMS = new Map<string, string>();
 const STEMS_LIMIT = 20_000;

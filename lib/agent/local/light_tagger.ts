@@ -13,6 +13,7 @@
  */
 
 import nlp from "compromise/two";
+import { ASK_AFTER_JOINER, ASK_OPENERS, JOINERS, SET_ASIDE } from "./lexicon.ts";
 import { hasWordCharacter, type Sentence, type Word } from "./parse.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -79,33 +80,6 @@ const BEFORE_VERB = new Set([
   "not",
 ]);
 
-/** Words that may start a request, after an opener or after "and" / "then" / "also". */
-// deno-fmt-ignore
-const HEADS = new Set([
-  "remember", "memorize", "memorise", "note", "save", "store", "record", "jot", "write", "keep", "add",
-  "forget", "delete", "remove", "drop", "erase", "discard", "unlearn", "clear", "tell", "remind", "list",
-  "show", "summarize", "summarise", "recap", "sum", "give", "catch", "bring", "help", "make", "take", "never",
-  "don't", "do", "does", "did", "is", "are", "was", "were", "has", "have", "will", "should", "can", "could",
-  "would", "am", "what", "when", "who", "where", "which", "whose", "why", "how", "whom", "i", "i'd",
-  "summary", "overview", "rundown", "status", "memories", "memory", "project", "please", "pls", "thanks",
-  "thank", "thx", "ty", "hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "good", "morning",
-  "evening", "ok", "okay", "so", "well", "alright", "now", "also", "and", "then", "plus", "lantern", "kindly",
-  "just", "oh", "btw", "hmm", "right", "cool", "great", "yes", "yeah", "yep", "sure", "there", "got", "much",
-  "cheers", "appreciated", "perfect", "awesome", "nice", "anything", "something", "actually", "correction",
-  "update", "wait", "sorry", "no", "fyi", "sup", "a", "the", "my", "your", "all", "everything",
-]);
-/** Words between a subject and its verb that say when or how sure ("Ana now leads…"). */
-const SET_ASIDE = new Set(["now", "actually", "currently", "also", "still", "just", "already", "only"]);
-const JOINERS = new Set(["and", "then", "also"]);
-/** Words that start a second request after a joiner (clauses.ts splits there). */
-// deno-fmt-ignore
-const AFTER_JOINER = new Set([
-  "remember", "memorize", "memorise", "note", "save", "store", "record", "jot", "write", "keep", "add",
-  "forget", "delete", "remove", "drop", "erase", "discard", "unlearn", "clear", "tell", "remind", "list",
-  "show", "summarize", "summarise", "give", "don't", "please", "what", "when", "who", "where", "which",
-  "whose", "why", "how", "whom",
-]);
-
 /**
  * Whether a sentence may ask something, so compromise should read it: a
  * question mark, a first word that may open a request, a question or a
@@ -125,11 +99,11 @@ export function mayAsk(text: string, sentence: Sentence): boolean {
   const words = sentence.words.filter((w) => w.text === "" || hasWordCharacter(w.text));
   const first = words[0]?.norm;
   if (first === undefined) return true;
-  if (HEADS.has(first) && (words.length <= 5 || !["a", "the", "my", "your", "all"].includes(first))) {
+  if (ASK_OPENERS.has(first) && (words.length <= 5 || !["a", "the", "my", "your", "all"].includes(first))) {
     return true;
   }
   for (let i = 1; i < words.length - 1; i++) {
-    if (JOINERS.has(words[i]!.norm) && AFTER_JOINER.has(words[i + 1]!.norm)) return true;
+    if (JOINERS.has(words[i]!.norm) && ASK_AFTER_JOINER.has(words[i + 1]!.norm)) return true;
   }
   return false;
 }
