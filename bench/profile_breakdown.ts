@@ -92,8 +92,15 @@ const RULES: [string, (f: Frame, mod: string) => boolean][] = [
   ["Run log (lib/runs/run_log.ts)", (_f, m) => m === "lib/runs/run_log.ts"],
   ["Run registry and feeds (lib/runs/)", (_f, m) => m.startsWith("lib/runs/")],
   ["Stores (lib/store/)", (_f, m) => m.startsWith("lib/store/")],
-  ["Agent steps (lib/agent/run_agent.ts)", (_f, m) => m === "lib/agent/run_agent.ts"],
-  ["Engine (lib/agent/*_engine.ts)", (_f, m) => /^lib\/agent\/\w+_engine\.ts$/.test(m)],
+  // The steps' work moved into lib/agent/steps/, and the engines into folders of their own (issue 14).
+  [
+    "Agent steps (lib/agent/run_agent.ts)",
+    (_f, m) => m === "lib/agent/run_agent.ts" || m.startsWith("lib/agent/steps/"),
+  ],
+  [
+    "Engine (lib/agent/*_engine.ts)",
+    (_f, m) => /^lib\/agent\/(?:\w+_engine\.ts$|openai\/|local\/)/.test(m),
+  ],
   ["SSE framing (lib/sse.ts)", (_f, m) => m === "lib/sse.ts"],
   ["App and HTTP middleware (lib/, hono)", (_f, m) => m.startsWith("lib/") || m === "npm:hono"],
   ["AI SDK (ai, @ai-sdk/*)", (_f, m) => m === "npm:ai" || m.startsWith("npm:@ai-sdk/")],

@@ -53,6 +53,12 @@ export interface PlanAction {
   id?: string;
   tool: string;
   args: Record<string, unknown>;
+  /**
+   * Why the engine chose this action, as one short sentence for a person
+   * (the local engine: the words that chose it and what it read in them).
+   * Optional: an engine may not say.
+   */
+  why?: string;
 }
 
 /** A plan action after it ran: the payload of an `action` event (with its `index` in the plan). */

@@ -28,6 +28,7 @@ const action = z.object({
   index: z.number(),
   tool: z.string(),
   args: record,
+  why: z.optional(z.string()),
   ok: z.boolean(),
   summary: z.string(),
   output: z.unknown(),

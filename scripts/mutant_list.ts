@@ -134,7 +134,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: "reply-not-saved",
     promise: "The full reply is recorded in the conversation.",
-    file: "lib/agent/run_agent.ts",
+    file: "lib/agent/steps/handlers.ts",
     find: "const reply = await stores.messages.add(project.id, {",
     replace: "const reply = stores.messages.build({",
     tests: ["tests/stream_test.ts", "tests/agent_test.ts"],
@@ -236,16 +236,16 @@ export const MUTANTS: Mutant[] = [
   {
     id: "tokens-held-back",
     promise: "The answer streams token by token while the engine writes it.",
-    file: "lib/agent/run_agent.ts",
+    file: "lib/agent/steps/handlers.ts",
     find: `          state.answer += chunk.delta;\n          yield { type: "token", delta: chunk.delta };`,
     replace: `          state.answer += chunk.delta;\n          held.push(chunk.delta);`,
     more: [{
-      file: "lib/agent/run_agent.ts",
+      file: "lib/agent/steps/handlers.ts",
       find: "      signal.throwIfAborted();\n      const reply = ",
       replace:
         `      for (const delta of held) yield { type: "token", delta };\n      signal.throwIfAborted();\n      const reply = `,
     }, {
-      file: "lib/agent/run_agent.ts",
+      file: "lib/agent/steps/handlers.ts",
       find: `      const { plan, actions, added, removed } = state;\n`,
       replace: `      const { plan, actions, added, removed } = state;\n      const held: string[] = [];\n`,
     }],

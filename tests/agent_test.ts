@@ -137,6 +137,18 @@ function assertCompleteRun(events: AgentEvent[]): ChatResult {
   }
   const validationEnd = progress.find((p) => p.step === "validation" && p.phase === "end")!;
   assert.deepEqual(validationEnd.metadata.plan, result.plan);
+  const executionOpening = progress.find((p) => p.step === "execution" && p.phase === "start")!;
+  assert.deepEqual(executionOpening.metadata.plan, result.plan);
+  // The local engine says why it chose each action, and each step shows it.
+  const engine = progress.find((p) => p.step === "start" && p.phase === "start")!.metadata.engine;
+  if (engine === "local") {
+    for (const action of result.plan) {
+      assert.ok(typeof action.why === "string" && action.why.length > 10, `${action.tool} has no why`);
+      for (const p of [planningEnd, validationEnd, executionOpening]) {
+        assert.ok(p.details.includes(`Why: ${action.why}`), `the ${p.step} step's details lack the why`);
+      }
+    }
+  }
   const executionStart = events.findIndex((e) =>
     e.type === "progress" && e.progress.step === "execution" && e.progress.phase === "start"
   );
@@ -150,6 +162,7 @@ function assertCompleteRun(events: AgentEvent[]): ChatResult {
     assert.ok(at > executionStart && at < executionEnd, "an action outside the execution step");
     assert.equal(action.tool, result.plan[i]!.tool);
     assert.deepEqual(action.args, result.plan[i]!.args);
+    assert.equal(action.why, result.plan[i]!.why);
     assert.equal(action.index, i);
     assert.equal(action.summary, result.actions[i]!.summary);
   });
@@ -158,6 +171,11 @@ function assertCompleteRun(events: AgentEvent[]): ChatResult {
   assert.equal(memoryEnd.metadata.added, result.memories.added.length);
   assert.equal(memoryEnd.metadata.removed, result.memories.removed.length);
   return result;
+}
+
+/** A plan's tools and arguments, without the engine's reasons (tests/local_why_test.ts checks those). */
+function toolsOf(plan: PlanAction[]): PlanAction[] {
+  return plan.map(({ tool, args }) => ({ tool, args }));
 }
 
 function analysisOf(events: AgentEvent[]): Progress {
@@ -177,7 +195,7 @@ Deno.test("'remember that X' saves X to KV and says so, in eight steps", async (
 
   assert.equal(analysisOf(events).metadata.intent, "remember");
   // The fact's subject travels with it, so a later fact on the launch can replace it.
-  assert.deepEqual(result.plan, [{
+  assert.deepEqual(toolsOf(result.plan), [{
     tool: "save_memory",
     args: { text: "The launch is on May 3", subject: "launch" },
   }]);
@@ -293,7 +311,7 @@ Deno.test("'what is / when is / who is X' answer from memory by word overlap", a
     const events = await run(w, message);
     const result = assertCompleteRun(events);
     assert.equal(analysisOf(events).metadata.intent, "recall", message);
-    assert.deepEqual(result.plan, [{ tool: "search_memories", args: { query } }], message);
+    assert.deepEqual(toolsOf(result.plan), [{ tool: "search_memories", args: { query } }], message);
     assert.deepEqual(texts(result.actions[0]!.output as Memory[]), [found], message);
     assert.equal(result.message, `From what you told me: **${found}**`, message);
   }
@@ -339,7 +357,7 @@ Deno.test("'forget X' deletes the best match from KV and names it", async () => 
   const events = await run(w, "Please forget about the launch.");
   const result = assertCompleteRun(events);
   assert.equal(analysisOf(events).metadata.intent, "forget");
-  assert.deepEqual(result.plan, [{ tool: "delete_memory", args: { query: "the launch" } }]);
+  assert.deepEqual(toolsOf(result.plan), [{ tool: "delete_memory", args: { query: "the launch" } }]);
   assert.deepEqual(texts(result.memories.removed), ["The launch is on May 3"]);
   assert.equal(result.message, "Done. I forgot this:\n\n- The launch is on May 3");
   assert.deepEqual(await w.stores.memories.list(w.project.id), [keep]);
@@ -364,7 +382,7 @@ Deno.test("'forget everything' deletes nothing and says how to forget", async ()
 Deno.test("'list memories' and 'what do you remember' list what KV holds", async () => {
   using w = await world();
   let result = assertCompleteRun(await run(w, "list memories"));
-  assert.deepEqual(result.plan, [{ tool: "list_memories", args: {} }]);
+  assert.deepEqual(toolsOf(result.plan), [{ tool: "list_memories", args: {} }]);
   assert.equal(
     result.message,
     'I don\'t remember anything in this project yet. Tell me something with "Remember that …".',
@@ -394,7 +412,7 @@ Deno.test("'summarize the project' gathers memories and the conversation", async
   const events = await run(w, "Summarize the project");
   const result = assertCompleteRun(events);
   assert.equal(analysisOf(events).metadata.intent, "summarize");
-  assert.deepEqual(result.plan, [{ tool: "summarize_project", args: {} }]);
+  assert.deepEqual(toolsOf(result.plan), [{ tool: "summarize_project", args: {} }]);
   const output = result.actions[0]!.output as {
     messageCount: number;
     userMessages: number;
@@ -586,6 +604,26 @@ Deno.test("an engine that replans an invalid plan gets the problems once, then r
   const note = progressOf(events).find((p) => p.step === "analyzing" && p.phase === "update")!;
   assert.equal(note.message, "Thinking it over");
   assert.deepEqual(note.metadata, { tries: 1 });
+});
+
+Deno.test("an engine's why is kept when it is a sentence, dropped when it is not, and cut when too long", async () => {
+  using w = await world();
+  const engine = new ScriptedEngine([[
+    { tool: "list_memories", args: {}, why: "  You asked for everything.  " },
+    { tool: "list_memories", args: {}, why: 42 },
+    { tool: "list_memories", args: {}, why: "   " },
+    { tool: "list_memories", args: {}, why: "x".repeat(400) },
+  ]]);
+  const events = await run(w, "go", engine);
+  const result = assertCompleteRun(
+    events.map((e) => e.type === "result" ? { ...e, result: { ...e.result, engine: "local" } } : e),
+  );
+  const whys = result.plan.map((a) => a.why);
+  assert.deepEqual(whys.slice(0, 3), ["You asked for everything.", undefined, undefined]);
+  assert.equal(whys[3]?.length, 300);
+  assert.ok(whys[3]?.endsWith("…"));
+  const actions = events.flatMap((e) => e.type === "action" ? [e.action.why] : []);
+  assert.deepEqual(actions, whys);
 });
 
 Deno.test("a second invalid plan after a replan still ends with invalid_plan", async () => {

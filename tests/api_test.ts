@@ -231,6 +231,7 @@ Deno.test("POST chat answers 200 with the result, and the tools really acted", a
   assert.deepEqual(saved.body.plan, [{
     tool: "save_memory",
     args: { text: "The launch is on May 3", subject: "launch" },
+    why: "“remember” asks to keep “The launch is on May 3”, about “launch” (a date).",
   }]);
   assert.equal(saved.body.actions[0]?.ok, true);
   assert.deepEqual(saved.body.memories.added.map((m) => m.text), ["The launch is on May 3"]);

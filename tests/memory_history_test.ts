@@ -85,6 +85,7 @@ Deno.test("a memory stored before subjects existed is read, answered from, and s
     assert.deepEqual(result.plan, [{
       tool: "save_memory",
       args: { text: "The launch moved to May 10", subject: "launch", replaces: [legacy.id] },
+      why: "“moved to” reads as a change of “launch” (a date): it replaces “The launch is on May 3”.",
     }]);
     // The planning step says why: the intent, the words that chose it, the subject and what it replaces.
     const why = progress.find((p: Progress) => p.step === "planning" && p.phase === "update")!;

@@ -36,8 +36,12 @@ export const VAGUE: ReadonlySet<string> = new Set(
 
 /** The words of a text, lower-cased and without accents. */
 function words(text: string): string[] {
-  return text.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  // Plain ASCII has no accents to remove: skip the normalization, which most texts do not need.
+  const plain = NON_ASCII.test(text) ? text.normalize("NFKD").replace(/\p{M}+/gu, "") : text;
+  return plain.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
+
+const NON_ASCII = /[\u0080-\uffff]/;
 
 const STEMS = new Map<string, string>();
 const STEMS_LIMIT = 20_000;
@@ -85,7 +89,7 @@ export function keywords(text: string): string[] {
  */
 export function subjectKey(text: string): string {
   const meaningful = words(text.replace(/['’]s\b/g, "")).filter((w) => !STOP.has(w));
-  const strong = meaningful.filter((w) => !VAGUE.has(stemmer(w)));
+  const strong = meaningful.filter((w) => !VAGUE.has(term(w)!));
   return (strong.length > 0 ? strong : meaningful).join(" ");
 }
 
@@ -148,21 +152,51 @@ export function rank<T>(
 ): Ranked<T>[] {
   const q = keywords(query);
   if (q.length === 0 || items.length === 0) return [];
-  const index = new MiniSearch<{ id: number; text: string }>({
-    fields: ["text"],
-    tokenize: words,
-    processTerm: (w) => term(w) ?? false,
-  });
-  index.addAll(items.map((item, id) => ({ id, text: textOf(item) })));
+  const texts = items.map(textOf);
+  const { index, terms } = indexOf(texts);
   const scores = new Map<number, number>();
   for (const hit of index.search(q.join(" "), { tokenize: (s) => s.split(" "), processTerm: (w) => w })) {
     scores.set(hit.id as number, hit.score);
   }
   const out: Ranked<T>[] = [];
   for (const [id, score] of scores) {
-    const item = items[id]!;
-    const c = coverage(q, new Set(keywords(textOf(item))));
-    if (c >= MATCH_THRESHOLD) out.push({ item, score, coverage: c });
+    const c = coverage(q, terms[id]!);
+    if (c >= MATCH_THRESHOLD) out.push({ item: items[id]!, score, coverage: c });
   }
   return out.sort((a, b) => b.coverage - a.coverage || b.score - a.score).slice(0, limit);
+}
+
+/** A BM25 index over a list of texts, and each text's stemmed words. */
+interface Index {
+  index: MiniSearch<{ id: number; text: string }>;
+  terms: ReadonlySet<string>[];
+}
+
+const INDEXES = new Map<string, Index>();
+const INDEXES_LIMIT = 32;
+
+/**
+ * The index for a list of texts, built once per list: a project's memories
+ * are searched again and again between changes, so the index is kept, keyed
+ * by the texts in order (any change to the memories is a new key).
+ */
+function indexOf(texts: readonly string[]): Index {
+  const key = texts.join("\u0000");
+  const known = INDEXES.get(key);
+  if (known) {
+    // Most recently used last, so the oldest goes first when the cache is full.
+    INDEXES.delete(key);
+    INDEXES.set(key, known);
+    return known;
+  }
+  const index = new MiniSearch<{ id: number; text: string }>({
+    fields: ["text"],
+    tokenize: words,
+    processTerm: (w) => term(w) ?? false,
+  });
+  index.addAll(texts.map((text, id) => ({ id, text })));
+  const built = { index, terms: texts.map((t) => new Set(keywords(t))) };
+  if (INDEXES.size >= INDEXES_LIMIT) INDEXES.delete(INDEXES.keys().next().value!);
+  INDEXES.set(key, built);
+  return built;
 }

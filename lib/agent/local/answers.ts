@@ -15,7 +15,17 @@ import type { PlannedRequest } from "./engine.ts";
 import { exclusive, type Kind, readFact, sameValue } from "./facts.ts";
 import { forgetsEverything } from "./reader.ts";
 import { factOf } from "./resolve.ts";
-import { bold, bullets, CAPABILITIES, capitalize, plural, quote, shorten, uncapitalize } from "./wording.ts";
+import {
+  bold,
+  bullets,
+  CAPABILITIES,
+  capitalize,
+  count,
+  plural,
+  quote,
+  shorten,
+  uncapitalize,
+} from "./wording.ts";
 
 const FAILED = "Something went wrong while I worked on that, so nothing changed. Please try again.";
 const TELL_ME = 'Tell me with "Remember that …" and I\'ll know next time.';
@@ -83,8 +93,8 @@ function saved(r: PlannedRequest, actions: ActionResult[], maxChars: number): st
   }
   const long = r.facts.find((f) => f.text.length > maxChars);
   if (long) {
-    return `That is too long to remember as one fact (${long.text.length.toLocaleString("en")} characters; ` +
-      `the limit is ${maxChars.toLocaleString("en")}). Please split it into shorter facts.`;
+    return `That is too long to remember as one fact (${count(long.text.length)} characters; ` +
+      `the limit is ${count(maxChars)}). Please split it into shorter facts.`;
   }
   const lines = actions.map((a) => {
     const out = a.output as Memory & { replaced?: Memory[] };

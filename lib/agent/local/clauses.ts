@@ -6,7 +6,7 @@
  * @module
  */
 
-import { is, type Sentence, type Word } from "./parse.ts";
+import { hasWordCharacter, is, type Sentence, type Word } from "./parse.ts";
 import { FILLERS, FORGET, GREETINGS, HEADS, REMEMBER, WH } from "./lexicon.ts";
 import { factIn } from "./facts.ts";
 
@@ -18,7 +18,11 @@ export interface Span {
 }
 
 /** The words only, lower case, for fixed phrases. */
-export const phrase = (ws: Word[]): string => ws.map((w) => w.norm).join(" ").replace(/\s+/g, " ").trim();
+export const phrase = (ws: Word[]): string => {
+  const joined = ws.map((w) => w.norm).join(" ");
+  // Norms hold no spaces of their own but for the odd empty one: tidy only then.
+  return /^\s|\s\s|\s$/.test(joined) ? joined.replace(/\s+/g, " ").trim() : joined;
+};
 
 /**
  * Splits a sentence where a second request starts: "…, and tell me…", "… then forget…".
@@ -84,7 +88,7 @@ export function strip(
   words: Word[],
 ): { words: Word[]; greeted: boolean; asked: boolean; thanked: boolean; closed: boolean } {
   // Emoji, symbols and stray punctuation say nothing about the intent.
-  let ws = words.filter((w) => w.text === "" || (!is(w, "Emoji") && /[\p{L}\p{N}]/u.test(w.text)));
+  let ws = words.filter((w) => w.text === "" || (!is(w, "Emoji") && hasWordCharacter(w.text)));
   let greeted = false;
   let asked = false;
   let thanked = false;
@@ -126,10 +130,11 @@ export function ownFact(span: Span, rest: Word[], asked: boolean, last: Word | u
   const start = rest[0] ? rest[0].start : 0;
   if (span.text[start - 1] === '"' && fact.endsWith('"')) fact = fact.slice(0, -1).trim();
   else if (/^"[^"]+"$/.test(fact)) fact = fact.slice(1, -1).trim();
-  const plain = fact.replace(/(?:\s*[\p{Extended_Pictographic}\u200d\ufe0f]+)+$/u, "").replace(
-    /[\s.!;,:]+$/,
+  // Most facts end in a letter or a digit: then there is no emoji or stop to drop.
+  const plain = /[\p{L}\p{N}]$/u.test(fact) ? fact : fact.replace(
+    /(?:\s*[\p{Extended_Pictographic}\u200d\ufe0f]+)+$/u,
     "",
-  );
+  ).replace(/[\s.!;,:]+$/, "");
   if (plain !== fact && plain !== "" && factIn(span.text, within(rest, start, plain.length))) fact = plain;
   return fact;
 }

@@ -13,6 +13,7 @@ import { MAX_QUERY_CHARS } from "../tools.ts";
 import { DEFAULT_BOUNDS } from "../../store/bounds.ts";
 import type { Fact } from "./facts.ts";
 import { forgetsEverything } from "./lexicon.ts";
+import { reasons } from "./reasons.ts";
 import type { Request } from "./requests.ts";
 import { capitalize, clip, quote, uncapitalize } from "./wording.ts";
 
@@ -211,17 +212,18 @@ export class LocalEngine implements Engine {
   async *plan(ctx: EngineContext, analysis: Analysis): AsyncGenerator<EngineNote, PlanAction[], void> {
     const requests = requestsOf(analysis);
     const plan: PlanAction[] = [];
-    const reasons: string[] = [];
+    const lines: string[] = [];
     for (const r of requests) {
       const actions = actionsFor(r, ctx.maxMemoryChars ?? DEFAULT_BOUNDS.maxMemoryChars);
-      plan.push(...actions);
-      reasons.push(why(r, actions));
+      const whys = reasons(r, actions);
+      plan.push(...actions.map((a, i) => ({ ...a, why: whys[i]! })));
+      lines.push(why(r, actions));
     }
     yield {
       kind: "note",
       message: plan.length === 0 ? "Why no tool is needed" : "Why this plan",
-      details: reasons.map((line, i) => requests.length > 1 ? `${i + 1}. ${line}` : line).join("\n"),
-      metadata: { why: reasons },
+      details: lines.map((line, i) => requests.length > 1 ? `${i + 1}. ${line}` : line).join("\n"),
+      metadata: { why: lines },
     };
     return plan;
   }

@@ -34,6 +34,8 @@ export interface Fact {
   verb: string;
   /** Whether the sentence says it changed: "moved to", "is now", "actually", "no longer". */
   changed: boolean;
+  /** The words that say it changed, as written ("moved to", "now", "Actually"), or "". */
+  marker: string;
   negated: boolean;
 }
 
@@ -131,8 +133,10 @@ export function factIn(text: string, words: Word[]): Fact | null {
 function factOf(text: string, s: Sentence): Fact | null {
   let words = s.words;
   let changed = false;
+  let marker = "";
   while (words.length > 2 && CORRECTION.has(words[0]!.norm) && !is(words[1], "Verb")) {
     changed = true;
+    marker ||= words[0]!.text;
     words = words.slice(1);
   }
   const v = words.findIndex((_, i) => i > 0 && verbAt(words, i));
@@ -140,9 +144,12 @@ function factOf(text: string, s: Sentence): Fact | null {
   // "Ana now leads marketing": "now" says it changed; it is not part of the subject.
   const span = (ws: Word[]) => text.slice(ws[0]!.start, ws.at(-1)!.end);
   let subjectWords = words.slice(0, v).filter((w) => {
-    const marker = w.norm === "now" || w.norm === "actually" || w.norm === "currently";
-    if (marker) changed = changed || w.norm !== "currently";
-    return !marker;
+    const aside = w.norm === "now" || w.norm === "actually" || w.norm === "currently";
+    if (aside && w.norm !== "currently") {
+      changed = true;
+      marker ||= w.text;
+    }
+    return !aside;
   });
   if (!subjectWords.some((w) => is(w, "Noun") || is(w, "Value") || is(w, "Emoji"))) return null;
   if (subjectWords.some((w) => is(w, "QuestionWord"))) return null;
@@ -156,12 +163,16 @@ function factOf(text: string, s: Sentence): Fact | null {
   while (
     rest[0] && ["now", "no", "not", "longer", "still", "currently", "officially"].includes(rest[0].norm)
   ) {
-    if (rest[0].norm === "now") changed = true;
+    if (rest[0].norm === "now") {
+      changed = true;
+      marker ||= rest[0].text;
+    }
     if (rest[0].norm === "no" || rest[0].norm === "not") negated = true;
     rest = rest.slice(1);
   }
   if (rest.some((w) => w.norm === "now") && rest.at(-1)?.norm === "now") {
     changed = true;
+    marker ||= rest.at(-1)!.text;
     rest = rest.slice(0, -1);
   }
   const copula = verbs.some((w) => is(w, "Copula")) && !CHANGE.has(head.root);
@@ -171,6 +182,7 @@ function factOf(text: string, s: Sentence): Fact | null {
     const to = rest.findIndex((w) => w.norm === "to" || w.norm === "until" || w.norm === "till");
     if (to >= 0) {
       changed = true;
+      marker = `${head.text} ${rest[to]!.text}`;
       // "We moved the launch to May 10": what moved is the object, not "we".
       const object = rest.slice(0, to);
       const from = object.findIndex((w) => w.norm === "from");
@@ -196,6 +208,7 @@ function factOf(text: string, s: Sentence): Fact | null {
     prep,
     verb: CHANGE.has(verb) ? "be" : verb,
     changed,
+    marker,
     negated,
   };
 }
@@ -203,10 +216,40 @@ function factOf(text: string, s: Sentence): Fact | null {
 function kindOf(verb: string, linking: boolean, prep: string, rest: Word[], bare: string): Kind {
   if (!linking) return `does:${verb}`;
   if ((prep === "at" || prep === "by") && /^\d/.test(bare)) return "when";
-  if (rest.some((w) => is(w, "Date")) || chrono.parse(bare).length > 0) return "when";
-  if (rest.some((w) => is(w, "Money") || is(w, "Percent")) || /^\W?\d/.test(bare)) return "amount";
+  if (rest.some((w) => is(w, "Date"))) return "when";
+  // An amount ("$50,000", "12%") is not a date; chrono-node is asked only about the rest.
+  const money = rest.some((w) => is(w, "Money") || is(w, "Percent"));
+  if (!money && mayBeDate(bare) && chrono.parse(bare).length > 0) return "when";
+  if (money || /^\W?\d/.test(bare)) return "amount";
   if (prep === "in" || prep === "at" || rest.some((w) => is(w, "Place"))) return "where";
   return "what";
+}
+
+/**
+ * Whether chrono-node could find a date in a text: a digit or a word for a
+ * day, a month, a time of day or a unit of time. Most values have none, and
+ * skipping chrono for them saves most of the cost of reading a page of notes.
+ */
+// deno-fmt-ignore
+const DATE_WORD = new RegExp(
+  "\\d|\\b(?:now|today|tonight|tomorrow|tmrw?|yesterday|noon|midnight|morning|afternoon|evening|night|" +
+    "weekends?|(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?s?|jan(?:uary)?|feb(?:ruary)?|" +
+    "mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|" +
+    "dec(?:ember)?|seconds?|minutes?|hours?|days?|weeks?|fortnight|months?|quarters?|years?|decades?)\\b",
+  "i",
+);
+
+/**
+ * Whether a text may hold a date, so chrono-node is worth asking.
+ *
+ * @example
+ * ```ts
+ * import { mayBeDate } from "./facts.ts";
+ * console.log(mayBeDate("next Friday"), mayBeDate("the main hall")); // true false
+ * ```
+ */
+export function mayBeDate(text: string): boolean {
+  return DATE_WORD.test(text);
 }
 
 /** Whether a fact's kind admits one value at a time (a date, a place…), not several (what someone does). */
@@ -227,8 +270,8 @@ export function sameValue(a: string, b: string): boolean {
   const ka = keywords(a).sort().join(" ");
   const kb = keywords(b).sort().join(" ");
   if (ka === kb) return true;
-  const da = chrono.parse(a)[0]?.start;
-  const db = chrono.parse(b)[0]?.start;
+  const da = mayBeDate(a) ? chrono.parse(a)[0]?.start : undefined;
+  const db = mayBeDate(b) ? chrono.parse(b)[0]?.start : undefined;
   if (!da || !db) return false;
   return (["year", "month", "day", "hour", "minute"] as const).every((c) =>
     da.isCertain(c) === db.isCertain(c) && (!da.isCertain(c) || da.get(c) === db.get(c))
@@ -256,6 +299,7 @@ export function plainFact(text: string): Fact {
     prep: "",
     verb: "",
     changed: false,
+    marker: "",
     negated: false,
   };
 }

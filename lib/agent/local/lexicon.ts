@@ -135,3 +135,41 @@ export const EVERYTHING = new Set([
 export function forgetsEverything(subject: string): boolean {
   return EVERYTHING.has(subject.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, "").replace(/\s+/g, " ").trim());
 }
+
+/** First words that may open a request, a question or a correction: such a sentence of a long message goes to compromise. */
+// deno-fmt-ignore
+export const ASK_OPENERS = new Set([
+  "remember", "memorize", "memorise", "note", "save", "store", "record", "jot", "write", "keep", "add",
+  "forget", "delete", "remove", "drop", "erase", "discard", "unlearn", "clear", "tell", "remind", "list",
+  "show", "summarize", "summarise", "recap", "sum", "give", "catch", "bring", "help", "make", "take", "never",
+  "don't", "do", "does", "did", "is", "are", "was", "were", "has", "have", "will", "should", "can", "could",
+  "would", "am", "what", "when", "who", "where", "which", "whose", "why", "how", "whom", "i", "i'd",
+  "summary", "overview", "rundown", "status", "memories", "memory", "project", "please", "pls", "thanks",
+  "thank", "thx", "ty", "hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "good", "morning",
+  "evening", "ok", "okay", "so", "well", "alright", "now", "also", "and", "then", "plus", "lantern", "kindly",
+  "just", "oh", "btw", "hmm", "right", "cool", "great", "yes", "yeah", "yep", "sure", "there", "got", "much",
+  "cheers", "appreciated", "perfect", "awesome", "nice", "anything", "something", "actually", "correction",
+  "update", "wait", "sorry", "no", "fyi", "sup", "a", "the", "my", "your", "all", "everything", "everyone",
+  "again", "friend", "commands", "usage", "display", "read", "projects", "quick", "short", "brief",
+]);
+/** Words between a subject and its verb that say when or how sure ("Ana now leads…"). */
+export const SET_ASIDE = new Set([
+  "now",
+  "actually",
+  "currently",
+  "also",
+  "still",
+  "just",
+  "already",
+  "only",
+]);
+/** Words that join two requests in one sentence. */
+export const JOINERS = new Set(["and", "then", "also"]);
+/** Words that start a second request after a joiner (clauses.ts splits there); see ASK_OPENERS. */
+// deno-fmt-ignore
+export const ASK_AFTER_JOINER = new Set([
+  "remember", "memorize", "memorise", "note", "save", "store", "record", "jot", "write", "keep", "add",
+  "forget", "delete", "remove", "drop", "erase", "discard", "unlearn", "clear", "tell", "remind", "list",
+  "show", "summarize", "summarise", "give", "don't", "please", "what", "when", "who", "where", "which",
+  "whose", "why", "how", "whom",
+]);

@@ -7,6 +7,7 @@
  */
 
 import nlp from "compromise/two";
+import { lightSentence, mayAsk } from "./light_tagger.ts";
 
 /** One word of a text, as compromise tagged it. */
 export interface Word {
@@ -48,9 +49,30 @@ export function plainQuotes(text: string): string {
  */
 export function sentences(text: string): Sentence[] {
   const plain = plainQuotes(text);
+  if (plain.length <= LONG_TEXT) return tagged(plain, 0, plain.length);
+  // A long message (a pasted page of notes) is split by the platform's sentence segmenter; compromise
+  // reads the sentences that may ask something, the light tagger the plain statements (see light_tagger.ts).
+  const out: Sentence[] = [];
+  for (const { segment, index } of SEGMENTER.segment(plain)) {
+    if (segment.trim() === "") continue;
+    const s = lightSentence(plain, index, index + segment.length);
+    if (!s) continue;
+    if (segment.includes("?") || mayAsk(plain, s)) out.push(...tagged(plain, index, index + segment.length));
+    else out.push(fixMonths(s));
+  }
+  return out;
+}
+
+/** Past this many characters, a message's plain statements are read by the light tagger. */
+export const LONG_TEXT = 300;
+const SEGMENTER = new Intl.Segmenter("en", { granularity: "sentence" });
+
+/** compromise's sentences of `text` from `from` to `to`, with places in the whole text. */
+function tagged(plain: string, from: number, to: number): Sentence[] {
+  const part = from === 0 && to === plain.length ? plain : plain.slice(from, to);
   // The lexicon and the word-level tagger only: six times cheaper than compromise's full
   // pass, and the context rules it skips (dates, mostly) are covered below and by chrono-node.
-  const doc = nlp.tokenize(plain);
+  const doc = nlp.tokenize(part);
   doc.compute(["alias", "normal", "machine", "lexicon", "preTagger", "root"]);
   const out: Sentence[] = [];
   let cursor = 0;
@@ -60,7 +82,7 @@ export function sentences(text: string): Sentence[] {
     for (const t of terms) {
       const written = String(t.text ?? "");
       // An expanded contraction ("don't" → "do" + "not") has an empty second half.
-      const at = written === "" ? cursor : plain.indexOf(written, cursor);
+      const at = written === "" ? cursor : part.indexOf(written, cursor);
       const start = at < 0 ? cursor : at;
       const end = start + written.length;
       cursor = end;
@@ -70,15 +92,28 @@ export function sentences(text: string): Sentence[] {
         norm,
         root: String(t.root ?? norm),
         tags: t.tags as Set<string>,
-        start,
-        end,
+        start: start + from,
+        end: end + from,
         post: String(t.post ?? ""),
       });
     }
-    fixMonths(words);
-    if (words.length > 0) out.push({ words, start: words[0]!.start, end: words.at(-1)!.end });
+    if (words.length > 0) out.push(fixMonths({ words, start: words[0]!.start, end: words.at(-1)!.end }));
   }
   return out;
+}
+
+/**
+ * Whether a word has a letter or a digit (most start with one: that is checked first, without a regex).
+ *
+ * @example
+ * ```ts
+ * import { hasWordCharacter } from "./parse.ts";
+ * console.log(hasWordCharacter("Ana"), hasWordCharacter("🦊"), hasWordCharacter("—"), hasWordCharacter("été")); // true false false true
+ * ```
+ */
+export function hasWordCharacter(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || /[\p{L}\p{N}]/u.test(text);
 }
 
 /** Whether a word carries a tag. */
@@ -89,7 +124,8 @@ export function is(word: Word | undefined, tag: string): boolean {
 const MONTHS = new Set(["may", "march", "june", "august"]);
 
 /** "May 10", "in March": a month, not a verb, when a number or a preposition is next to it. */
-function fixMonths(words: Word[]): void {
+function fixMonths(sentence: Sentence): Sentence {
+  const words = sentence.words;
   for (const [i, w] of words.entries()) {
     if (!MONTHS.has(w.norm) || !/^\p{Lu}/u.test(w.text)) continue;
     const next = words[i + 1];
@@ -101,4 +137,5 @@ function fixMonths(words: Word[]): void {
       w.tags = new Set(["Noun", "Date", "Month"]);
     }
   }
+  return sentence;
 }

@@ -154,6 +154,7 @@ export function check(span: Span, rest: Word[], aux: string): Request {
         prep: "",
         verb: "",
         changed: false,
+        marker: "",
         negated: false,
       }
       : null);

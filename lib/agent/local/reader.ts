@@ -170,6 +170,9 @@ function readClause(span: Span, text: string): Request {
     else if (w[i]?.norm === "which" && w[i + 1]?.norm === "says") i += 2;
     const rest = w.slice(i);
     let subject = tail(span, rest[0], /[\s.!?;,:]+$/, last);
+    // compromise keeps an opening quote out of the word: 'Forget "tea at 4"' starts at "tea".
+    const opened = rest[0] ? span.text[rest[0].start - 1] : undefined;
+    if ((opened === '"' || opened === "'") && subject.endsWith(opened)) subject = opened + subject;
     const quoted = /^["'].+["']$/.test(subject);
     if (quoted) subject = subject.slice(1, -1).trim();
     if (["it", "that", "this", "something", ""].includes(subject.toLowerCase())) subject = "";
@@ -202,7 +205,7 @@ function readClause(span: Span, text: string): Request {
   const fact = ownFact(span, w, false, last);
   const read = !w[0] ? null : factIn(span.text, within(w, w[0].start, fact.length));
   if (read && read.changed) {
-    return request("update", fact, "a change: " + (read.verb === "be" ? "moved/now/actually" : read.verb), [
+    return request("update", fact, `a change: "${read.marker || read.verb}"`, [
       read,
     ]);
   }

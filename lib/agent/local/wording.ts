@@ -17,7 +17,23 @@ import type { Memory } from "../../protocol.ts";
  * ```
  */
 export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
+  return `${count(n)} ${n === 1 ? one : many}`;
+}
+
+// One formatter for every count: toLocaleString builds a new one on each call (about 0.1 ms).
+const COUNT = new Intl.NumberFormat("en");
+
+/**
+ * A number with thousands separators ("2,504").
+ *
+ * @example
+ * ```ts
+ * import { count } from "./wording.ts";
+ * console.log(count(2504)); // 2,504
+ * ```
+ */
+export function count(n: number): string {
+  return COUNT.format(n);
 }
 
 /**

@@ -1,0 +1,97 @@
+/**
+ * A long message (a pasted page of notes) is read by the light tagger for
+ * its plain statements and by compromise for whatever may ask something.
+ * These tests hold the two readings together: a statement in a long
+ * message yields the same fact (subject, kind, value, verb, change,
+ * negation) as the same statement said alone, and the requests inside a
+ * long message are still found.
+ */
+
+import assert from "node:assert/strict";
+import { readFact } from "../lib/agent/local/facts.ts";
+import { LONG_TEXT } from "../lib/agent/local/parse.ts";
+import { read } from "../lib/agent/local/reader.ts";
+
+const STATEMENTS = [
+  "The launch is on May 3 in the main hall of the Lisbon office",
+  "Ana leads the design team and reviews every screen before release",
+  "Bob is the project manager and runs the weekly planning meeting",
+  "The budget for the first quarter is $50,000 including contractors",
+  "The standup is at 9:30 every morning in the small meeting room",
+  "Carla owns the backend services and the deployment pipeline",
+  "The public beta opens on April 20 for the first thousand users",
+  "Dan writes the user documentation and the release notes",
+  "Eve runs quality assurance with two testers from the Porto team",
+  "The staging server is called kestrel and lives in Frankfurt",
+  "Frank handles billing questions from the enterprise customers",
+  "Grace is the on-call engineer this week and carries the pager",
+  "Kim plans the marketing campaign with the agency in Madrid",
+  "Noah reviews security before each release goes out",
+  "Paula books the travel for the launch team and the speakers",
+  "The launch party is at the lab on the evening of May 3",
+  "The newsletter goes out every Tuesday morning at eight",
+  "The launch moved to May 10",
+  "We moved the launch to June 2",
+  "The office moved from Berlin to Lisbon",
+  "Ana now leads marketing",
+  "The budget isn't $5,000 anymore",
+  "Bob doesn't run QA",
+  "The mascot is a fox",
+  "The conversion rate is 12%",
+];
+
+/** The facts a long message offers, in order. */
+function offered(message: string): Record<string, unknown>[] {
+  const requests = read(message);
+  assert.equal(requests.length, 1, `one offer, got ${requests.map((r) => r.intent).join(", ")}`);
+  assert.equal(requests[0]!.intent, "facts");
+  return requests[0]!.facts.map(essence);
+}
+
+function essence(fact: object | null): Record<string, unknown> {
+  if (!fact) return {};
+  const { key, kind, value, verb, changed, negated } = fact as Record<string, unknown>;
+  return { key, kind, value, verb, changed, negated };
+}
+
+Deno.test("a statement in a long message reads as the same fact as when it is said alone", () => {
+  const message = STATEMENTS.join(". ") + ".";
+  assert.ok(message.length > LONG_TEXT, "the message is long enough for the light tagger");
+  const long = offered(message);
+  assert.equal(long.length, STATEMENTS.length);
+  for (const [i, statement] of STATEMENTS.entries()) {
+    const alone = essence(readFact(statement));
+    assert.ok(alone.key, `"${statement}" alone states a fact`);
+    assert.deepEqual(long[i], alone, `"${statement}" in a long message`);
+  }
+});
+
+Deno.test("requests inside a long message are read as when they are said alone", () => {
+  const asks = [
+    "When is the demo?",
+    "Remember that Hugo runs support and tell me who leads design.",
+    "Is the launch on June 1?",
+    "Forget the mascot.",
+  ];
+  const message = `${STATEMENTS.slice(0, 8).join(". ")}. ${asks.join(" ")}`;
+  assert.ok(message.length > LONG_TEXT);
+  const brief = (
+    r: { intent: string; subject: string; asks?: string },
+  ) => [r.intent, r.subject, r.asks ?? ""];
+  const requests = read(message);
+  assert.equal(requests[0]!.intent, "facts");
+  assert.deepEqual(requests.slice(1).map(brief), asks.flatMap((a) => read(a).map(brief)));
+  assert.deepEqual(requests.slice(1).map((r) => r.intent), [
+    "recall",
+    "remember",
+    "recall",
+    "check",
+    "forget",
+  ]);
+});
+
+Deno.test("a long message split over lines keeps each line's own words", () => {
+  const lines = STATEMENTS.slice(0, 12);
+  const facts = read(lines.join("\n")).flatMap((r) => r.facts.map((f) => f.text));
+  assert.deepEqual(facts, lines);
+});
