@@ -140,10 +140,54 @@ export interface ChildServer {
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-/** Starts `main.ts` (or another entry) as a child process and waits until it listens. */
+/** Options of {@linkcode spawnServer}. */
+export interface SpawnOptions {
+  /** The module to run: `main.ts` (run with `deno run -A`), or another, run with `args` alone. */
+  entry?: string;
+  /** Arguments after `deno run -A main.ts`, or the whole command line for another entry. */
+  args?: string[];
+  /**
+   * How many isolates must answer before the server counts as started: the
+   * `DENO_JOBS` of `deno serve --parallel`. Each isolate starts listening
+   * only once it has loaded its module and opened its registry, so the first
+   * to answer says nothing of the others (default 1).
+   */
+  isolates?: number;
+}
+
+/**
+ * The instance id of the isolate that answers a fresh connection (`/readyz`
+ * on a client of its own, so `deno serve --parallel` may route it to any
+ * isolate that listens).
+ *
+ * @example
+ * ```ts
+ * import { isolateOf, startServer } from "./helpers.ts";
+ * await using server = await startServer();
+ * console.log(await isolateOf(server.url) === server.lantern.runs.instanceId); // true
+ * ```
+ */
+export async function isolateOf(url: string): Promise<string> {
+  const client = Deno.createHttpClient({});
+  try {
+    const res = await fetch(`${url}/readyz`, { client });
+    const body = await res.json() as { instanceId?: unknown };
+    if (typeof body.instanceId !== "string") {
+      throw new Error(`/readyz answered ${res.status} without an instance id: ${JSON.stringify(body)}`);
+    }
+    return body.instanceId;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Starts `main.ts` (or another entry) as a child process and waits until it
+ * listens: until `isolates` different isolates have answered.
+ */
 export async function spawnServer(
   env: Record<string, string>,
-  { entry = "main.ts", args = [] as string[] } = {},
+  { entry = "main.ts", args = [], isolates = 1 }: SpawnOptions = {},
 ): Promise<ChildServer> {
   const port = Number(env.PORT ?? freePort());
   const process = new Deno.Command(Deno.execPath(), {
@@ -161,18 +205,28 @@ export async function spawnServer(
   const pumps = Promise.all([pump(process.stdout), pump(process.stderr)]);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
+  const answered = new Set<string>();
   while (true) {
     try {
-      // Read whole: a body cancelled mid-read can leave a read that fails later, unhandled.
-      await (await fetch(`${url}/api/projects`)).text();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        process.kill("SIGKILL");
-        throw new Error(`The server did not start:\n${text}`);
+      if (isolates <= 1) {
+        // Any answer will do; read whole, so nothing of it stays open.
+        await (await fetch(`${url}/api/projects`)).text();
+        break;
       }
-      await new Promise((r) => setTimeout(r, 50));
+      answered.add(await isolateOf(url));
+      if (answered.size >= isolates) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) {
+      process.kill("SIGKILL");
+      await process.status;
+      await pumps;
+      throw new Error(
+        isolates <= 1
+          ? `The server did not start:\n${text}`
+          : `Only ${answered.size} of ${isolates} isolates answered within 20 s:\n${text}`,
+      );
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
   return {
     url,
