@@ -158,7 +158,7 @@ export interface SpawnOptions {
 /**
  * The instance id of the isolate that answers a fresh connection (`/readyz`
  * on a client of its own, so `deno serve --parallel` may route it to any
- * isolate that listens).
+ * isolate that listens). `signal` aborts the request.
  *
  * @example
  * ```ts
@@ -167,10 +167,10 @@ export interface SpawnOptions {
  * console.log(await isolateOf(server.url) === server.lantern.runs.instanceId); // true
  * ```
  */
-export async function isolateOf(url: string): Promise<string> {
+export async function isolateOf(url: string, signal?: AbortSignal): Promise<string> {
   const client = Deno.createHttpClient({});
   try {
-    const res = await fetch(`${url}/readyz`, { client });
+    const res = await fetch(`${url}/readyz`, { client, signal });
     const body = await res.json() as { instanceId?: unknown };
     if (typeof body.instanceId !== "string") {
       throw new Error(`/readyz answered ${res.status} without an instance id: ${JSON.stringify(body)}`);
@@ -203,27 +203,34 @@ export async function spawnServer(
     for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
   };
   const pumps = Promise.all([pump(process.stdout), pump(process.stderr)]);
+  let exit: Deno.CommandStatus | null = null;
+  const exited = process.status.then((status) => exit = status);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   const answered = new Set<string>();
   while (true) {
+    // A probe gives up at the deadline: whatever holds the port may never answer.
+    const signal = AbortSignal.timeout(Math.max(100, deadline - Date.now()));
     try {
       if (isolates <= 1) {
         // Any answer will do; read whole, so nothing of it stays open.
-        await (await fetch(`${url}/api/projects`)).text();
+        await (await fetch(`${url}/api/projects`, { signal })).text();
         break;
       }
-      answered.add(await isolateOf(url));
+      answered.add(await isolateOf(url, signal));
       if (answered.size >= isolates) break;
     } catch { /* not listening yet */ }
-    if (Date.now() > deadline) {
-      process.kill("SIGKILL");
-      await process.status;
+    if (exit !== null || Date.now() > deadline) {
+      try {
+        process.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await exited;
       await pumps;
+      const why = exit === null ? "within 20 s" : `before it exited (${JSON.stringify(exit)})`;
       throw new Error(
         isolates <= 1
-          ? `The server did not start:\n${text}`
-          : `Only ${answered.size} of ${isolates} isolates answered within 20 s:\n${text}`,
+          ? `The server did not answer ${why}:\n${text}`
+          : `Only ${answered.size} of ${isolates} isolates answered ${why}:\n${text}`,
       );
     }
     await new Promise((r) => setTimeout(r, 50));
