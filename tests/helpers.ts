@@ -206,7 +206,8 @@ export async function spawnServer(
   let exit: Deno.CommandStatus | null = null;
   const exited = process.status.then((status) => exit = status);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  // On 2 loaded cores a child took 10 s to listen, and over 20 s with a CPU burner beside it.
+  const deadline = Date.now() + 60_000;
   const answered = new Set<string>();
   while (true) {
     // A probe gives up at the deadline: whatever holds the port may never answer.
@@ -221,12 +222,12 @@ export async function spawnServer(
       if (answered.size >= isolates) break;
     } catch { /* not listening yet */ }
     if (exit !== null || Date.now() > deadline) {
+      const why = exit === null ? "within 60 s" : `before it exited (${JSON.stringify(exit)})`;
       try {
         process.kill("SIGKILL");
       } catch { /* already gone */ }
       await exited;
       await pumps;
-      const why = exit === null ? "within 20 s" : `before it exited (${JSON.stringify(exit)})`;
       throw new Error(
         isolates <= 1
           ? `The server did not answer ${why}:\n${text}`
