@@ -209,9 +209,14 @@ export async function spawnServer(
   // On 2 loaded cores a child took 10 s to listen, and over 20 s with a CPU burner beside it.
   const deadline = Date.now() + 60_000;
   const answered = new Set<string>();
+  let probes = 0;
+  let lastError: unknown = null;
   while (true) {
-    // A probe gives up at the deadline: whatever holds the port may never answer.
-    const signal = AbortSignal.timeout(Math.max(100, deadline - Date.now()));
+    // A probe gives up after 5 s (then a new connection is tried): whatever
+    // holds the port may never answer, and one stuck connection must not
+    // spend the whole deadline.
+    const signal = AbortSignal.timeout(Math.max(100, Math.min(5_000, deadline - Date.now())));
+    probes++;
     try {
       if (isolates <= 1) {
         // Any answer will do; read whole, so nothing of it stays open.
@@ -220,9 +225,12 @@ export async function spawnServer(
       }
       answered.add(await isolateOf(url, signal));
       if (answered.size >= isolates) break;
-    } catch { /* not listening yet */ }
+    } catch (error) {
+      lastError = error; // not listening yet
+    }
     if (exit !== null || Date.now() > deadline) {
-      const why = exit === null ? "within 60 s" : `before it exited (${JSON.stringify(exit)})`;
+      const why = `${exit === null ? "within 60 s" : `before it exited (${JSON.stringify(exit)})`}` +
+        ` (${probes} probes; the last failure: ${lastError})`;
       try {
         process.kill("SIGKILL");
       } catch { /* already gone */ }
