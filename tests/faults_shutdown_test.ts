@@ -54,6 +54,10 @@ async function busy(child: ChildServer, project: Project) {
     `${child.url}/api/projects/${project.id}/chat`,
     { body: { message: "Hello while stopping" } },
   );
+  // Awaited by the caller; caught now, so that if the wait below fails, the
+  // caller's finally (which kills the server and cuts this request) does not
+  // turn its failure into an uncaught rejection that hides why the test failed.
+  waiting.catch(() => {});
   // The /chat run has started once the project lists two runs.
   await eventually("the /chat run to start", async () => {
     const runs = await call<RunRecord[]>(`${child.url}/api/projects/${project.id}/runs`);

@@ -140,10 +140,54 @@ export interface ChildServer {
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-/** Starts `main.ts` (or another entry) as a child process and waits until it listens. */
+/** Options of {@linkcode spawnServer}. */
+export interface SpawnOptions {
+  /** The module to run: `main.ts` (run with `deno run -A`), or another, run with `args` alone. */
+  entry?: string;
+  /** Arguments after `deno run -A main.ts`, or the whole command line for another entry. */
+  args?: string[];
+  /**
+   * How many isolates must answer before the server counts as started: the
+   * `DENO_JOBS` of `deno serve --parallel`. Each isolate starts listening
+   * only once it has loaded its module and opened its registry, so the first
+   * to answer says nothing of the others (default 1).
+   */
+  isolates?: number;
+}
+
+/**
+ * The instance id of the isolate that answers a fresh connection (`/readyz`
+ * on a client of its own, so `deno serve --parallel` may route it to any
+ * isolate that listens). `signal` aborts the request.
+ *
+ * @example
+ * ```ts
+ * import { isolateOf, startServer } from "./helpers.ts";
+ * await using server = await startServer();
+ * console.log(await isolateOf(server.url) === server.lantern.runs.instanceId); // true
+ * ```
+ */
+export async function isolateOf(url: string, signal?: AbortSignal): Promise<string> {
+  const client = Deno.createHttpClient({});
+  try {
+    const res = await fetch(`${url}/readyz`, { client, signal });
+    const body = await res.json() as { instanceId?: unknown };
+    if (typeof body.instanceId !== "string") {
+      throw new Error(`/readyz answered ${res.status} without an instance id: ${JSON.stringify(body)}`);
+    }
+    return body.instanceId;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Starts `main.ts` (or another entry) as a child process and waits until it
+ * listens: until `isolates` different isolates have answered.
+ */
 export async function spawnServer(
   env: Record<string, string>,
-  { entry = "main.ts", args = [] as string[] } = {},
+  { entry = "main.ts", args = [], isolates = 1 }: SpawnOptions = {},
 ): Promise<ChildServer> {
   const port = Number(env.PORT ?? freePort());
   const process = new Deno.Command(Deno.execPath(), {
@@ -159,20 +203,46 @@ export async function spawnServer(
     for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
   };
   const pumps = Promise.all([pump(process.stdout), pump(process.stderr)]);
+  let exit: Deno.CommandStatus | null = null;
+  const exited = process.status.then((status) => exit = status);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  // On 2 loaded cores a child took 10 s to listen, and over 20 s with a CPU burner beside it.
+  const deadline = Date.now() + 60_000;
+  const answered = new Set<string>();
+  let probes = 0;
+  let lastError: unknown = null;
   while (true) {
+    // A probe gives up after 5 s (then a new connection is tried): whatever
+    // holds the port may never answer, and one stuck connection must not
+    // spend the whole deadline.
+    const signal = AbortSignal.timeout(Math.max(100, Math.min(5_000, deadline - Date.now())));
+    probes++;
     try {
-      // Read whole: a body cancelled mid-read can leave a read that fails later, unhandled.
-      await (await fetch(`${url}/api/projects`)).text();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        process.kill("SIGKILL");
-        throw new Error(`The server did not start:\n${text}`);
+      if (isolates <= 1) {
+        // Any answer will do; read whole, so nothing of it stays open.
+        await (await fetch(`${url}/api/projects`, { signal })).text();
+        break;
       }
-      await new Promise((r) => setTimeout(r, 50));
+      answered.add(await isolateOf(url, signal));
+      if (answered.size >= isolates) break;
+    } catch (error) {
+      lastError = error; // not listening yet
     }
+    if (exit !== null || Date.now() > deadline) {
+      const why = `${exit === null ? "within 60 s" : `before it exited (${JSON.stringify(exit)})`}` +
+        ` (${probes} probes; the last failure: ${lastError})`;
+      try {
+        process.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await exited;
+      await pumps;
+      throw new Error(
+        isolates <= 1
+          ? `The server did not answer ${why}:\n${text}`
+          : `Only ${answered.size} of ${isolates} isolates answered ${why}:\n${text}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
   return {
     url,

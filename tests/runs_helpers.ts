@@ -94,6 +94,41 @@ export async function follow(
   return { status: res.status, events, headers: res.headers };
 }
 
+/** What {@linkcode readToEnd} gives: the events read, and the error that cut the stream short, if one did. */
+export interface ReadToEnd {
+  events: Plain[];
+  error?: unknown;
+}
+
+/**
+ * Reads an event-stream response to its end; the promise never rejects. A
+ * read that fails (the server was killed under it, say) gives its error
+ * as `error`, with the events read before it.
+ *
+ * For followers opened now and awaited later: a rejection left dangling
+ * meanwhile is uncaught when it happens. Should the test fail before it
+ * awaits them, its `finally` kills the server, the cut reads reject ("error
+ * reading a body from connection"), and unhandled they cancel the test and
+ * hide why it failed.
+ *
+ * @example
+ * ```ts
+ * import { readToEnd } from "./runs_helpers.ts";
+ * const body = 'id: 1\ndata: {"type":"token","runId":"r","seq":1,"ts":0,"delta":"hi"}\n\n';
+ * const { events, error } = await readToEnd(new Response(body));
+ * console.log(events.length, error); // 1 undefined
+ * ```
+ */
+export async function readToEnd(res: Response): Promise<ReadToEnd> {
+  const events: Plain[] = [];
+  try {
+    for await (const message of readEvents(res)) events.push(JSON.parse(message.data) as Plain);
+    return { events };
+  } catch (error) {
+    return { events, error };
+  }
+}
+
 /**
  * Reads a stream until an event matches, and hands back what it read and an
  * iterator for the rest (call `rest.return()` to hang up).

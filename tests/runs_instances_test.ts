@@ -16,8 +16,9 @@ import {
   eventually,
   follow,
   openEvents,
-  type Plain,
   plain,
+  type ReadToEnd,
+  readToEnd,
   readUntil,
   resumeFromEverySeqWhileRunning,
   runRecord,
@@ -191,18 +192,12 @@ Deno.test("an instance that shuts down mid-run marks the run interrupted, and B'
 });
 
 /**
- * A fresh connection, so `deno serve --parallel` may route it to another
- * isolate. Isolates take connections about in turn, so before the `i`th one
- * a varying number of throwaway connections is made: otherwise connections
- * made by others in between could keep every probe on the same isolate.
+ * A client with a connection of its own. On Linux each isolate of `deno
+ * serve --parallel` listens on its own socket (SO_REUSEPORT) and the kernel
+ * picks one for each new connection, from a hash of its addresses: about
+ * half of them reach each isolate, once both listen.
  */
-async function connection(url: string, i: number): Promise<Deno.HttpClient> {
-  for (let k = 0; k < i % 3; k++) {
-    const throwaway = Deno.createHttpClient({ poolMaxIdlePerHost: 1 });
-    // Read whole: cancelling a body mid-read can surface an unhandled read error in fetch.
-    await (await fetch(`${url}/api/projects`, { client: throwaway })).text();
-    throwaway.close();
-  }
+function connection(): Deno.HttpClient {
   return Deno.createHttpClient({ poolMaxIdlePerHost: 1 });
 }
 
@@ -219,30 +214,27 @@ Deno.test("deno serve --parallel: isolates follow and cancel runs another isolat
   }, {
     entry: "serve.ts",
     args: ["serve", "--parallel", "-A", "--host", "127.0.0.1", "--port", String(port), "serve.ts"],
+    // Each isolate listens once it has started: the first to answer says nothing of the other.
+    isolates: 2,
   });
   const clients: Deno.HttpClient[] = [];
   try {
     const project = await createProject(server.url);
     const run = await startRun(server.url, project.id, "help");
     const owner = (await runRecord(server.url, project.id, run.runId)).owner;
-    // Open followers on fresh connections until both isolates serve some.
-    // Each follower's outcome is caught at once: one that fails while more are
-    // being opened must fail this test with its story, not as an uncaught
-    // rejection from a dangling promise (which cancels the test with no context).
-    const followers: Promise<{ instance: string | null; events: Plain[]; error?: unknown }>[] = [];
+    // Open followers on fresh connections until both isolates serve some (both
+    // listen: spawnServer waited for them). readToEnd never rejects, so a
+    // follower cut while more are opened fails this test with its story below.
+    const followers: Promise<ReadToEnd & { instance: string | null }>[] = [];
     const instances = new Set<string>();
     for (let i = 0; i < 30 && (instances.size < 2 || followers.length < 6); i++) {
-      const client = await connection(server.url, i);
+      const client = connection();
       clients.push(client);
       const res = await openEvents(server.url, run.eventsUrl, { client });
       assert.equal(res.status, 200);
       const instance = res.headers.get("x-instance-id");
       if (instance) instances.add(instance);
-      followers.push(
-        readUntil(res, () => true).then(
-          async ({ events, rest }) => ({ instance, events: plain([...events, ...await drain(rest)]) }),
-        ).catch((error) => ({ instance, events: [], error })),
-      );
+      followers.push(readToEnd(res).then((read) => ({ instance, ...read })));
     }
     assert.equal(instances.size, 2, "both isolates served followers");
     assert.ok(instances.has(owner));
@@ -270,7 +262,7 @@ Deno.test("deno serve --parallel: isolates follow and cancel runs another isolat
       const nextOwner = (await runRecord(server.url, project.id, next.runId)).owner;
       let other: Deno.HttpClient | undefined;
       for (let i = 0; i < 30 && !other; i++) {
-        const client = await connection(server.url, i);
+        const client = connection();
         clients.push(client);
         const res = await fetch(`${server.url}/api/projects/${project.id}/runs/${next.runId}`, { client });
         await res.text();
