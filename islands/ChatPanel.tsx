@@ -1,9 +1,11 @@
 import { useComputed, useSignal, useSignalEffect } from "@preact/signals";
-import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
+import { Composer } from "../components/Composer.tsx";
 import { Exchange, type ExchangeActions } from "../components/Exchange.tsx";
 import { MemoryList } from "../components/MemoryList.tsx";
 import { api, ApiError, pause, readRunEvents } from "../lib/client/api.ts";
-import type { ConnectionState } from "../lib/client/feed_follower.ts";
+import { scrollToEnd, useFollowEnd } from "../lib/client/use_follow_end.ts";
+import { connectionWords, LOCAL_ID, withMessage } from "../lib/client/conversation.ts";
 import { type ProjectChange, useProjectFeed } from "../lib/client/use_project_feed.ts";
 import { type Exchange as ExchangeData, groupExchanges, type RunInfo } from "../lib/exchanges.ts";
 import type { ChatResult, Memory, Message, Project, RunEvent, RunStarted } from "../lib/protocol.ts";
@@ -51,19 +53,6 @@ interface Notice {
   cause: "network" | "other";
 }
 
-/** The words for the connection of a live run. */
-function connectionWords(state: ConnectionState, restarted: boolean): string {
-  if (state === "offline") {
-    return typeof navigator !== "undefined" && navigator.onLine === false
-      ? "You are offline; waiting for the network"
-      : "The server cannot be reached; retrying";
-  }
-  if (state === "reconnecting") return restarted ? "The server restarted; catching up" : "Reconnecting…";
-  if (state === "connecting") return "Connecting…";
-  if (state === "fallback") return "No live updates here; the answer shows when it is ready";
-  return "Live";
-}
-
 /** The conversation as exchanges with their live steps, the composer, and the memories. */
 export default function ChatPanel(props: ChatPanelProps) {
   const { project } = props;
@@ -80,8 +69,6 @@ export default function ChatPanel(props: ChatPanelProps) {
   const announcement = useSignal("");
   const draft = useSignal("");
   const hydrated = useSignal(false);
-  /** The view follows the stream until the person scrolls up. */
-  const atBottom = useSignal(true);
   const composer = useRef<HTMLTextAreaElement>(null);
   const form = useRef<HTMLFormElement>(null);
   const announced = useRef(new Set<string>());
@@ -121,6 +108,8 @@ export default function ChatPanel(props: ChatPanelProps) {
   const ownRunning = useComputed(() =>
     own.value.findLast((id) => timelines.value[id]?.outcome === "running") ?? null
   );
+  /** The view follows the stream until the person scrolls up. */
+  const atBottom = useFollowEnd(running, hydrated);
   const busy = useComputed(() => sending.value || ownRunning.value !== null || deleted.value);
 
   // Tick elapsed times only while a run is going.
@@ -130,17 +119,6 @@ export default function ChatPanel(props: ChatPanelProps) {
     const timer = setInterval(() => now.value = serverNow(), 100);
     return () => clearInterval(timer);
   });
-
-  // Follow the stream: after every render, while a run goes and the person
-  // has not scrolled up, the end of the page (the growing answer, the active
-  // step) stays in view.
-  useLayoutEffect(() => {
-    if (hydrated.value && running.value && atBottom.value) scrollToEnd("instant");
-  });
-
-  function scrollToEnd(behavior: ScrollBehavior) {
-    scrollTo({ top: document.documentElement.scrollHeight, behavior });
-  }
 
   function setNotice(text: string, cause: Notice["cause"]) {
     notice.value = { text, cause };
@@ -194,8 +172,9 @@ export default function ChatPanel(props: ChatPanelProps) {
   /** What any tab or device did in this project, as its feed tells it. */
   function onProjectChange(change: ProjectChange) {
     // A long answer comes cut on the feed: read the conversation whole.
-    if (change.type === "message.added") change.message.truncated ? refresh() : addMessage(change.message);
-    else if (change.type === "memory.added") {
+    if (change.type === "message.added") {
+      change.message.truncated ? refresh() : messages.value = withMessage(messages.value, change.message);
+    } else if (change.type === "memory.added") {
       if (!memories.value.some((m) => m.id === change.memory.id)) {
         memories.value = [...memories.value, change.memory];
       }
@@ -211,53 +190,10 @@ export default function ChatPanel(props: ChatPanelProps) {
     }
   }
 
-  /**
-   * A message from the feed joins the conversation once, in its place: a
-   * user's message takes the place of this page's own copy shown while it
-   * was being sent.
-   */
-  function addMessage(message: Message) {
-    let list = messages.value;
-    if (list.some((m) => m.id === message.id)) return;
-    if (message.role === "user") {
-      const mine = list.findIndex((m) =>
-        m.id.startsWith("local-") &&
-        (m.runId === message.runId || (m.runId === null && m.content === message.content))
-      );
-      if (mine >= 0) list = list.filter((_, i) => i !== mine);
-    }
-    // In the order of their ids (time), this page's own copies last.
-    const key = (m: Message) => (m.id.startsWith("local-") ? "~" : "") + m.id;
-    messages.value = [...list, message].sort((a, b) => key(a) < key(b) ? -1 : 1);
-  }
-
   useEffect(() => {
     hydrated.value = true;
-    // Following stops when the person scrolls up, and starts again at the
-    // end; a page that grows or reflows (a font arrives) does not stop it.
-    // (A scroll that comes with a change of the page's height is the
-    // browser keeping content in place, not the person.)
-    let lastY = scrollY;
-    let lastHeight = document.documentElement.scrollHeight;
-    const onScroll = () => {
-      const y = scrollY;
-      const height = document.documentElement.scrollHeight;
-      if (y + innerHeight >= height - 48) atBottom.value = true;
-      else if (y < lastY - 2 && height === lastHeight) atBottom.value = false;
-      lastY = y;
-      lastHeight = height;
-    };
-    addEventListener("scroll", onScroll, { passive: true });
     addEventListener("online", reachable);
-    // A conversation opens on its latest exchange, unless the address names a place.
-    if (!location.hash) {
-      scrollToEnd("instant");
-      document.fonts?.ready.then(() => atBottom.value && scrollToEnd("instant"));
-    }
-    return () => {
-      removeEventListener("scroll", onScroll);
-      removeEventListener("online", reachable);
-    };
+    return () => removeEventListener("online", reachable);
   }, []);
 
   async function send(text: string) {
@@ -268,7 +204,7 @@ export default function ChatPanel(props: ChatPanelProps) {
     atBottom.value = true;
     scrollToEnd("instant");
     const optimistic: Message = {
-      id: `local-${Date.now()}`,
+      id: `${LOCAL_ID}${Date.now()}`,
       role: "user",
       content: message,
       runId: null,
@@ -494,81 +430,29 @@ export default function ChatPanel(props: ChatPanelProps) {
             This project was deleted, in another tab or by someone else. <a href="/">See all projects</a>
           </p>
         )}
-        <form
+        <Composer
+          projectId={project.id}
+          formRef={form}
+          textareaRef={composer}
+          draft={draft.value}
+          busy={busy.value}
+          sending={sending.value}
+          stoppable={ownRunning.value}
+          stopping={stopping.value}
           hidden={deleted.value}
-          ref={form}
-          method="post"
-          action={`/projects/${project.id}/messages`}
-          class="composer"
-          data-composer
-          aria-busy={busy.value ? "true" : undefined}
-          onSubmit={(e) => {
-            e.preventDefault();
-            send(draft.value);
+          notice={notice.value}
+          offerJump={!atBottom.value && hydrated.value}
+          reason={reason}
+          onDraft={(text) => draft.value = text}
+          onSend={() => send(draft.value)}
+          onStop={stop}
+          onJump={() => {
+            // Following again: every render from now on keeps the end in view.
+            atBottom.value = true;
+            scrollToEnd("instant");
           }}
-        >
-          {!atBottom.value && hydrated.value && (
-            <button
-              type="button"
-              class="jump"
-              onClick={() => {
-                // Following again: every render from now on keeps the end in view.
-                atBottom.value = true;
-                scrollToEnd("instant");
-              }}
-              data-jump
-            >
-              <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
-                <path d="M8 3v9M4 8l4 4 4-4" fill="none" stroke="currentColor" stroke-width="1.8" />
-              </svg>
-              Jump to latest
-            </button>
-          )}
-          {notice.value && (
-            <p class="problem" role="alert" data-problem={notice.value.cause}>
-              {notice.value.text}
-            </p>
-          )}
-          <label for="message" class="visually-hidden">Your message</label>
-          <div class="composer-box">
-            <textarea
-              id="message"
-              name="message"
-              ref={composer}
-              rows={2}
-              required
-              maxLength={32768}
-              placeholder='Ask something, or "Remember that …"'
-              value={draft.value}
-              onInput={(e) => draft.value = e.currentTarget.value}
-              onKeyDown={onKeyDown}
-              // Read-only, not disabled, so focus stays where the person left it.
-              readOnly={busy.value}
-              aria-disabled={busy.value ? "true" : undefined}
-              aria-describedby="composer-reason"
-            />
-            {ownRunning.value
-              ? (
-                <button
-                  type="submit"
-                  class="send stop"
-                  formAction={`/projects/${project.id}/runs/${ownRunning.value}/cancel`}
-                  formNoValidate
-                  onClick={stop}
-                  aria-disabled={stopping.value ? "true" : undefined}
-                  data-stop
-                >
-                  {stopping.value ? "Stopping…" : "Stop"}
-                </button>
-              )
-              : (
-                <button type="submit" class="send" disabled={sending.value}>
-                  {sending.value ? "Sending…" : "Send"}
-                </button>
-              )}
-          </div>
-          <p id="composer-reason" class="hint" data-reason>{reason}</p>
-        </form>
+          onKeyDown={onKeyDown}
+        />
       </section>
       {/* The one live region: each step once when it starts, then the outcome. */}
       <p class="visually-hidden" aria-live="polite" data-announcer>{announcement.value}</p>
