@@ -58,7 +58,9 @@ export async function pageScripts(entry?: string, root = ".", island = "ChatPane
     } catch {
       throw new Error(`The page loads "${path}", but "${file}" is missing; run \`deno task build\`.`);
     }
-    seen.set(path, { path, bytes: bytes.byteLength, gzipBytes: await gzipSize(bytes) });
+    // The gzip copy the server sends (made by the build at level 9), or the file gzipped here.
+    const served = await Deno.stat(`${file}.gz`).then((info) => info.size, () => null);
+    seen.set(path, { path, bytes: bytes.byteLength, gzipBytes: served ?? await gzipSize(bytes) });
     const text = new TextDecoder().decode(bytes);
     for (const match of text.matchAll(IMPORT)) {
       const specifier = match[1] ?? match[2];
