@@ -12,8 +12,8 @@ import type { RunEvent } from "../lib/protocol.ts";
 import { followEvents } from "../lib/runs/cursor.ts";
 import { RunRegistry } from "../lib/runs/registry.ts";
 import { createStores, type Stores } from "../lib/store/mod.ts";
-import { within } from "./helpers.ts";
-import { bulkyEngine } from "./runs_helpers.ts";
+import { createProject, within } from "./helpers.ts";
+import { bulkyEngine, follow, startCustomServer, startRun, TestEngine } from "./runs_helpers.ts";
 
 async function registry(
   options: { engine?: LocalEngine | ReturnType<typeof bulkyEngine>; maxEventsInMemory?: number } = {},
@@ -167,4 +167,29 @@ Deno.test("an event larger than one KV commit is logged whole, part by part", as
   assert.deepEqual(logged.map((e) => e.seq), live.map((e) => e.seq), "the log has every event");
   assert.deepEqual(logged, live);
   assert.ok(JSON.stringify(logged).length > 1_000_000);
+});
+
+Deno.test("runs whose events hold two-byte text all end: one commit window never exceeds KV's commit size", async () => {
+  // A curly quote makes KV store a string at two bytes a character: a commit
+  // window counted in characters would pass 800 KB and fail again and again.
+  const engine = new TestEngine({
+    answer: () =>
+      (async function* () {
+        for (let i = 0; i < 3; i++) {
+          yield { kind: "note" as const, message: "“Note”", details: "“é”".repeat(4_000) };
+        }
+        yield { kind: "token" as const, delta: "Done." };
+      })(),
+  });
+  await using server = await startCustomServer({}, { engine });
+  const projects = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => createProject(server.url, `p${i}`)),
+  );
+  const runs = await Promise.all(projects.map((p) => startRun(server.url, p.id, "hi")));
+  const ends = await within(
+    "every run to end",
+    Promise.all(runs.map(async (run) => (await follow(server.url, run.eventsUrl)).events.at(-1)?.type)),
+    60_000,
+  );
+  assert.deepEqual(new Set(ends), new Set(["result"]));
 });

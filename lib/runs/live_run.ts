@@ -215,6 +215,12 @@ export class LiveRun implements LoggedRun {
     }
   }
 
+  /** What {@linkcode LiveRun.finalWrites} weighs at most: two bytes a character (see the log writer). */
+  finalBytes(): number {
+    const record = this.#resultParts > 0 ? { ...this.record, result: null } : this.record;
+    return 2 * (JSON.stringify(record).length + JSON.stringify(this.userMessage).length) + 256;
+  }
+
   /** Called by the log writer as events reach the log. */
   written(seq: number, done: boolean): void {
     const feed = this.feed;

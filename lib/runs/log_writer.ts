@@ -20,7 +20,13 @@ import { chunkStep, PART_CHARS } from "./run_log.ts";
 
 /** KV allows 1,000 mutations and about 800 KiB per atomic commit; stay below. */
 const MAX_MUTATIONS = 900;
-const MAX_COMMIT_CHARS = 400_000;
+/**
+ * What one commit's values may weigh, in bytes. KV serialises a string with
+ * one byte per character while every character fits Latin-1, and two once
+ * one does not (a curly quote, an emoji): so a character counts two bytes.
+ */
+const MAX_COMMIT_BYTES = 700_000;
+
 /** Failed attempts at one commit before its runs are told. */
 const ATTEMPTS_BEFORE_FAILING = 5;
 
@@ -37,6 +43,8 @@ export interface LoggedRun {
   readonly endSeq: number | null;
   /** Adds the run's final writes (its record, the index) to the commit with its terminal event. */
   finalWrites(op: Deno.AtomicOperation): void;
+  /** What the final writes weigh at most, in bytes (counted as the commit is filled). */
+  finalBytes(): number;
   /** Everything up to `seq` is in the log; `done` once the terminal event and final writes are. */
   written(seq: number, done: boolean): void;
   /** The log cannot take the run's events: the run must end. */
@@ -115,7 +123,10 @@ export class LogWriter {
       if (run.pending.length === 0) {
         // A run without a log: only its final writes, grouped with other runs' like any commit.
         if (run.endSeq === null || mutations + 3 > MAX_MUTATIONS) continue;
+        const bytes = run.finalBytes();
+        if (taken.length > 0 && size + bytes > MAX_COMMIT_BYTES) continue;
         mutations += 3;
+        size += bytes;
         run.finalWrites(op);
         taken.push({ run, count: 0, done: true });
         continue;
@@ -127,11 +138,12 @@ export class LogWriter {
       while (count < run.pending.length) {
         const entry = run.pending[count]!;
         const [parts, next] = chunkStep(open, entry.json.length);
-        const fits = mutations + runMutations + parts <= MAX_MUTATIONS &&
-          size + entry.json.length <= MAX_COMMIT_CHARS;
+        // The terminal event brings the run's final writes into the same commit.
+        const bytes = 2 * entry.json.length + (entry.seq === run.endSeq ? run.finalBytes() : 0);
+        const fits = mutations + runMutations + parts <= MAX_MUTATIONS && size + bytes <= MAX_COMMIT_BYTES;
         if (!fits) break;
         runMutations += parts;
-        size += entry.json.length;
+        size += bytes;
         open = next;
         count++;
       }
@@ -156,7 +168,12 @@ export class LogWriter {
     const entry = run.pending[0]!;
     const from = this.#partsDone.get(run) ?? 0;
     const parts = Math.ceil(entry.json.length / PART_CHARS);
-    const upTo = Math.min(parts, from + Math.floor(MAX_COMMIT_CHARS / PART_CHARS));
+    // Room for the final writes too, when this is the terminal event's last commit.
+    const reserve = run.endSeq === entry.seq ? run.finalBytes() : 0;
+    const upTo = Math.min(
+      parts,
+      from + Math.max(1, Math.floor((MAX_COMMIT_BYTES - reserve) / 2 / PART_CHARS)),
+    );
     run.logExpiresAt ??= Date.now() + this.#log.ttlMs;
     this.#log.appendParts(op, run.runId, entry, from, upTo);
     if (upTo < parts) return { run, count: 0, done: false, parts: upTo };
