@@ -85,7 +85,7 @@ async function startRun(projectId: string, message: string): Promise<string> {
   return (await res.json()).runId;
 }
 
-async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
+async function until(what: string, check: () => boolean, ms = 240_000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!check()) {
     if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
