@@ -174,6 +174,14 @@ export default function ChatPanel(props: ChatPanelProps) {
     // A long answer comes cut on the feed: read the conversation whole.
     if (change.type === "message.added") {
       change.message.truncated ? refresh() : messages.value = withMessage(messages.value, change.message);
+    } else if (change.type === "run.started") {
+      // This page's message, started before its POST answered: Stop it from now on.
+      const mine = messages.value.some((m) =>
+        m.id.startsWith(LOCAL_ID) && m.runId === null && m.content === change.run.message
+      );
+      if (sending.value && mine && !own.value.includes(change.run.runId)) {
+        own.value = [...own.value, change.run.runId];
+      }
     } else if (change.type === "memory.added") {
       if (!memories.value.some((m) => m.id === change.memory.id)) {
         memories.value = [...memories.value, change.memory];
@@ -234,7 +242,7 @@ export default function ChatPanel(props: ChatPanelProps) {
       messages.value = messages.value.map((m) =>
         m === optimistic ? { ...optimistic, runId: started.runId } : m
       );
-      own.value = [...own.value, started.runId];
+      if (!own.value.includes(started.runId)) own.value = [...own.value, started.runId];
       runs.started(started);
     } catch (error) {
       connection.value = "idle";

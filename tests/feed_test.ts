@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { FeedEvent, Message, RunEvent } from "../lib/protocol.ts";
-import { call, createProject, freePort, readEvents, spawnServer, startServer, within } from "./helpers.ts";
+import { call, createProject, readEvents, spawnParallel, startServer, within } from "./helpers.ts";
 import { RUNS_ENV, startRun, tempKvPath } from "./runs_helpers.ts";
 import { FeedLog, feedScopes } from "../lib/feeds/feed_log.ts";
 import { FeedHub } from "../lib/feeds/hub.ts";
@@ -237,17 +237,9 @@ Deno.test("feeds: many viewers share one watch and one timer, and each gets keep
 
 Deno.test("deno serve --parallel: a feed on one isolate sees runs started on another", async () => {
   await using kv = await tempKvPath();
-  const port = freePort();
-  const server = await spawnServer({
+  const server = await spawnParallel({
     ...RUNS_ENV,
     LANTERN_KV_PATH: kv.path,
-    DENO_JOBS: "2",
-    PORT: String(port),
-  }, {
-    entry: "serve.ts",
-    args: ["serve", "--parallel", "-A", "--host", "127.0.0.1", "--port", String(port), "serve.ts"],
-    // Each isolate listens once it has started: the first to answer says nothing of the other.
-    isolates: 2,
   });
   const clients: Deno.HttpClient[] = [];
   try {

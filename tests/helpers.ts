@@ -364,3 +364,17 @@ export async function agentEvents(
   for await (const e of runAgent({ runId, project, userMessage, stores, engine, signal })) events.push(e);
   return events;
 }
+
+/**
+ * Starts `serve.ts` under `deno serve --parallel` with two isolates over
+ * `env`, counted as started once both have answered.
+ */
+export async function spawnParallel(env: Record<string, string>): Promise<ChildServer> {
+  const port = freePort();
+  return await spawnServer({ ...env, DENO_JOBS: "2", PORT: String(port) }, {
+    entry: "serve.ts",
+    args: ["serve", "--parallel", "-A", "--host", "127.0.0.1", "--port", String(port), "serve.ts"],
+    // Each isolate listens once it has started: the first to answer says nothing of the other.
+    isolates: 2,
+  });
+}

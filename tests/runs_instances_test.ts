@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import type { Message, RunRecord } from "../lib/protocol.ts";
-import { call, createProject, freePort, spawnServer, type TestServer, within } from "./helpers.ts";
+import { call, createProject, spawnParallel, type TestServer, within } from "./helpers.ts";
 import {
   bulkyEngine,
   type CustomServer,
@@ -203,19 +203,11 @@ function connection(): Deno.HttpClient {
 
 Deno.test("deno serve --parallel: isolates follow and cancel runs another isolate owns", async () => {
   await using kv = await tempKvPath();
-  const port = freePort();
-  const server = await spawnServer({
+  const server = await spawnParallel({
     ...RUNS_ENV,
     LANTERN_KV_PATH: kv.path,
     LANTERN_LOCAL_PACE_MS: "60",
     LANTERN_LOCAL_TOKEN_MS: "4",
-    DENO_JOBS: "2",
-    PORT: String(port),
-  }, {
-    entry: "serve.ts",
-    args: ["serve", "--parallel", "-A", "--host", "127.0.0.1", "--port", String(port), "serve.ts"],
-    // Each isolate listens once it has started: the first to answer says nothing of the other.
-    isolates: 2,
   });
   const clients: Deno.HttpClient[] = [];
   try {

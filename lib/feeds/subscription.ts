@@ -141,8 +141,7 @@ export class FeedSubscription implements TopicViewer {
     if (this.#closed) return false;
     this.#closed = true;
     this.#topic.viewers.delete(this);
-    for (const followed of this.#runs.values()) followed.held.release();
-    this.#runs.clear();
+    for (const runId of [...this.#runs.keys()]) this.#unfollow(runId);
     this.#options.shutdown?.removeEventListener("abort", this.#onAbort);
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
     this.#wake?.();
@@ -247,11 +246,17 @@ export class FeedSubscription implements TopicViewer {
     const held = await this.#options.openRun(runId).catch(() => null);
     if (!held) return;
     if (this.#closed || this.#runs.has(runId)) return held.release();
-    this.#runs.set(runId, { held, position: after });
+    const followed = { held, position: after };
+    // Attached as a reader, so the run keeps in memory what this viewer has not read yet.
+    held.feed.attach(followed);
+    this.#runs.set(runId, followed);
   }
 
   #unfollow(runId: string): void {
-    this.#runs.get(runId)?.held.release();
+    const followed = this.#runs.get(runId);
+    if (!followed) return;
+    followed.held.feed.detach(followed);
+    followed.held.release();
     this.#runs.delete(runId);
   }
 

@@ -95,7 +95,10 @@ export class FeedTopic {
     if (this.#stopped) return Promise.resolve();
     if (head < this.known) return this.#checkReset();
     this.#wanted = Math.max(this.#wanted, head);
-    this.#reading ??= this.#read().finally(() => this.#reading = null);
+    if (this.known >= this.#wanted) return this.#reading ?? Promise.resolve();
+    // A read in flight reads up to `#wanted` before it ends: it clears `#reading` in the same step as its
+    // last check, so a head that comes after that check starts a new read (never lost between the two).
+    this.#reading ??= this.#read();
     return this.#reading;
   }
 
@@ -138,23 +141,28 @@ export class FeedTopic {
   }
 
   async #read(): Promise<void> {
-    while (this.known < this.#wanted && !this.#stopped) {
-      const events = await this.#log.read(this.scope, this.known);
-      // Every seq up to the head is committed, so a short read means they expired.
-      const fresh = events.filter((e) => e.seq > this.known);
-      if (fresh.length === 0 || fresh[0]!.seq !== this.known + 1) {
-        this.events = [];
-        this.base = this.known = fresh.at(-1)?.seq ?? this.#wanted;
-      } else {
-        this.events.push(...fresh);
-        this.known = fresh.at(-1)!.seq;
+    try {
+      while (this.known < this.#wanted && !this.#stopped) {
+        const events = await this.#log.read(this.scope, this.known);
+        // Every seq up to the head is committed, so a short read means they expired.
+        const fresh = events.filter((e) => e.seq > this.known);
+        if (fresh.length === 0 || fresh[0]!.seq !== this.known + 1) {
+          this.events = [];
+          this.base = this.known = fresh.at(-1)?.seq ?? this.#wanted;
+        } else {
+          this.events.push(...fresh);
+          this.known = fresh.at(-1)!.seq;
+        }
+        if (this.events.length > KEEP_IN_MEMORY) {
+          const drop = this.events.length - KEEP_IN_MEMORY;
+          this.events.splice(0, drop);
+          this.base += drop;
+        }
+        this.#wakeAll();
       }
-      if (this.events.length > KEEP_IN_MEMORY) {
-        const drop = this.events.length - KEEP_IN_MEMORY;
-        this.events.splice(0, drop);
-        this.base += drop;
-      }
-      this.#wakeAll();
+    } finally {
+      // In the same step as the loop's last check: a head told after it starts a new read.
+      this.#reading = null;
     }
   }
 
