@@ -298,8 +298,13 @@ export class LiveRun implements LoggedRun {
     const terminal = this.#terminal;
     if (terminal && !this.feed.done) this.feed.push(terminal.event, terminal.frame);
     this.#terminal = null;
-    // Everything is in the log: a retained run keeps only its terminal event in memory.
-    if (this.#ctx.durable) this.feed.lean();
+    // Everything is in the log: a retained run keeps only its terminal event in memory once nobody reads it,
+    // and meanwhile no more than its window (the terminal event came after the last trim).
+    if (this.#ctx.durable) {
+      const max = this.#ctx.maxInMemory;
+      if (this.feed.events.length > max) this.feed.trim(this.feed.lastSeq - max / 2);
+      this.feed.lean();
+    }
     this.finished.resolve();
     this.#ctx.onFinished(this);
   }
