@@ -5,7 +5,7 @@ import { Exchange, type ExchangeActions } from "../components/Exchange.tsx";
 import { MemoryList } from "../components/MemoryList.tsx";
 import { api, ApiError, pause, readRunEvents } from "../lib/client/api.ts";
 import { scrollToEnd, useFollowEnd } from "../lib/client/use_follow_end.ts";
-import { connectionWords, LOCAL_ID, withMessage } from "../lib/client/conversation.ts";
+import { connectionWords, LOCAL_ID, localCopyIndex, withMessage } from "../lib/client/conversation.ts";
 import { type ProjectChange, useProjectFeed } from "../lib/client/use_project_feed.ts";
 import { type Exchange as ExchangeData, groupExchanges, type RunInfo } from "../lib/exchanges.ts";
 import type { ChatResult, Memory, Message, Project, RunEvent, RunStarted } from "../lib/protocol.ts";
@@ -176,9 +176,7 @@ export default function ChatPanel(props: ChatPanelProps) {
       change.message.truncated ? refresh() : messages.value = withMessage(messages.value, change.message);
     } else if (change.type === "run.started") {
       // This page's message, started before its POST answered: Stop it from now on.
-      const mine = messages.value.some((m) =>
-        m.id.startsWith(LOCAL_ID) && m.runId === null && m.content === change.run.message
-      );
+      const mine = localCopyIndex(messages.value, change.run.runId, change.run.message) >= 0;
       if (sending.value && mine && !own.value.includes(change.run.runId)) {
         own.value = [...own.value, change.run.runId];
       }

@@ -64,14 +64,17 @@ export const RunEventSchema = z.union([
 
 /** An event from its JSON text, or null when it is not JSON or not an event. */
 export function parseRunEvent(json: string): RunEvent | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  const parsed = RunEventSchema.safeParse(value);
+  const parsed = RunEventSchema.safeParse(jsonOf(json));
   return parsed.success ? parsed.data as RunEvent : null;
+}
+
+/** The value of a JSON text, or undefined when it is not JSON (which no schema accepts). */
+function jsonOf(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
 }
 
 const feedStamp = { seq: z.number(), ts: z.number() };
@@ -110,12 +113,7 @@ export const FeedEventSchema = z.union([
  * ```
  */
 export function parseFeedMessage(json: string): FeedEvent | RunEvent | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return null;
-  }
+  const value = jsonOf(json);
   const type = (value as { type?: unknown } | null)?.type;
   const parsed = typeof type === "string" && type.includes(".")
     ? FeedEventSchema.safeParse(value)

@@ -30,14 +30,28 @@ export const LOCAL_ID = "local-";
 export function withMessage(list: Message[], message: Message): Message[] {
   if (list.some((m) => m.id === message.id)) return list;
   if (message.role === "user") {
-    const mine = list.findIndex((m) =>
-      m.id.startsWith(LOCAL_ID) &&
-      (m.runId === message.runId || (m.runId === null && m.content === message.content))
-    );
+    const mine = localCopyIndex(list, message.runId, message.content);
     if (mine >= 0) list = list.filter((_, i) => i !== mine);
   }
   const key = (m: Message) => (m.id.startsWith(LOCAL_ID) ? "~" : "") + m.id;
   return [...list, message].sort((a, b) => key(a) < key(b) ? -1 : 1);
+}
+
+/**
+ * Where the page's own copy of a user's message is (-1: none): the copy of
+ * that run, or one with that text whose run is not known yet.
+ *
+ * @example
+ * ```ts
+ * import { localCopyIndex } from "./conversation.ts";
+ * const mine = { id: "local-1", role: "user" as const, content: "hi", runId: null, createdAt: "" };
+ * console.log(localCopyIndex([mine], "r1", "hi"), localCopyIndex([mine], "r1", "yo")); // 0 -1
+ * ```
+ */
+export function localCopyIndex(list: Message[], runId: string | null, content: string): number {
+  return list.findIndex((m) =>
+    m.id.startsWith(LOCAL_ID) && (m.runId === runId || (m.runId === null && m.content === content))
+  );
 }
 
 /**

@@ -85,8 +85,7 @@ export function useProjectFeed(options: ProjectFeedOptions): ProjectFeed {
   function apply(event: RunEvent) {
     clockOffset.current = Math.min(clockOffset.current, Date.now() - event.ts);
     const before = timelines.value[event.runId] ?? emptyTimeline(event.runId);
-    // A replay after a reconnect may overlap what we have.
-    if (event.seq <= before.lastSeq && !isTerminal(event)) return;
+    // A replay after a reconnect may overlap what we have: applyEvent leaves the timeline as it is then.
     const after = applyEvent(before, event);
     if (after === before) return;
     timelines.value = { ...timelines.value, [event.runId]: after };

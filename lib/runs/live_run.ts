@@ -225,8 +225,7 @@ export class LiveRun implements LoggedRun {
   written(seq: number, done: boolean): void {
     const feed = this.feed;
     // What is in the log can leave memory: followers far behind read it back from there.
-    const max = this.#ctx.maxInMemory;
-    if (feed.events.length > max) feed.trim(Math.min(seq, feed.lastSeq - max / 2));
+    this.#keepWindow(seq);
     // And what every follower has read: events then live one commit window, not the run's life.
     if (this.#ctx.durable) feed.logged(seq);
     if (this.pending.length === 0) {
@@ -294,6 +293,12 @@ export class LiveRun implements LoggedRun {
     };
   }
 
+  /** Past its window, the feed drops logged events up to `logged` (keeping the latest half window). */
+  #keepWindow(logged: number): void {
+    const max = this.#ctx.maxInMemory;
+    if (this.feed.events.length > max) this.feed.trim(Math.min(logged, this.feed.lastSeq - max / 2));
+  }
+
   #finish(): void {
     const terminal = this.#terminal;
     if (terminal && !this.feed.done) this.feed.push(terminal.event, terminal.frame);
@@ -301,8 +306,7 @@ export class LiveRun implements LoggedRun {
     // Everything is in the log: a retained run keeps only its terminal event in memory once nobody reads it,
     // and meanwhile no more than its window (the terminal event came after the last trim).
     if (this.#ctx.durable) {
-      const max = this.#ctx.maxInMemory;
-      if (this.feed.events.length > max) this.feed.trim(this.feed.lastSeq - max / 2);
+      this.#keepWindow(this.feed.lastSeq);
       this.feed.lean();
     }
     this.finished.resolve();
