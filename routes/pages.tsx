@@ -17,6 +17,7 @@ import { feedScopes } from "../lib/feeds/feed_log.ts";
 
 import { HttpError } from "../lib/http_error.ts";
 import { DomainError } from "../lib/runs/errors.ts";
+import { runResult } from "../lib/runs/waiters.ts";
 import { readForm, schemaError } from "../lib/http/body.ts";
 import { type AppDeps, requireId, requireProject, starter } from "../lib/http/deps.ts";
 import { isId } from "../lib/ids.ts";
@@ -176,7 +177,7 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
     try {
       // Inside the try: a refusal (a limit, say) comes back as a notice, not JSON.
       const run = await startRun(project, parsed.data.message);
-      await runs.result(project.id, run.id);
+      await runResult(runs, project.id, run.id);
     } catch (error) {
       const notice = error instanceof HttpError || error instanceof DomainError
         ? error.message

@@ -11,6 +11,7 @@
 import type { Message, RunEvent, RunRecord } from "../protocol.ts";
 import type { MessageStore } from "../store/messages.ts";
 import { isoNow } from "../store/kv.ts";
+import { CancelTimeout } from "./errors.ts";
 import { runKeys } from "./keys.ts";
 import { endings, settledRecord } from "./outcome.ts";
 import type { LogHead, RunLog } from "./run_log.ts";
@@ -154,6 +155,24 @@ export class Leases {
       })
       .set(runKeys.inbox(record.owner), { runId: record.id, at }, { expireIn: CANCEL_EXPIRE_MS })
       .commit();
+  }
+
+  /**
+   * Stops a running run that another instance drives and resolves with its
+   * final record: ended here as interrupted when its owner is gone, else
+   * asked of its owner, then `waitForEnd` follows it until the owner ends it.
+   * Throws {@linkcode CancelTimeout} when the owner does not answer in time.
+   */
+  async cancel(record: RunRecord, waitForEnd: () => Promise<RunRecord | null>): Promise<RunRecord> {
+    if (!(await this.ownerAlive(record.owner))) {
+      // Null when someone else ended it first: read what they wrote.
+      return (await this.interrupt(record)) ??
+        (await this.#kv.get<RunRecord>(runKeys.record(record.projectId, record.id))).value ?? record;
+    }
+    await this.requestCancel(record);
+    const final = (await waitForEnd()) ?? record;
+    if (final.status === "running") throw new CancelTimeout(record.id);
+    return final;
   }
 
   /** Watches this instance's inbox and calls `onCancel` for each run asked to stop. */

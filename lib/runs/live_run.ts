@@ -242,28 +242,8 @@ export class LiveRun implements LoggedRun {
 
   #endingFor(signal: AbortSignal): Ending {
     if (signal.reason === STOP.shutdown) return endings.interrupted(this.step);
-    if (signal.reason === STOP.timeout) {
-      const limit = this.#ctx.stores.bounds.maxRunMs;
-      return {
-        type: "error",
-        error: {
-          code: "run_timeout",
-          message: `The run took longer than ${limit} ms, the most a run may take (LANTERN_MAX_RUN_MS), ` +
-            "so it was stopped. Send a smaller request.",
-          step: this.step,
-        },
-      };
-    }
-    if (signal.reason === STOP.logFailed) {
-      return {
-        type: "error",
-        error: {
-          code: "log_write_failed",
-          message: "The run could not be saved, so it was stopped. Send your message again.",
-          step: this.step,
-        },
-      };
-    }
+    if (signal.reason === STOP.timeout) return endings.timeout(this.step, this.#ctx.stores.bounds.maxRunMs);
+    if (signal.reason === STOP.logFailed) return endings.logFailed(this.step);
     if (signal.aborted) return endings.cancelled(this.step);
     return endings.internal(this.step);
   }

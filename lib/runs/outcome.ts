@@ -36,6 +36,7 @@ export const ENDING_WORDS = {
   cancelled: "Stopped before it finished.",
   interrupted: "The server stopped before this run finished. Send your message again.",
   internal: "The run ended without an answer. Please try again.",
+  logFailed: "The run could not be saved, so it was stopped. Send your message again.",
 } as const;
 
 /**
@@ -67,6 +68,21 @@ export const endings = {
   internal: (step: StepName | null): Ending => ({
     type: "error",
     error: { code: "internal_error", message: ENDING_WORDS.internal, step },
+  }),
+  /** The run took longer than `limitMs`, the most a run may take. */
+  timeout: (step: StepName | null, limitMs: number): Ending => ({
+    type: "error",
+    error: {
+      code: "run_timeout",
+      message: `The run took longer than ${limitMs} ms, the most a run may take (LANTERN_MAX_RUN_MS), ` +
+        "so it was stopped. Send a smaller request.",
+      step,
+    },
+  }),
+  /** The run's events or result could not be saved. */
+  logFailed: (step: StepName | null): Ending => ({
+    type: "error",
+    error: { code: "log_write_failed", message: ENDING_WORDS.logFailed, step },
   }),
 } as const;
 

@@ -12,22 +12,21 @@
 
 import type { Engine } from "../agent/engine.ts";
 import { newId } from "../ids.ts";
-import type { Project, RunEvent, RunRecord } from "../protocol.ts";
+import type { Project, RunRecord } from "../protocol.ts";
 import { isoNow, listValues, type Stores } from "../store/mod.ts";
 import { restoreSpilled } from "../store/chunks.ts";
-import { FeedCursor, followEvents } from "./cursor.ts";
-import { CancelTimeout, RunExpired, RunFailed, RunNotFound, RunUnavailable, ShuttingDown } from "./errors.ts";
+import { RunExpired, RunNotFound, RunUnavailable, ShuttingDown } from "./errors.ts";
 import { type FollowerCounts, RunFeed } from "./feed.ts";
+import { announceEnd, commitStart } from "./announce.ts";
 import { runKeys } from "./keys.ts";
 import { Leases } from "./leases.ts";
 import { LiveRun, STOP } from "./live_run.ts";
+import { LiveRuns } from "./live_runs.ts";
 import { LogWriter } from "./log_writer.ts";
-import { errorOf, type TerminalEvent } from "./outcome.ts";
 import { type HeldFeed, RemoteFollows } from "./remote.ts";
 import { RunLog } from "./run_log.ts";
+import { waitForRecord } from "./waiters.ts";
 import { runStarted } from "../telemetry/run_hooks.ts";
-import { feedScopes } from "../feeds/feed_log.ts";
-import { urls } from "../urls.ts";
 
 /** Options of a {@linkcode RunRegistry}. */
 export interface RegistryOptions {
@@ -84,15 +83,13 @@ export class RunRegistry {
   #engine: Engine;
   #leaseMs: number;
   #durable: boolean;
-  #retainMs: number;
   #maxInMemory: number;
   #cancelTimeoutMs: number;
-  #live = new Map<string, LiveRun>();
+  #live: LiveRuns;
   #writer: LogWriter;
   #leases: Leases;
   #remote: RemoteFollows;
   #counts: FollowerCounts = { cursors: 0, timers: 0 };
-  #timers = new Set<ReturnType<typeof setTimeout>>();
   #leaseTimer: ReturnType<typeof setInterval> | undefined;
   #shutdown = new AbortController();
 
@@ -103,7 +100,7 @@ export class RunRegistry {
     this.#engine = options.engine;
     this.#leaseMs = options.leaseMs;
     this.#durable = options.durableLog ?? true;
-    this.#retainMs = Math.min(options.retainMs ?? 60_000, options.runTtlMs);
+    this.#live = new LiveRuns(Math.min(options.retainMs ?? 60_000, options.runTtlMs));
     this.#maxInMemory = Math.max(2, options.maxEventsInMemory ?? 4096);
     this.#cancelTimeoutMs = options.cancelTimeoutMs ?? 5_000;
     this.log = new RunLog(this.#kv, options.runTtlMs);
@@ -116,7 +113,7 @@ export class RunRegistry {
       log: this.log,
       messages: this.#stores.messages,
       shutdown,
-      onInterrupted: (record) => this.#announceEnd(record),
+      onInterrupted: (record) => announceEnd(this.#stores, record),
     });
     this.#remote = new RemoteFollows({
       kv: this.#kv,
@@ -178,18 +175,7 @@ export class RunRegistry {
       error: null,
       usage: null,
     };
-    const eventsUrl = urls.runEvents(project.id, runId);
-    // Every viewer of the project learns of the run from the commit that starts it.
-    await this.#stores.feed.commit([{
-      scope: feedScopes.project(project.id),
-      changes: [
-        { type: "run.started", run: { runId, messageId: userMessage.id, message, eventsUrl } },
-        { type: "message.added", message: userMessage },
-      ],
-    }], (op) =>
-      op.set(runKeys.record(project.id, runId), record)
-        .set(runKeys.running(runId), { projectId: project.id, owner: this.instanceId })
-        .set(this.#stores.messages.key(project.id, userMessage.id), userMessage));
+    await commitStart(this.#stores, record, userMessage);
     const feed = new RunFeed(runId, project.id, this.#counts);
     if (this.#durable) feed.backfill = (after, upTo) => this.log.read(runId, after, upTo);
     const live = new LiveRun(record, userMessage, feed, {
@@ -199,11 +185,11 @@ export class RunRegistry {
       maxInMemory: this.#maxInMemory,
       schedule: (run) => this.#writer.schedule(run),
       onFinished: (run) => {
-        this.#announceEnd(run.record);
-        this.#retain(run);
+        announceEnd(this.#stores, run.record);
+        if (!this.#shutdown.signal.aborted) this.#live.retain(run);
       },
     });
-    this.#live.set(runId, live);
+    this.#live.add(live);
     // Telemetry and run log lines observe every run; here, inside the request, so its span is linked.
     runStarted(record);
     live.drive(project);
@@ -258,74 +244,6 @@ export class RunRegistry {
   }
 
   /**
-   * The run's terminal event, once it comes: for callers that wait for the
-   * answer rather than follow the run.
-   */
-  async outcome(projectId: string, runId: string): Promise<TerminalEvent | null> {
-    const { feed, release } = await this.open(projectId, runId);
-    let terminal: RunEvent | undefined;
-    try {
-      for await (const event of followEvents(feed, 0)) terminal = event;
-    } finally {
-      release();
-    }
-    return terminal &&
-        (terminal.type === "result" || terminal.type === "error" || terminal.type === "cancelled")
-      ? terminal
-      : null;
-  }
-
-  /**
-   * The run's result, or a {@linkcode RunFailed} with how it ended without
-   * one: for the routes that answer with the result.
-   */
-  async result(projectId: string, runId: string) {
-    const terminal = await this.outcome(projectId, runId);
-    if (terminal?.type === "result") return terminal.result;
-    const error = terminal
-      ? errorOf(terminal)
-      : { code: "internal_error", message: "The run ended without an answer.", step: null };
-    throw new RunFailed(
-      error ?? { code: "internal_error", message: "The run ended without an answer.", step: null },
-    );
-  }
-
-  /**
-   * Waits up to `timeoutMs` for a running run to end, then resolves with its
-   * record (null for an unknown run): the long-poll behind
-   * `GET /runs/:runId?wait=N`. Stops early when `signal` aborts.
-   */
-  async waitForRecord(
-    projectId: string,
-    runId: string,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<RunRecord | null> {
-    const record = await this.get(projectId, runId);
-    if (!record || record.status !== "running" || timeoutMs <= 0) return record;
-    let held: HeldFeed;
-    try {
-      held = await this.open(projectId, runId);
-    } catch {
-      return record;
-    }
-    const stop = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);
-    const cursor = new FeedCursor(held.feed, {
-      after: held.feed.lastSeq,
-      shutdown: this.#shutdown.signal,
-      signal: stop,
-    });
-    try {
-      while ((await cursor.next()).kind !== "end");
-    } finally {
-      cursor.close();
-      held.release();
-    }
-    // A remote run's record is written in the same commit as its terminal event.
-    return await this.get(projectId, runId) ?? record;
-  }
-
-  /**
    * Stops a run and resolves with its final record. A run driven elsewhere is
    * stopped through its owner's inbox. Idempotent: a finished run answers with
    * its final record.
@@ -341,16 +259,10 @@ export class RunRegistry {
     const record = await this.#stored(projectId, runId);
     if (!record) throw new RunNotFound(runId);
     if (record.status !== "running") return record;
-    if (!(await this.#leases.ownerAlive(record.owner))) {
-      // Null when someone else ended it first: read what they wrote.
-      return (await this.#leases.interrupt(record)) ??
-        (await this.#kv.get<RunRecord>(runKeys.record(projectId, runId))).value ?? record;
-    }
-    await this.#leases.requestCancel(record);
-    // Follow it like any remote run (one shared watch) until its owner ends it.
-    const final = (await this.waitForRecord(projectId, runId, this.#cancelTimeoutMs)) ?? record;
-    if (final.status === "running") throw new CancelTimeout(runId);
-    return final;
+    return await this.#leases.cancel(
+      record,
+      () => waitForRecord(this, projectId, runId, this.#cancelTimeoutMs),
+    );
   }
 
   /** Marks runs whose owner's lease has lapsed as interrupted. */
@@ -371,12 +283,12 @@ export class RunRegistry {
     const remote = this.#remote.size;
     return {
       liveRuns: this.#live.size,
-      running: [...this.#live.values()].filter((r) => !r.ended).length,
+      running: this.#live.running().length,
       remoteRuns: remote.runs,
       watches: remote.watches,
       streams: this.#counts.cursors,
       streamTimers: this.#counts.timers,
-      timers: this.#timers.size,
+      timers: this.#live.timers,
     };
   }
 
@@ -388,7 +300,7 @@ export class RunRegistry {
     if (this.#shutdown.signal.aborted) return;
     this.#shutdown.abort();
     clearInterval(this.#leaseTimer);
-    const running = [...this.#live.values()].filter((r) => !r.ended);
+    const running = this.#live.running();
     if (running.length > 0 && graceMs > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -400,34 +312,9 @@ export class RunRegistry {
     for (const run of running) run.stop(STOP.shutdown);
     await Promise.all(running.map((r) => r.finished.promise));
     await this.#writer.idle();
-    await Promise.all([...this.#live.values()].map((r) => r.unwound));
+    await Promise.all(this.#live.all().map((r) => r.unwound));
     await this.#remote.close();
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
     this.#live.clear();
     await this.#leases.release();
-  }
-
-  /**
-   * Tells the project's feed that a run ended, once its record says so. (A
-   * separate commit: the run's last write is grouped with other runs' log
-   * writes, where a feed's check could fail them all.)
-   */
-  #announceEnd(record: RunRecord): void {
-    this.#stores.feed.commit([{
-      scope: feedScopes.project(record.projectId),
-      changes: [{ type: "run.ended", runId: record.id, status: record.status }],
-    }]).catch((error) => console.error(`Run ${record.id}: telling its project feed it ended failed:`, error));
-  }
-
-  /** Keeps a finished run in memory a while for late followers. */
-  #retain(run: LiveRun): void {
-    if (this.#shutdown.signal.aborted) return;
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.#live.delete(run.record.id);
-    }, this.#retainMs);
-    Deno.unrefTimer(timer);
-    this.#timers.add(timer);
   }
 }

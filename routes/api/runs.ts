@@ -12,6 +12,7 @@ import { readJson } from "../../lib/http/body.ts";
 import { type AppDeps, requireId, requireProject, starter } from "../../lib/http/deps.ts";
 import { runStream } from "../../lib/http/run_stream.ts";
 import type { RunStarted } from "../../lib/protocol.ts";
+import { runResult, waitForRecord } from "../../lib/runs/waiters.ts";
 import { LastEventId, MessageBody } from "../../lib/schemas.ts";
 import { ROUTES, urls } from "../../lib/urls.ts";
 
@@ -53,7 +54,7 @@ export function runRoutes(app: Hono, deps: AppDeps): void {
     const { message } = await readJson(c.req.raw, MessageBody);
     const project = await requireProject(stores, c.req.param("id"));
     const run = await startRun(project, message);
-    return c.json(await runs.result(project.id, run.id));
+    return c.json(await runResult(runs, project.id, run.id));
   });
 
   app.post(ROUTES.chatStream, async (c) => {
@@ -93,7 +94,7 @@ export function runRoutes(app: Hono, deps: AppDeps): void {
     // at shutdown, or as soon as the client leaves (`request.signal`; deno.json
     // opts in to "no-legacy-abort", so it fires only then).
     const wait = waitSeconds(c.req.query("wait"));
-    const run = await runs.waitForRecord(project.id, runId, wait * 1000, c.req.raw.signal);
+    const run = await waitForRecord(runs, project.id, runId, wait * 1000, c.req.raw.signal);
     if (!run) throw notFound("run", runId);
     return c.json(run, 200, { "x-instance-id": runs.instanceId });
   });

@@ -1,0 +1,78 @@
+/**
+ * What a project's feed hears of its runs: `run.started` and the user's
+ * `message.added` in the very commit that starts the run, and `run.ended`
+ * once the run's record says it ended. Viewers of the project (every tab)
+ * learn of runs from these.
+ *
+ * @example
+ * ```ts
+ * import { commitStart } from "./announce.ts";
+ * import { createStores } from "../store/mod.ts";
+ * import type { RunRecord } from "../protocol.ts";
+ *
+ * const stores = createStores(await Deno.openKv(":memory:"));
+ * const project = await stores.projects.create("Demo");
+ * const message = stores.messages.build({ role: "user", content: "Hello", runId: "r1" });
+ * const record = { id: "r1", projectId: project.id, owner: "i1", message: "Hello" } as RunRecord;
+ * await commitStart(stores, record, message);
+ * console.log((await stores.messages.list(project.id)).length); // 1
+ * stores.kv.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { Message, RunRecord } from "../protocol.ts";
+import type { Stores } from "../store/mod.ts";
+import { feedScopes } from "../feeds/feed_log.ts";
+import { urls } from "../urls.ts";
+import { runKeys } from "./keys.ts";
+
+/**
+ * Stores a new run's record, its place in the index of running runs and the
+ * user's message, and tells the project's feed, all in one atomic commit.
+ *
+ * @example
+ * ```ts ignore
+ * await commitStart(stores, record, userMessage);
+ * ```
+ */
+export async function commitStart(stores: Stores, record: RunRecord, message: Message): Promise<void> {
+  const { id: runId, projectId } = record;
+  await stores.feed.commit([{
+    scope: feedScopes.project(projectId),
+    changes: [
+      {
+        type: "run.started",
+        run: {
+          runId,
+          messageId: message.id,
+          message: record.message,
+          eventsUrl: urls.runEvents(projectId, runId),
+        },
+      },
+      { type: "message.added", message },
+    ],
+  }], (op) =>
+    op.set(runKeys.record(projectId, runId), record)
+      .set(runKeys.running(runId), { projectId, owner: record.owner })
+      .set(stores.messages.key(projectId, message.id), message));
+}
+
+/**
+ * Tells the project's feed that a run ended, once its record says so. A
+ * separate commit: the run's last write is grouped with other runs' log
+ * writes, where a feed's check could fail them all. A failure is logged: the
+ * run itself has ended and its record says so.
+ *
+ * @example
+ * ```ts ignore
+ * announceEnd(stores, finishedRecord);
+ * ```
+ */
+export function announceEnd(stores: Stores, record: RunRecord): void {
+  stores.feed.commit([{
+    scope: feedScopes.project(record.projectId),
+    changes: [{ type: "run.ended", runId: record.id, status: record.status }],
+  }]).catch((error) => console.error(`Run ${record.id}: telling its project feed it ended failed:`, error));
+}
