@@ -355,3 +355,31 @@ Deno.test("project feed: a long answer travels cut, marked truncated, and the me
     kv.close();
   }
 });
+
+Deno.test("feed log: two writers of one feed (two instances) interleave without losing or reusing a number", async () => {
+  const kv = await Deno.openKv(":memory:");
+  // Each remembers the head it wrote last; the other's appends must make it read the head again.
+  const a = new FeedLog(kv);
+  const b = new FeedLog(kv);
+  const scope = feedScopes.project("p1");
+  const change = (n: number) => ({
+    type: "project.renamed" as const,
+    project: { id: "p1", name: `n${n}`, createdAt: "2026-01-01T00:00:00.000Z" },
+  });
+  const heads: number[] = [];
+  for (let n = 1; n <= 12; n++) {
+    const writer = n % 3 === 0 ? b : a;
+    const out = await writer.commit([{ scope, changes: [change(n)] }]);
+    heads.push(out?.[scope] ?? -1);
+  }
+  // And at once: both race for the same head.
+  const raced = await Promise.all(
+    [13, 14, 15, 16].map((n) => (n % 2 ? a : b).commit([{ scope, changes: [change(n)] }])),
+  );
+  const events = await a.read(scope, 0);
+  assert.deepEqual(heads, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  assert.deepEqual(raced.map((h) => h?.[scope]).sort((x, y) => x! - y!), [13, 14, 15, 16]);
+  assert.deepEqual(events.map((e) => e.seq), Array.from({ length: 16 }, (_, i) => i + 1));
+  assert.equal(new Set(events.map((e) => e.type === "project.renamed" && e.project.name)).size, 16);
+  kv.close();
+});

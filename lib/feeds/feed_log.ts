@@ -50,6 +50,9 @@ export interface FeedAppend {
 /** The most changes {@linkcode FeedLog.read} returns at once. */
 export const FEED_READ_BATCH = 256;
 
+/** How many feeds' heads an instance remembers between its appends. */
+const KNOWN_HEADS = 1_000;
+
 /** The default time a change stays in its feed: as long as a run's log. */
 const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -59,6 +62,7 @@ export class FeedLog {
   readonly ttlMs: number;
   #listeners = new Set<(scope: string, head: number) => void>();
   #locks = new Map<string, Promise<void>>();
+  #heads = new Map<string, Deno.KvEntryMaybe<number>>();
 
   /** Feeds in `kv`; a change stays readable for `ttlMs` (the run TTL by default). */
   constructor(kv: Deno.Kv, ttlMs = DEFAULT_TTL_MS) {
@@ -92,8 +96,9 @@ export class FeedLog {
     wanted: FeedAppend[],
     build?: (op: Deno.AtomicOperation) => void,
   ): Promise<Record<string, number> | null> {
+    // Heads this instance wrote last are known: the commit's check catches any other writer.
+    let heads = this.#known(wanted) ?? await this.#readHeads(wanted);
     for (;;) {
-      const heads = await this.kv.getMany<number[]>(wanted.map((a) => feedKeys.head(a.scope)));
       const op = this.kv.atomic().check(...heads);
       build?.(op);
       const ts = Date.now();
@@ -106,18 +111,50 @@ export class FeedLog {
         op.set(feedKeys.head(append.scope), seq);
         after.push(seq);
       });
-      if ((await op.commit()).ok) {
-        const heads: Record<string, number> = {};
+      const result = await op.commit();
+      if (result.ok) {
+        const out: Record<string, number> = {};
         wanted.forEach((append, i) => {
-          heads[append.scope] = after[i]!;
-          this.#tell(append.scope, after[i]!);
+          const seq = after[i]!;
+          out[append.scope] = seq;
+          this.#remember(append.scope, {
+            key: feedKeys.head(append.scope),
+            value: seq,
+            versionstamp: result.versionstamp,
+          });
+          this.#tell(append.scope, seq);
         });
-        return heads;
+        return out;
       }
       // Was it a feed's head that moved (retry), or a check of the caller's (give up)?
-      const now = await this.kv.getMany<number[]>(wanted.map((a) => feedKeys.head(a.scope)));
+      const now = await this.#readHeads(wanted);
       if (now.every((entry, i) => entry.versionstamp === heads[i]!.versionstamp)) return null;
+      heads = now;
     }
+  }
+
+  async #readHeads(wanted: FeedAppend[]): Promise<Deno.KvEntryMaybe<number>[]> {
+    const heads = await this.kv.getMany<number[]>(wanted.map((a) => feedKeys.head(a.scope)));
+    wanted.forEach((append, i) => this.#remember(append.scope, heads[i]!));
+    return heads;
+  }
+
+  /** The heads of these feeds as this instance last wrote or read them, if it knows them all. */
+  #known(wanted: FeedAppend[]): Deno.KvEntryMaybe<number>[] | null {
+    const out: Deno.KvEntryMaybe<number>[] = [];
+    for (const append of wanted) {
+      const head = this.#heads.get(append.scope);
+      if (!head) return null;
+      out.push(head);
+    }
+    return out;
+  }
+
+  #remember(scope: string, head: Deno.KvEntryMaybe<number>): void {
+    this.#heads.delete(scope);
+    this.#heads.set(scope, head);
+    // The oldest feed is forgotten first; forgetting costs one read at its next append.
+    if (this.#heads.size > KNOWN_HEADS) this.#heads.delete(this.#heads.keys().next().value!);
   }
 
   /** A feed's last number (0 for a feed with nothing in it). */
