@@ -175,7 +175,15 @@ export function applyEvent(timeline: Timeline, event: RunEvent): Timeline {
   return next;
 }
 
-/** Folds a list of events into a timeline (replays, tests, the server). */
+/**
+ * Folds a list of events into a timeline (replays, tests, the server).
+ *
+ * @example
+ * ```ts
+ * import { foldEvents } from "./timeline.ts";
+ * console.log(foldEvents([], "r1").outcome); // running
+ * ```
+ */
 export function foldEvents(events: Iterable<RunEvent>, runId: string | null = null): Timeline {
   let timeline = emptyTimeline(runId);
   for (const event of events) timeline = applyEvent(timeline, event);
@@ -244,7 +252,15 @@ export function statusOfTimeline(t: Timeline): RunStatus {
     : "running";
 }
 
-/** How many steps have finished (done, failed or stopped). */
+/**
+ * How many steps have finished (done, failed or stopped).
+ *
+ * @example
+ * ```ts
+ * import { emptyTimeline, stepsFinished } from "./timeline.ts";
+ * console.log(stepsFinished(emptyTimeline("r1"))); // 0
+ * ```
+ */
 export function stepsFinished(timeline: Timeline): number {
   return timeline.steps.filter((s) => s.status === "done" || s.status === "error" || s.status === "cancelled")
     .length;

@@ -11,7 +11,15 @@
 import type { RunEvent } from "./protocol.ts";
 import { STEP_TABLE, type StepName, STEPS } from "./steps.ts";
 
-/** Human names of the steps (from the step table). */
+/**
+ * Human names of the steps (from the step table).
+ *
+ * @example
+ * ```ts
+ * import { STEP_LABELS } from "./timeline_words.ts";
+ * console.log(STEP_LABELS.planning); // Planning
+ * ```
+ */
 export const STEP_LABELS: Readonly<Record<StepName, string>> = Object.fromEntries(
   STEPS.map((step) => [step, STEP_TABLE[step].label]),
 ) as Record<StepName, string>;
