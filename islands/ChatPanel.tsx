@@ -36,8 +36,11 @@ export default function ChatPanel(props: ChatPanelProps) {
     olderHtml.current = document.querySelector("#chat [data-older]")?.innerHTML ?? "";
   }
   // The one live region: each step once when it starts, then the outcome.
-  const announcer = <p class="visually-hidden" aria-live="polite" data-announcer>{chat.announcement.value}
-  </p>;
+  const announcer = (
+    <p class="visually-hidden" aria-live="polite" data-announcer>
+      {chat.announcement.value}
+    </p>
+  );
 
   if (chat.deleted.value) {
     return (
