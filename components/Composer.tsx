@@ -1,4 +1,5 @@
 import type { Ref } from "preact";
+import { urls } from "../lib/urls.ts";
 
 /** What the composer shows and does; the island owns the state. */
 export interface ComposerProps {
@@ -6,13 +7,12 @@ export interface ComposerProps {
   formRef: Ref<HTMLFormElement>;
   textareaRef: Ref<HTMLTextAreaElement>;
   draft: string;
-  /** Read-only while this page's run goes (or it is sending, or the project is gone). */
+  /** Read-only while this page's run goes (or it is sending). */
   busy: boolean;
   sending: boolean;
   /** The run Stop stops, if one of this page's runs goes. */
   stoppable: string | null;
   stopping: boolean;
-  hidden: boolean;
   /** Shown above the box: a notice about what went wrong, and where it came from. */
   notice: { text: string; cause: string } | null;
   /** Offer "Jump to latest" (the person scrolled up while a run goes). */
@@ -32,10 +32,9 @@ export interface ComposerProps {
 export function Composer(p: ComposerProps) {
   return (
     <form
-      hidden={p.hidden}
       ref={p.formRef}
       method="post"
-      action={`/projects/${p.projectId}/messages`}
+      action={urls.pageMessages(p.projectId)}
       class="composer"
       data-composer
       aria-busy={p.busy ? "true" : undefined}
@@ -76,7 +75,7 @@ export function Composer(p: ComposerProps) {
             <button
               type="submit"
               class="send stop"
-              formAction={`/projects/${p.projectId}/runs/${p.stoppable}/cancel`}
+              formAction={urls.pageCancel(p.projectId, p.stoppable)}
               formNoValidate
               onClick={p.onStop}
               aria-disabled={p.stopping ? "true" : undefined}

@@ -1,7 +1,8 @@
 import { Component } from "preact";
-import type { Exchange as ExchangeData, RunInfo } from "../lib/exchanges.ts";
+import { ENDED_LABELS, type Exchange as ExchangeData, type RunInfo } from "../lib/exchanges.ts";
 import type { MessageStatus } from "../lib/protocol.ts";
 import type { Timeline } from "../lib/timeline.ts";
+import { urls } from "../lib/urls.ts";
 import { Markdown } from "./Markdown.tsx";
 import { StepRail } from "./StepRail.tsx";
 
@@ -13,13 +14,6 @@ const ENDED_NOTE: Record<MessageStatus, string> = {
   cancelled: "Stopped before an answer.",
   interrupted: "Interrupted: the server stopped before it answered.",
   failed: "This message did not get an answer.",
-};
-
-/** The word before the reason, when there is one. */
-const ENDED_LABEL: Record<MessageStatus, string> = {
-  cancelled: "Stopped",
-  interrupted: "Interrupted",
-  failed: "Failed",
 };
 
 /** Whether a message is long enough to fold. */
@@ -113,7 +107,7 @@ export class Exchange extends Component<ExchangeProps> {
             info={p.info}
             open={p.open}
             now={p.now}
-            href={`/projects/${p.projectId}?steps=${runId}#x-${runId}`}
+            href={`${urls.projectPage(p.projectId)}?steps=${runId}#x-${runId}`}
             onToggle={actions ? (e) => actions.toggleSteps(e, runId) : undefined}
             connection={p.connection
               ? (
@@ -140,11 +134,11 @@ export class Exchange extends Component<ExchangeProps> {
         {ended && user && (
           <div class="ended" data-ended={ended}>
             <p class="msg-note">
-              {p.endedReason ? `${ENDED_LABEL[ended]}: ${p.endedReason}` : ENDED_NOTE[ended]}
+              {p.endedReason ? `${ENDED_LABELS[ended]}: ${p.endedReason}` : ENDED_NOTE[ended]}
             </p>
             <form
               method="post"
-              action={`/projects/${p.projectId}/messages`}
+              action={urls.pageMessages(p.projectId)}
               onSubmit={actions ? (e) => actions.retry(e, user.content) : undefined}
             >
               <input type="hidden" name="message" value={user.content} />

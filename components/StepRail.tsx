@@ -1,15 +1,14 @@
 import type { JSX } from "preact";
 import { infoOfTimeline, type RunInfo, summaryLine } from "../lib/exchanges.ts";
 import { STEPS } from "../lib/protocol.ts";
+import type { Timeline, TimelineStep } from "../lib/timeline.ts";
 import {
   formatDuration,
   mentionsHint,
   nextStepHint,
   STEP_LABELS,
-  type Timeline,
-  type TimelineStep,
-} from "../lib/timeline.ts";
-import { StepIcon } from "./StepIcon.tsx";
+  withoutRepeatedReasons,
+} from "../lib/timeline_words.ts";
 
 const STATUS_TEXT: Record<TimelineStep["status"], string> = {
   pending: "waiting",
@@ -69,18 +68,21 @@ export function StepRail({ runId, timeline, info, open, now, href, onToggle, con
     >
       {t && (
         <ol class="rail-bar" aria-label="Steps of the run">
-          {t.steps.map((s) => (
-            <li
-              key={s.step}
-              class={`seg seg-${s.status}`}
-              data-step={s.step}
-              data-status={s.status}
-              aria-current={s.status === "active" ? "step" : undefined}
-              title={`${STEP_LABELS[s.step]}: ${STATUS_TEXT[s.status]}`}
-            >
-              <span class="visually-hidden">{`${STEP_LABELS[s.step]}: ${STATUS_TEXT[s.status]}`}</span>
-            </li>
-          ))}
+          {t.steps.map((s) => {
+            const said = `${STEP_LABELS[s.step]}: ${STATUS_TEXT[s.status]}`;
+            return (
+              <li
+                key={s.step}
+                class={`seg seg-${s.status}`}
+                data-step={s.step}
+                data-status={s.status}
+                aria-current={s.status === "active" ? "step" : undefined}
+                title={said}
+              >
+                <span class="visually-hidden">{said}</span>
+              </li>
+            );
+          })}
         </ol>
       )}
       <div class="rail-line">
@@ -119,36 +121,38 @@ export function StepRail({ runId, timeline, info, open, now, href, onToggle, con
 function StepList({ id, timeline, now }: { id: string; timeline: Timeline; now: number }) {
   return (
     <ol class="step-list" id={id} aria-label="Steps in detail">
-      {timeline.steps.map((s) => (
-        <li key={s.step} class={`step step-${s.status}`} data-step-detail={s.step}>
-          <span class="step-icon">
-            <StepIcon step={s.step} />
-          </span>
-          <div class="step-body">
-            <p class="step-head">
-              <span class="step-name">{STEP_LABELS[s.step]}</span>
-              {s.status !== "done" && <span class="step-state">{STATUS_TEXT[s.status]}</span>}
-              <span class="step-time">{elapsed(s, now)}</span>
-            </p>
-            {s.message && <p class="step-message">{s.message}</p>}
-            {s.status === "error" && timeline.error &&
-              !mentionsHint(s.message, nextStepHint(timeline.error.code)) && (
-              <p class="step-next" data-next>{nextStepHint(timeline.error.code)}</p>
-            )}
-            {s.details && <pre class="step-details">{s.details}</pre>}
-            {s.updates.length > 0 && (
-              <ul class="step-updates">
-                {s.updates.map((u, i) => (
-                  <li key={i} class={u.ok === false ? "update-failed" : undefined} data-update>
-                    {u.message}
-                    {u.details && <code>{u.details}</code>}
-                  </li>
-                ))}
-              </ul>
-            )}
-          </div>
-        </li>
-      ))}
+      {timeline.steps.map((s, i) => {
+        // A reason shows once, under the step that made the plan.
+        const details = withoutRepeatedReasons(s.details, timeline.steps.slice(0, i).map((e) => e.details));
+        return (
+          <li key={s.step} class={`step step-${s.status}`} data-step-detail={s.step}>
+            <span class="step-icon" data-icon={s.step} aria-hidden="true" />
+            <div class="step-body">
+              <p class="step-head">
+                <span class="step-name">{STEP_LABELS[s.step]}</span>
+                {s.status !== "done" && <span class="step-state">{STATUS_TEXT[s.status]}</span>}
+                <span class="step-time">{elapsed(s, now)}</span>
+              </p>
+              {s.message && <p class="step-message">{s.message}</p>}
+              {s.status === "error" && timeline.error &&
+                !mentionsHint(s.message, nextStepHint(timeline.error.code)) && (
+                <p class="step-next" data-next>{nextStepHint(timeline.error.code)}</p>
+              )}
+              {details && <pre class="step-details">{details}</pre>}
+              {s.updates.length > 0 && (
+                <ul class="step-updates">
+                  {s.updates.map((u, n) => (
+                    <li key={n} class={u.ok === false ? "update-failed" : undefined} data-update>
+                      {u.message}
+                      {u.details && <code>{u.details}</code>}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </div>
+          </li>
+        );
+      })}
     </ol>
   );
 }

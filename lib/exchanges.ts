@@ -6,9 +6,10 @@
  * @module
  */
 
-import type { Message, RunRecord, RunStatus, StepName } from "./protocol.ts";
+import type { Message, MessageStatus, RunRecord, RunStatus, StepName } from "./protocol.ts";
 import { STEPS } from "./protocol.ts";
-import { formatDuration, STEP_LABELS, type Timeline } from "./timeline.ts";
+import { statusOfTimeline, type Timeline } from "./timeline.ts";
+import { formatDuration, STEP_LABELS } from "./timeline_words.ts";
 
 /** One exchange: the user's message, its run, and the answer (when there is one). */
 export interface Exchange {
@@ -105,7 +106,8 @@ export function runInfo(record: RunRecord): RunInfo {
   return { status: record.status, durationMs: record.durationMs, step: record.error?.step ?? null };
 }
 
-const ENDED: Partial<Record<RunStatus, string>> = {
+/** The word for how a run ended without an answer (a folded rail, an exchange's note). */
+export const ENDED_LABELS: Readonly<Record<MessageStatus, string>> = {
   failed: "Failed",
   cancelled: "Stopped",
   interrupted: "Interrupted",
@@ -127,7 +129,7 @@ export function summaryLine(info: RunInfo): string {
   if (info.status === "succeeded") return `${STEPS.length} steps${time}`;
   if (info.status === "running") return "Working";
   const where = info.step ? ` at ${STEP_LABELS[info.step]}` : "";
-  return `${ENDED[info.status] ?? "Ended"}${where}${time}`;
+  return `${ENDED_LABELS[info.status as MessageStatus] ?? "Ended"}${where}${time}`;
 }
 
 /**
@@ -142,13 +144,6 @@ export function summaryLine(info: RunInfo): string {
  */
 export function infoOfTimeline(t: Timeline): RunInfo {
   const durationMs = t.startedAt !== null && t.endedAt !== null ? t.endedAt - t.startedAt : null;
-  const status: RunStatus = t.outcome === "succeeded"
-    ? "succeeded"
-    : t.outcome === "cancelled"
-    ? "cancelled"
-    : t.outcome === "failed"
-    ? (t.error?.code === "interrupted" ? "interrupted" : "failed")
-    : "running";
   const where = t.steps.find((s) => s.status === "error" || s.status === "cancelled");
-  return { status, durationMs, step: t.error?.step ?? where?.step ?? null };
+  return { status: statusOfTimeline(t), durationMs, step: t.error?.step ?? where?.step ?? null };
 }

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { RunEvent, RunRecord } from "./protocol.ts";
+import type { RunEvent, RunRecord, RunStatus } from "./protocol.ts";
 import { isTerminal } from "./runs/outcome.ts";
-import { STEP_TABLE, type StepName, STEPS } from "./steps.ts";
+import { type StepName, STEPS } from "./steps.ts";
 
 /**
  * The state of one step in the timeline. `skipped` is a step that never ran
@@ -43,11 +43,6 @@ export interface Timeline {
   startedAt: number | null;
   endedAt: number | null;
 }
-
-/** Human names of the steps (from the step table). */
-export const STEP_LABELS: Readonly<Record<StepName, string>> = Object.fromEntries(
-  STEPS.map((step) => [step, STEP_TABLE[step].label]),
-) as Record<StepName, string>;
 
 /**
  * An empty timeline: every step pending.
@@ -180,7 +175,15 @@ export function applyEvent(timeline: Timeline, event: RunEvent): Timeline {
   return next;
 }
 
-/** Folds a list of events into a timeline (replays, tests, the server). */
+/**
+ * Folds a list of events into a timeline (replays, tests, the server).
+ *
+ * @example
+ * ```ts
+ * import { foldEvents } from "./timeline.ts";
+ * console.log(foldEvents([], "r1").outcome); // running
+ * ```
+ */
 export function foldEvents(events: Iterable<RunEvent>, runId: string | null = null): Timeline {
   let timeline = emptyTimeline(runId);
   for (const event of events) timeline = applyEvent(timeline, event);
@@ -231,102 +234,34 @@ export function timelineFromRecord(record: RunRecord): Timeline {
   };
 }
 
-/** How many steps have finished (done, failed or stopped). */
+/**
+ * The status of a run as its timeline shows it (a failure whose code is
+ * `interrupted` is an interruption, as in the run's record).
+ *
+ * @example
+ * ```ts
+ * import { emptyTimeline, statusOfTimeline } from "./timeline.ts";
+ * console.log(statusOfTimeline(emptyTimeline("r1"))); // running
+ * ```
+ */
+export function statusOfTimeline(t: Timeline): RunStatus {
+  return t.outcome === "failed"
+    ? (t.error?.code === "interrupted" ? "interrupted" : "failed")
+    : t.outcome === "succeeded" || t.outcome === "cancelled"
+    ? t.outcome
+    : "running";
+}
+
+/**
+ * How many steps have finished (done, failed or stopped).
+ *
+ * @example
+ * ```ts
+ * import { emptyTimeline, stepsFinished } from "./timeline.ts";
+ * console.log(stepsFinished(emptyTimeline("r1"))); // 0
+ * ```
+ */
 export function stepsFinished(timeline: Timeline): number {
   return timeline.steps.filter((s) => s.status === "done" || s.status === "error" || s.status === "cancelled")
     .length;
-}
-
-/**
- * What a screen reader hears for one event, or `null` for events that are
- * not announced: each step once when it starts, and how the run ended.
- * Tokens are not announced, the answer is read when it is complete.
- *
- * @example
- * ```ts
- * import { announcementFor } from "./timeline.ts";
- * const line = announcementFor({
- *   type: "progress", runId: "r1", seq: 3, ts: 5,
- *   progress: { step: "analyzing", phase: "start", message: "Reading", details: "", timestamp: "", metadata: {} },
- * });
- * console.log(line); // Step 3 of 8, Analyzing: Reading
- * ```
- */
-export function announcementFor(event: RunEvent): string | null {
-  switch (event.type) {
-    case "progress": {
-      const p = event.progress;
-      if (p.phase !== "start") return null;
-      const index = STEPS.indexOf(p.step) + 1;
-      return `Step ${index} of ${STEPS.length}, ${STEP_LABELS[p.step]}${p.message ? `: ${p.message}` : ""}`;
-    }
-    case "result":
-      return "Answer ready.";
-    case "error":
-      return `The run failed: ${explainError(event.error)}`;
-    case "cancelled":
-      return "Stopped.";
-    default:
-      return null;
-  }
-}
-
-/**
- * What the person can do after a run ends with error `code`: one sentence.
- *
- * @example
- * ```ts
- * import { nextStepHint } from "./timeline.ts";
- * console.log(nextStepHint("interrupted")); // Send your message again.
- * ```
- */
-export function nextStepHint(code: string): string {
-  if (code === "interrupted") return "Send your message again.";
-  if (code === "lost") return "Reload the page to see where it stands.";
-  if (code === "invalid_plan") return "Rephrase your message and send it again.";
-  if (code === "cancelled") return "Send a new message when you are ready.";
-  if (code === "model_auth") return "Check OPENAI_API_KEY on the server, then send your message again.";
-  if (code === "model_not_found") return "Check LANTERN_MODEL on the server, then send your message again.";
-  if (code === "model_rate_limited") return "Wait a minute, then send your message again.";
-  if (code.startsWith("model_")) return "The model did not answer; try again in a moment.";
-  return "Try again; if it keeps failing, check the server's log.";
-}
-
-/**
- * An error's message followed by what to do next, unless the message says
- * it already.
- *
- * @example
- * ```ts
- * import { explainError } from "./timeline.ts";
- * console.log(explainError({ code: "invalid_plan", message: "The plan names no tool." }));
- * // The plan names no tool. Rephrase your message and send it again.
- * ```
- */
-export function explainError(error: { code: string; message: string }): string {
-  const hint = nextStepHint(error.code);
-  return mentionsHint(error.message, hint) ? error.message : `${error.message} ${hint}`;
-}
-
-/** Whether `message` already tells the person what `hint` says. */
-export function mentionsHint(message: string, hint: string): boolean {
-  const words = (text: string) => text.toLowerCase().replace(/[^a-z0-9 ]/g, "");
-  return words(message).includes(words(hint));
-}
-
-/**
- * A duration for people: `850 ms`, `1.6 s`, `2 min 5 s`.
- *
- * @example
- * ```ts
- * import { formatDuration } from "./timeline.ts";
- * console.log(formatDuration(1640)); // 1.6 s
- * ```
- */
-export function formatDuration(ms: number): string {
-  const value = Math.max(0, ms);
-  if (value < 1000) return `${Math.round(value)} ms`;
-  if (value < 60_000) return `${(value / 1000).toFixed(1)} s`;
-  const seconds = Math.round(value / 1000);
-  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }

@@ -141,10 +141,12 @@ Deno.test("the why reaches API clients through the wire schema and the page's st
   const html = renderToString(
     <StepRail runId="run-1" timeline={timeline} info={null} open now={0} href="/p/run-1" />,
   );
+  // The page says why once, under planning; validation and execution show the action without it.
   for (const step of ["planning", "validation", "execution"]) {
     const at = html.indexOf(`data-step-detail="${step}"`);
     assert.ok(at >= 0, `the ${step} step is listed`);
     const item = html.slice(at, html.indexOf("</li>", html.indexOf('class="step-details"', at)));
-    assert.ok(item.includes(`Why: ${why}`), `the ${step} step's details show the why:\n${item}`);
+    assert.ok(item.includes("1. save_memory("), `the ${step} step's details show the action:\n${item}`);
+    assert.equal(item.includes(why), step === "planning", `the ${step} step's details and the why:\n${item}`);
   }
 });

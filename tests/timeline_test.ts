@@ -1,17 +1,22 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type AgentEvent, type RunEvent, type RunRecord, type StepName, STEPS } from "../lib/protocol.ts";
+import { describePlan } from "../lib/agent/steps/plan_text.ts";
 import {
-  announcementFor,
   applyEvent,
   emptyTimeline,
-  explainError,
   foldEvents,
-  formatDuration,
-  nextStepHint,
+  statusOfTimeline,
   stepsFinished,
   timelineFromRecord,
 } from "../lib/timeline.ts";
+import {
+  announcementFor,
+  explainError,
+  formatDuration,
+  nextStepHint,
+  withoutRepeatedReasons,
+} from "../lib/timeline_words.ts";
 
 /** Stamps agent events as the registry does: runId, seq 1, 2, 3…, ts 100 ms apart. */
 function stamp(bodies: AgentEvent[], runId = "run1"): RunEvent[] {
@@ -230,6 +235,42 @@ Deno.test("an error says what to do next, once", () => {
     explainError({ code: "invalid_plan", message: "No such tool." }),
     "No such tool. Rephrase your message and send it again.",
   );
+});
+
+Deno.test("a reason shows once: validation and execution list the planned actions without it", () => {
+  const plan = [
+    { tool: "save_memory", args: { text: "Ana leads design" }, why: "You asked to keep it." },
+    { tool: "search_memories", args: { query: "launch" }, why: "You asked when.\nAbout the launch." },
+  ];
+  const planned = describePlan(plan);
+  const listed = withoutRepeatedReasons(planned, [planned]);
+  assert.equal(listed, '1. save_memory({"text":"Ana leads design"})\n2. search_memories({"query":"launch"})');
+  // Nothing said before: the reasons stay (also one that runs over two lines).
+  assert.equal(withoutRepeatedReasons(planned, []), planned);
+  // A new plan (made at validation) keeps the reasons planning did not give, once.
+  const replanned = describePlan([plan[0]!, { ...plan[1]!, why: "You asked when." }]);
+  assert.equal(
+    withoutRepeatedReasons(replanned, [planned]),
+    '1. save_memory({"text":"Ana leads design"})\n2. search_memories({"query":"launch"})\n   Why: You asked when.',
+  );
+  // A reason is only dropped when it was said whole, not when an earlier one starts with it.
+  const longer = describePlan([{ ...plan[0]!, why: "You asked to keep it. Twice." }]);
+  assert.equal(withoutRepeatedReasons(describePlan([plan[0]!]), [longer]), describePlan([plan[0]!]));
+  // Details that are not a plan are left as they are.
+  assert.equal(withoutRepeatedReasons("+ Ana leads design", [planned]), "+ Ana leads design");
+});
+
+Deno.test("a timeline's status: running, succeeded, cancelled, failed or interrupted", () => {
+  const [cancelled, failed, interrupted] = [
+    { type: "cancelled", cancelled: { message: "Stopped.", step: null } },
+    { type: "error", error: { code: "invalid_plan", message: "No.", step: null } },
+    { type: "error", error: { code: "interrupted", message: "Gone.", step: null } },
+  ].map((body) => foldEvents(stamp([body as AgentEvent]), "run1"));
+  assert.equal(statusOfTimeline(emptyTimeline("run1")), "running");
+  assert.equal(statusOfTimeline(foldEvents(fullRun(), "run1")), "succeeded");
+  assert.equal(statusOfTimeline(cancelled!), "cancelled");
+  assert.equal(statusOfTimeline(failed!), "failed");
+  assert.equal(statusOfTimeline(interrupted!), "interrupted");
 });
 
 Deno.test("durations read well from milliseconds to minutes", () => {

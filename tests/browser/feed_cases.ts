@@ -157,10 +157,17 @@ browserTest("two tabs: a rename and a delete in one show in the other; the list 
   await list.waitForSelector(".project-row >> text=Newcomer");
   await call(`${server.url}/api/projects/${project.id}`, { method: "DELETE" });
   await b.waitForSelector("[data-deleted]");
-  assert.match((await b.locator("[data-deleted]").textContent()) ?? "", /deleted/);
-  assert.equal(await b.locator("form[data-composer]").isVisible(), false);
+  // The page says so in place of the project: no memory, no conversation, no composer; a way back.
+  assert.match((await b.locator("[data-deleted] h2").textContent()) ?? "", /^This project was deleted\.$/);
+  for (const gone of ["form[data-composer]", ".memory-panel", "[data-memories]", ".thread"]) {
+    assert.equal(await b.locator(gone).count(), 0, `the deleted project's page still shows ${gone}`);
+  }
+  assert.equal(await b.locator("[data-announcer]").textContent(), "This project was deleted.");
   await a.waitForSelector("[data-deleted]");
   await list.waitForFunction(() => !document.body.textContent?.includes("After"));
   await screenshot(b, "22-deleted-in-another-tab");
+  await b.locator("[data-deleted]").getByRole("link", { name: "See all projects" }).click();
+  await b.waitForURL(`${server.url}/`);
+  await b.waitForSelector(".project-row >> text=Newcomer");
   await call(`${server.url}/api/projects/${other.id}`, { method: "DELETE" });
 });

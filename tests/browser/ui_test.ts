@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { type StepName, STEPS } from "../../lib/protocol.ts";
-import { STEP_LABELS } from "../../lib/timeline.ts";
+import { STEP_LABELS } from "../../lib/timeline_words.ts";
 import { BUDGET_BYTES, pageScripts } from "../../scripts/size.ts";
 import { call, createProject, startServer } from "../helpers.ts";
 import {
@@ -148,6 +148,32 @@ browserTest(
       assert.match(text, /^\d+(\.\d)? (ms|s)$/);
     }
     assert.equal(await page.locator("[data-step-detail] .step-message").count(), STEPS.length);
+    // Why the action was chosen shows once, under planning; validation and
+    // execution show the same action without repeating it.
+    const details = async (step: string) =>
+      (await page.locator(`[data-step-detail="${step}"] .step-details`).textContent()) ?? "";
+    const planned = await details("planning");
+    assert.match(planned, /^1\. save_memory\(.*\)\n {3}Why: “remember” asks to keep/);
+    for (const step of ["validation", "execution"]) {
+      assert.match(
+        await details(step),
+        /^1\. save_memory\(\{"text":"The launch is on May 3"/,
+        `${step} details`,
+      );
+      assert.doesNotMatch(await details(step), /Why:/, `the ${step} step repeats the why`);
+    }
+    assert.match(
+      (await page.locator('[data-step-detail="execution"] [data-update]').textContent()) ?? "",
+      /^Saved "The launch is on May 3"/,
+    );
+    // Every step's icon is drawn (a mask from the styles).
+    const masks = await page.locator("[data-step-detail] .step-icon").evaluateAll((icons) =>
+      icons.map((icon) => {
+        const style = getComputedStyle(icon, "::before");
+        return style.maskImage.startsWith("url(") && style.width === "18px";
+      })
+    );
+    assert.deepEqual(masks, STEPS.map(() => true));
     await screenshot(page, "02-steps-open", { fullPage: false });
     // The live region announced each step once, in order, then the outcome.
     const announced = log.filter((c) => c.kind === "announce" && c.value !== "").map((c) => c.value);
