@@ -7,7 +7,8 @@ import { LocalEngine } from "../lib/agent/local_engine.ts";
 import { createApp } from "../lib/app.ts";
 import { loadConfig } from "../lib/config.ts";
 import { STEPS } from "../lib/protocol.ts";
-import type { ChatResult, Memory, Message, RunRecord } from "../lib/protocol.ts";
+import type { ChatResult, Memory, Message, RunEvent, RunRecord } from "../lib/protocol.ts";
+import { AguiMapper } from "../lib/agui/mapper.ts";
 import { RunRegistry } from "../lib/runs/registry.ts";
 import { createStores } from "../lib/store/mod.ts";
 import { call, createProject, eventually, startServer, TEST_ENV, within } from "./helpers.ts";
@@ -380,4 +381,16 @@ Deno.test("a body that is not a RunAgentInput with a user message is refused wit
   // Nothing was started by a refused request.
   const runs = await call<RunRecord[]>(`${server.url}/api/projects/${project.id}/runs`);
   assert.deepEqual(runs.body, []);
+});
+
+Deno.test("an event type the AG-UI mapper has no event for travels whole as CUSTOM lantern.<type>", () => {
+  const mapper = new AguiMapper({ threadId: "t1", runId: "c1", lanternRunId: "r1", projectId: "p1" });
+  mapper.start([]);
+  // A newer server's event, unknown to this mapper: not dropped, not an error.
+  const newer = { type: "note", runId: "r1", seq: 2, ts: 1_000, note: { text: "Hi" } } as unknown as RunEvent;
+  const out = mapper.map(newer);
+  assert.equal(out.length, 1);
+  assert.deepEqual(out[0], { type: EventType.CUSTOM, timestamp: 1_000, name: "lantern.note", value: newer });
+  assert.equal(EventSchema.safeParse(out[0]).success, true);
+  assert.equal(mapper.ended, false);
 });

@@ -19,7 +19,9 @@
  * - `result`: `RUN_FINISHED` with the result;
  * - `cancelled`: the open message and step closed, then `RUN_FINISHED` with
  *   outcome `cancelled`;
- * - `error`: `RUN_ERROR` with its code and message, and nothing after it.
+ * - `error`: `RUN_ERROR` with its code and message, and nothing after it;
+ * - an event type it has no AG-UI event for: `CUSTOM` named `lantern.<type>`,
+ *   the event whole as its value.
  *
  * @example Map a run that failed at once
  * ```ts
@@ -163,6 +165,11 @@ export class AguiMapper {
           message: event.error.message,
           rawEvent: event,
         }];
+      default: {
+        // A type this mapper has no AG-UI event for (a newer one) travels whole as `CUSTOM` `lantern.<type>`.
+        const unknown = event as RunEvent;
+        return [{ type: EventType.CUSTOM, timestamp, name: `lantern.${unknown.type}`, value: unknown }];
+      }
     }
   }
 
