@@ -15,6 +15,23 @@ import { FeedLog, feedScopes } from "../feeds/feed_log.ts";
 import { type Bounds, checkMemoryCount, checkMemoryText, DEFAULT_BOUNDS } from "./bounds.ts";
 import { isoNow, listValues } from "./kv.ts";
 
+/** Attempts at one add before giving up (each lost attempt is another writer's success). */
+const MAX_ADD_ATTEMPTS = 50;
+
+/**
+ * The key every add of a project's memories bumps, so the count checked
+ * against `maxMemories` is atomic with the write (see {@linkcode MemoryStore.add}).
+ *
+ * @example
+ * ```ts
+ * import { memoryGuardKey } from "./memories.ts";
+ * console.log(memoryGuardKey("p1")); // ["memory_guard", "p1"]
+ * ```
+ */
+export function memoryGuardKey(projectId: string): Deno.KvKey {
+  return ["memory_guard", projectId];
+}
+
 /** Whether a memory is current (not replaced by a newer fact). */
 export function isCurrent(memory: Memory): boolean {
   return memory.supersededBy === undefined || memory.supersededBy === null;
@@ -57,6 +74,12 @@ export class MemoryStore {
    * new memory and those it replaced (ids that are missing or already
    * replaced are skipped). Throws a `BoundExceeded` (and writes nothing)
    * for a text over `maxMemoryChars` or past `maxMemories` current memories.
+   *
+   * The count is atomic with the write: every add also bumps the project's
+   * guard key, and commits only if the guard is as it was when the memories
+   * were counted, so two adds at the bound (in this process or another)
+   * cannot both pass; the one that lost counts again. A delete only lowers
+   * the count, so it needs no guard.
    */
   async add(
     projectId: string,
@@ -70,32 +93,40 @@ export class MemoryStore {
       ...(fields.subject ? { supersededBy: null } : {}),
       createdAt: isoNow(),
     };
-    const replaced: { entry: Deno.KvEntry<Memory>; old: Memory }[] = [];
-    for (const id of new Set(replaces)) {
-      const entry = await this.#kv.get<Memory>(["memories", projectId, id]);
-      if (entry.value === null || !isCurrent(entry.value)) continue;
-      replaced.push({ entry, old: { ...entry.value, supersededBy: memory.id } });
+    for (let attempt = 1;; attempt++) {
+      // Read before the count: an add committed after this read makes this commit's check fail.
+      const guard = this.#bounds.maxMemories > 0
+        ? await this.#kv.get<number>(memoryGuardKey(projectId))
+        : null;
+      // Memories replaced meanwhile (by another run) are skipped: the fact is saved rather than lost.
+      const replaced: { entry: Deno.KvEntry<Memory>; old: Memory }[] = [];
+      for (const id of new Set(replaces)) {
+        const entry = await this.#kv.get<Memory>(["memories", projectId, id]);
+        if (entry.value === null || !isCurrent(entry.value)) continue;
+        replaced.push({ entry, old: { ...entry.value, supersededBy: memory.id } });
+      }
+      if (guard) checkMemoryCount((await this.list(projectId)).length, replaced.length, this.#bounds);
+      const done = await this.#feed.commit([{
+        scope: feedScopes.project(projectId),
+        changes: [
+          { type: "memory.added", memory },
+          ...replaced.map(({ old }) => ({
+            type: "memory.removed" as const,
+            memoryId: old.id,
+            reason: "superseded" as const,
+          })),
+        ],
+      }], (op) => {
+        for (const { entry, old } of replaced) op.check(entry).set(entry.key, old);
+        if (guard) op.check(guard).set(guard.key, (guard.value ?? 0) + 1);
+        op.set(["memories", projectId, memory.id], memory);
+      });
+      if (done) return replaced.length > 0 ? { ...memory, replaced: replaced.map((r) => r.old) } : memory;
+      // Each failed check means another add or replace went through: the retries end.
+      if (attempt >= MAX_ADD_ATTEMPTS) {
+        throw new Error(`Saving the memory "${fields.text.slice(0, 60)}" lost ${attempt} races in a row.`);
+      }
     }
-    if (this.#bounds.maxMemories > 0) {
-      checkMemoryCount((await this.list(projectId)).length, replaced.length, this.#bounds);
-    }
-    const done = await this.#feed.commit([{
-      scope: feedScopes.project(projectId),
-      changes: [
-        { type: "memory.added", memory },
-        ...replaced.map(({ old }) => ({
-          type: "memory.removed" as const,
-          memoryId: old.id,
-          reason: "superseded" as const,
-        })),
-      ],
-    }], (op) => {
-      for (const { entry, old } of replaced) op.check(entry).set(entry.key, old);
-      op.set(["memories", projectId, memory.id], memory);
-    });
-    // Another run replaced one of them meanwhile: save the fact alone rather than lose it.
-    if (!done) return await this.add(projectId, fields);
-    return replaced.length > 0 ? { ...memory, replaced: replaced.map((r) => r.old) } : memory;
   }
 
   /** A project's current memories, oldest first; with `history`, superseded ones too. */
