@@ -202,7 +202,7 @@ Deno.test("deleting a project deletes its runs and their event logs", async () =
     "no event (with the message text) outlives the project",
   );
   assert.equal((await kv.get(["run_head", runId])).value, null);
-  // Nothing else names the project or its runs (memories, parts, kept outputs, guards), but the
+  // Nothing else names the project or its runs (memories, parts, kept outputs, the memory count), but the
   // project feed's one change that says it was deleted (kept until the feed's TTL).
   const ids = new Set([project.id, ...runs]);
   const left: string[] = [];

@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { BoundExceeded, DEFAULT_BOUNDS } from "../lib/store/bounds.ts";
-import { MemoryStore } from "../lib/store/memories.ts";
+import { memoryCountKey, MemoryStore } from "../lib/store/memories.ts";
 import { createStores } from "../lib/store/mod.ts";
 import { call, createProject } from "./helpers.ts";
 import { startCustomServer } from "./runs_helpers.ts";
@@ -83,7 +83,7 @@ Deno.test("at the bound, racing facts that replace the same memory: one replaces
     const current = await memories.list("p1");
     assert.equal(current.length, 5);
     assert.equal(current.filter((m) => m.text.startsWith("The demo")).length, 1);
-    // A forget makes room again, and the guard does not stand in its way.
+    // A forget makes room again, and the count goes down with it.
     await memories.delete("p1", current[0]!.id);
     await memories.add("p1", { text: "Room again", source: "user" });
     assert.equal((await memories.list("p1")).length, 5);
@@ -92,7 +92,7 @@ Deno.test("at the bound, racing facts that replace the same memory: one replaces
   }
 });
 
-Deno.test("concurrent POSTs of memories at the bound: one 201, the rest 409, and deleting the project leaves no guard", async () => {
+Deno.test("concurrent POSTs of memories at the bound: one 201, the rest 409, and deleting the project leaves no count", async () => {
   await using server = await startCustomServer({ LANTERN_MAX_MEMORIES: "3" });
   const project = await createProject(server.url);
   const base = `${server.url}/api/projects/${project.id}/memories`;
@@ -106,9 +106,9 @@ Deno.test("concurrent POSTs of memories at the bound: one 201, the rest 409, and
   assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409, 409, 409, 409, 409, 409]);
   assert.ok(answers.filter((a) => a.status === 409).every((a) => a.body.error?.code === "too_many_memories"));
   assert.equal((await call<unknown[]>(base)).body.length, 3);
-  assert.notEqual((await server.stores.kv.get(["memory_guard", project.id])).value, null);
+  assert.notEqual((await server.stores.kv.get(["memory_count", project.id])).value, null);
   assert.equal((await call(`${server.url}/api/projects/${project.id}`, { method: "DELETE" })).status, 200);
-  assert.equal((await server.stores.kv.get(["memory_guard", project.id])).value, null);
+  assert.equal((await server.stores.kv.get(["memory_count", project.id])).value, null);
 });
 
 // The stores' factory passes the configured bound through.
@@ -119,5 +119,32 @@ Deno.test("createStores gives the memory store its bound", async () => {
     await assert.rejects(stores.memories.add("p1", { text: "Two", source: "user" }), BoundExceeded);
   } finally {
     stores.kv.close();
+  }
+});
+
+Deno.test("the kept count follows adds, replacements and forgets, and a project without one is counted once", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const memories = new MemoryStore(kv, BOUNDS);
+    const stored = async () => (await kv.get<number>(memoryCountKey("p1"))).value;
+    const old = await memories.add("p1", { text: "The demo is on Friday", source: "user", subject: "demo" });
+    const a = await memories.add("p1", { text: "Tea is at 4", source: "user" });
+    await memories.add("p1", { text: "The demo moved to Monday", source: "user", subject: "demo" }, [old.id]);
+    assert.equal(await stored(), 2, "a replacement does not add one");
+    // Forgetting a superseded one (history) changes nothing; forgetting a current one takes one off.
+    assert.notEqual(await memories.delete("p1", old.id), null);
+    assert.equal(await stored(), 2);
+    await memories.delete("p1", a.id);
+    assert.equal(await stored(), 1);
+    assert.equal(await memories.delete("p1", a.id), null, "a second forget finds nothing");
+    assert.equal(await stored(), 1);
+    // A project from before the count (or imported) has none: the next write counts and stores it.
+    await kv.delete(memoryCountKey("p1"));
+    for (let i = 0; i < 4; i++) await memories.add("p1", { text: `Fact ${i}`, source: "user" });
+    assert.equal(await stored(), 5);
+    await assert.rejects(memories.add("p1", { text: "One too many", source: "user" }), BoundExceeded);
+    assert.equal((await memories.list("p1")).length, 5);
+  } finally {
+    kv.close();
   }
 });
