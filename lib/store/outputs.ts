@@ -29,6 +29,7 @@ export interface KeptOutput {
  * await outputs.save("p1", "r1", 0, JSON.stringify({ memories: ["x".repeat(100_000)] }));
  * console.log((await outputs.read("p1", "r1", 0))?.length); // 100017
  * console.log(await outputs.read("p1", "r1", 1)); // null
+ * console.log((await outputs.all("p1")).map((o) => [o.runId, o.index])); // [["r1", 0]]
  * kv.close();
  * ```
  */
@@ -58,19 +59,7 @@ export class OutputStore {
     return readText(this.#kv, this.key(projectId, runId, index));
   }
 
-  /**
-   * Every output kept for a project, in order of run and index (for export).
-   *
-   * @example
-   * ```ts
-   * import { OutputStore } from "./outputs.ts";
-   * const kv = await Deno.openKv(":memory:");
-   * const outputs = new OutputStore(kv);
-   * await outputs.save("p1", "r1", 2, JSON.stringify("x".repeat(40_000)));
-   * console.log((await outputs.all("p1")).map((o) => [o.runId, o.index, o.json.length])); // [["r1", 2, 40002]]
-   * kv.close();
-   * ```
-   */
+  /** Every output kept for a project, in order of run and index (for export). */
   async all(projectId: string): Promise<KeptOutput[]> {
     const kept: KeptOutput[] = [];
     // Parts are listed in key order: run, index, then part number, so each output's parts come together.
