@@ -14,7 +14,7 @@ import type { EngineNote, EngineToken } from "../lib/agent/engine.ts";
 import { LocalEngine } from "../lib/agent/local_engine.ts";
 import type { RunEvent, RunRecord } from "../lib/protocol.ts";
 import { followEvents } from "../lib/runs/cursor.ts";
-import { STAND_IN_MESSAGE } from "../lib/runs/log_writer.ts";
+import { STAND_IN_MESSAGE } from "../lib/runs/stand_in.ts";
 import { isTerminal } from "../lib/runs/outcome.ts";
 import { RunRegistry } from "../lib/runs/registry.ts";
 import { createStores } from "../lib/store/mod.ts";
