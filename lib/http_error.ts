@@ -74,7 +74,6 @@ const STATUS_OF_CODE: Record<string, number> = {
   interrupted: 503,
   memory_too_long: 413,
   too_many_memories: 409,
-  answer_too_long: 422,
   run_timeout: 504,
 };
 

@@ -93,6 +93,8 @@ export interface ChatResult {
   steps: { step: StepName; durationMs: number }[];
   engine: string;
   usage?: Usage;
+  /** Set when the answer reached LANTERN_MAX_ANSWER_CHARS: `message` is the kept part and a sentence saying so. */
+  truncated?: true;
 }
 
 /** The payload of an `error` event and of a failed run's record. */

@@ -2,7 +2,8 @@
  * `deno task export [--kv PATH] [--out FILE]`: writes every project of a KV
  * (by default `LANTERN_KV_PATH`, else `./data/lantern.kv`) as one JSON
  * document, to FILE or stdout. The KV is migrated to the current schema
- * first. Safe while Lantern runs on the same file.
+ * first. Safe while Lantern runs on the same file. Each project's document
+ * also holds the whole outputs of its cut tool actions (`outputs`).
  *
  * @module
  */

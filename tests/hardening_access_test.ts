@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
 import { fdWarning, parseProcLimits } from "../lib/http/fd_limit.ts";
 import { accessNotice } from "../main.ts";
-import type { ErrorBody, Project } from "../lib/protocol.ts";
+import type { ChatResult, ErrorBody, Project } from "../lib/protocol.ts";
 import { call, createProject, startServer, TEST_ENV } from "./helpers.ts";
 import { head, rawExchange } from "./hardening_helpers.ts";
 
@@ -166,16 +166,28 @@ Deno.test("the right bearer token works from an address over the failed sign-in 
 });
 
 Deno.test("deleting a project deletes its runs and their event logs", async () => {
-  await using server = await startServer();
+  // A small tool-output bound: the summary below is cut, and its whole kept in parts.
+  await using server = await startServer({ LANTERN_MAX_TOOL_OUTPUT_CHARS: "500" });
   const project = await createProject(server.url, "Doomed");
+  for (let i = 0; i < 5; i++) {
+    const text = `Fact ${i}: ${"the garden needs water ".repeat(10)}`;
+    assert.equal(
+      (await call(`${server.url}/api/projects/${project.id}/memories`, { body: { text } })).status,
+      201,
+    );
+  }
+  const summary = await call<ChatResult>(`${server.url}/api/projects/${project.id}/chat`, {
+    body: { message: "Summarize the project" },
+  });
+  assert.equal(summary.body.actions[0]?.truncated, true, "the summary's output was cut and kept whole");
   const chat = await call<{ runId: string }>(`${server.url}/api/projects/${project.id}/chat`, {
     body: { message: "Remember that the secret word is heliotrope" },
   });
   assert.equal(chat.status, 200);
   const kv = server.lantern.stores.kv;
   const runs = (await server.lantern.runs.list(project.id)).map((r) => r.id);
-  assert.equal(runs.length, 1);
-  const runId = runs[0]!;
+  assert.equal(runs.length, 2);
+  const runId = runs[1]!;
   const count = async (prefix: Deno.KvKey) => (await Array.fromAsync(kv.list({ prefix }))).length;
   if (server.lantern.config.runLog) {
     assert.ok(await count(["run_events", runId]) > 0, "the run was logged");
@@ -190,6 +202,17 @@ Deno.test("deleting a project deletes its runs and their event logs", async () =
     "no event (with the message text) outlives the project",
   );
   assert.equal((await kv.get(["run_head", runId])).value, null);
+  // Nothing else names the project or its runs (memories, parts, kept outputs, the memory count), but the
+  // project feed's one change that says it was deleted (kept until the feed's TTL).
+  const ids = new Set([project.id, ...runs]);
+  const left: string[] = [];
+  for await (const entry of kv.list({ prefix: [] })) {
+    if (!entry.key.some((part) => ids.has(String(part)))) continue;
+    const value = entry.value as { type?: string } | null;
+    if (entry.key[0] === "feed" && (typeof value !== "object" || value?.type === "project.deleted")) continue;
+    left.push(JSON.stringify(entry.key));
+  }
+  assert.deepEqual(left, [], "no key of the deleted project is left");
 });
 
 Deno.test("a token outside printable ASCII is refused at start-up with a clear message", async () => {

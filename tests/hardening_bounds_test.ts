@@ -254,39 +254,93 @@ Deno.test("an import over the memory bounds is refused and creates nothing", asy
   assert.equal((await call(`${server.url}/api/projects/import`, { body: doc })).status, 201);
 });
 
-Deno.test("an answer past LANTERN_MAX_ANSWER_CHARS ends its run with a logged answer_too_long error", async () => {
+Deno.test("an answer reaching LANTERN_MAX_ANSWER_CHARS is kept up to it, stored, and ends with a truncated result", async () => {
+  const answer = longAnswer(10_000);
+  let pulled = 0;
+  let closed = false;
   await using server = await startCustomServer({ LANTERN_MAX_ANSWER_CHARS: "3000" }, {
-    engine: longEngine(longAnswer(10_000)),
+    engine: new TestEngine({
+      plan: (ctx) => ctx.message.startsWith("long") ? [] : undefined,
+      answer: (ctx) => {
+        if (!ctx.message.startsWith("long")) return undefined;
+        pulled = 0;
+        closed = false;
+        return (async function* (): AsyncGenerator<EngineNote | EngineToken, void, void> {
+          try {
+            // Tokens of 700 characters: the bound falls inside one.
+            for (let i = 0; i < answer.length; i += 700) {
+              pulled++;
+              yield { kind: "token", delta: answer.slice(i, i + 700) };
+            }
+          } finally {
+            closed = true;
+          }
+        })();
+      },
+    }),
   });
   const project = await createProject(server.url);
   const events = await collectRunEvents(await chatStream(server.url, project.id, "long please"));
   const last = events.at(-1)!;
-  assert.equal(last.type, "error");
-  assert.equal(last.type === "error" && last.error.code, "answer_too_long");
-  assert.equal(last.type === "error" && last.error.step, "completion");
-  // It stopped at the bound: no more than 3,000 characters were streamed.
-  const streamed = events.filter((e) => e.type === "token").map((e) => e.type === "token" ? e.delta : "")
-    .join("");
-  assert.ok(streamed.length <= 3000, `${streamed.length} characters streamed`);
+  assert.equal(last.type, "result", JSON.stringify(last).slice(0, 300));
+  const result = (last as Extract<RunEvent, { type: "result" }>).result;
+  // The engine was stopped at the bound: the token that crossed it was the last one asked for.
+  assert.equal(pulled, 5, "the engine was asked for no token after the one that reached the bound");
+  assert.ok(closed, "the engine's iterator was returned");
+  // What streamed is exactly the answer up to the bound.
+  const streamed = events.map((e) => e.type === "token" ? e.delta : "").join("");
+  assert.equal(streamed, answer.slice(0, 3000));
+  // The result keeps it, says it was cut, and is marked.
+  assert.equal(result.truncated, true);
+  assert.equal(result.message.slice(0, 3000), answer.slice(0, 3000), "the kept part opens the message");
+  // Then only the sentence: nothing past the bound is kept.
+  assert.match(
+    result.message.slice(3000),
+    /^\n\n\*The answer was cut at 3,000 characters[^\n]*LANTERN_MAX_ANSWER_CHARS\)\.\*$/,
+  );
+  const completion = events.find((e) =>
+    e.type === "progress" && e.progress.step === "completion" && e.progress.phase === "end"
+  );
+  assert.equal(completion?.type === "progress" && completion.progress.metadata?.truncated, true);
 
-  // Logged like any terminal event: a replay from the log ends with it.
+  // Logged like any terminal event: a replay from the log ends with the same result.
   const replay = await collectRunEvents(
     await fetch(`${server.url}/api/projects/${project.id}/runs/${last.runId}/events`),
   );
-  assert.deepEqual(replay.at(-1)?.type === "error" && replay.at(-1), { ...last, at: replay.at(-1)!.at });
+  const replayed = replay.at(-1);
+  assert.equal(replayed?.type, "result");
+  assert.equal(replayed?.type === "result" && replayed.result.message, result.message);
+  assert.equal(replayed?.type === "result" && replayed.result.truncated, true);
   const run = await call<RunRecord>(`${server.url}/api/projects/${project.id}/runs/${last.runId}`);
-  assert.equal(run.body.status, "failed");
-  assert.equal(run.body.error?.code, "answer_too_long");
-  const roles = (await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`)).body.map((m) =>
-    m.role
-  );
-  assert.deepEqual(roles, ["user"], "no partial answer is kept");
+  assert.equal(run.body.status, "succeeded");
+  assert.equal(run.body.result?.truncated, true);
+  // Stored as the assistant's message, the page's conversation shows it.
+  const messages = (await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`)).body;
+  assert.deepEqual(messages.map((m) => m.role), ["user", "assistant"]);
+  assert.equal(messages[1]!.content, result.message);
+  const page = await fetch(`${server.url}/projects/${project.id}`);
+  assert.match(await page.text(), /The answer was cut at 3,000 characters/);
 
-  const chat = await call<{ error: { code: string } }>(`${server.url}/api/projects/${project.id}/chat`, {
+  const chat = await call<ChatResult>(`${server.url}/api/projects/${project.id}/chat`, {
     body: { message: "long again" },
   });
-  assert.equal(chat.status, 422);
-  assert.equal(chat.body.error.code, "answer_too_long");
+  assert.equal(chat.status, 200);
+  assert.equal(chat.body.truncated, true);
+  assert.ok(chat.body.message.startsWith(answer.slice(0, 3000)));
+});
+
+Deno.test("an answer exactly at LANTERN_MAX_ANSWER_CHARS is whole and not marked", async () => {
+  const answer = longAnswer(3000);
+  await using server = await startCustomServer({ LANTERN_MAX_ANSWER_CHARS: "3000" }, {
+    engine: longEngine(answer),
+  });
+  const project = await createProject(server.url);
+  const chat = await call<ChatResult>(`${server.url}/api/projects/${project.id}/chat`, {
+    body: { message: "long please" },
+  });
+  assert.equal(chat.status, 200);
+  assert.equal(chat.body.message, answer);
+  assert.equal(chat.body.truncated, undefined);
 });
 
 Deno.test("a tool output over LANTERN_MAX_TOOL_OUTPUT_CHARS is cut to that size", async () => {

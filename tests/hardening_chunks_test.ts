@@ -98,6 +98,12 @@ Deno.test("cutToFit keeps a list's first items and the small fields beside it", 
   assert.deepEqual(cut.recent, ["When is the launch?"]);
   assert.deepEqual(cut.memories.slice(0, 3).map((m) => m.id), ["m0", "m1", "m2"]);
   assert.ok(JSON.stringify(cut).length <= 2_000);
+  // Every item kept has all its fields: a memory is never left without its text (the local engine reads it).
+  assert.ok(cut.memories.every((m) => typeof m.id === "string" && typeof m.text === "string"));
+  // The first item alone is cut inside its text, its fields kept, when not one fits whole.
+  const one = cutToFit({ memories: [{ id: "m0", text: "x".repeat(5_000) }] }, 300) as typeof output;
+  assert.deepEqual(Object.keys(one.memories[0]!), ["id", "text"]);
+  assert.ok(one.memories[0]!.text.endsWith("…"));
   // A string is cut on a character boundary, marked with an ellipsis.
   assert.equal(cutToFit("😀😀😀😀", 8), "😀😀…");
 });

@@ -169,6 +169,25 @@ Deno.test("an event larger than one KV commit is logged whole, part by part", as
   assert.ok(JSON.stringify(logged).length > 1_000_000);
 });
 
+Deno.test("resuming over HTTP just below an event larger than one KV commit gets it whole, then the end", async () => {
+  // Issue 13: such an event was dropped from the log, and a resume below it answered only `retry:`.
+  await using server = await startCustomServer({}, {
+    engine: bulkyEngine(1, 1_000_000),
+    maxEventsInMemory: 4,
+  });
+  const project = await createProject(server.url);
+  const run = await startRun(server.url, project.id, "bulk");
+  const first = await follow(server.url, run.eventsUrl);
+  assert.equal(first.status, 200);
+  const big = first.events.find((e) => e.type === "progress" && e.progress.details.length >= 1_000_000);
+  assert.ok(big, "the large note was streamed");
+  // The run is over and out of memory (a window of 4): the resume reads the log.
+  const resumed = await follow(server.url, run.eventsUrl, { after: big.seq - 1 });
+  assert.equal(resumed.status, 200);
+  assert.deepEqual(resumed.events, first.events.filter((e) => e.seq >= big.seq));
+  assert.equal(resumed.events.at(-1)?.type, "result");
+});
+
 Deno.test("runs whose events hold two-byte text all end: one commit window never exceeds KV's commit size", async () => {
   // A curly quote makes KV store a string at two bytes a character: a commit
   // window counted in characters would pass 800 KB and fail again and again.

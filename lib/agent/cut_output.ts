@@ -12,6 +12,13 @@ function size(value: unknown): number {
   return (JSON.stringify(value) ?? "null").length;
 }
 
+/** Whether `cut` still has every field `item` has (always, for what is not an object). */
+function keepsFields(item: unknown, cut: unknown): boolean {
+  if (item === null || typeof item !== "object" || Array.isArray(item)) return true;
+  const kept = cut as Record<string, unknown>;
+  return Object.entries(item).every(([k, v]) => v === undefined || k in kept);
+}
+
 /** A string cut so its JSON (with quotes and escapes) is at most `budget` characters, or undefined. */
 function cutString(text: string, budget: number): string | undefined {
   if (budget < 3) return undefined;
@@ -56,7 +63,8 @@ export function cutToFit(value: unknown, budget: number): unknown {
         continue;
       }
       const cut = cutToFit(item, budget - used - comma);
-      if (cut !== undefined) out.push(cut);
+      // A cut item keeps every field (a memory without its text would break whoever reads the list).
+      if (cut !== undefined && keepsFields(item, cut)) out.push(cut);
       break;
     }
     return out;

@@ -57,6 +57,7 @@ export async function* runAgent(input: AgentInput): AsyncGenerator<AgentEvent, v
     added: [],
     removed: [],
     answer: "",
+    answerCut: false,
     replyId: null,
   };
   let current: StepName = STEPS[0];
@@ -107,6 +108,7 @@ function resultOf(state: RunState): ChatResult {
     memories: { added: state.added, removed: state.removed },
     steps: state.durations,
     engine: state.input.engine.name,
+    ...(state.answerCut ? { truncated: true as const } : {}),
     ...usageOf(state.usage),
   };
 }

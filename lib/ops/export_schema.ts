@@ -6,7 +6,8 @@
  *
  * ```
  * { "format": "lantern.project", "version": 1, "exportedAt", "schema",
- *   "project": {…}, "messages": [{…}], "memories": [{…}], "runs": [{…}] }
+ *   "project": {…}, "messages": [{…}], "memories": [{…}], "runs": [{…}],
+ *   "outputs": [{ "runId", "index", "json" }] }
  * { "format": "lantern.kv", "version": 1, "exportedAt", "schema", "projects": [<project document>] }
  * ```
  *
@@ -71,6 +72,9 @@ export const ProjectExport = z.object({
   messages: z.array(MessageRecord).max(1_000_000),
   memories: z.array(MemoryRecord).max(1_000_000),
   runs: z.array(RunRecord).max(1_000_000),
+  /** The whole outputs of cut tool actions (`deno task export` only; they expire with the run's log). */
+  outputs: z.array(z.object({ runId: Id, index: z.number().int().min(0), json: z.string() }))
+    .max(1_000_000).optional(),
 });
 
 /** A project's export document. */

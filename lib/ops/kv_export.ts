@@ -28,7 +28,8 @@ export async function exportKv(kv: Deno.Kv): Promise<KvExport> {
   const projects = await listValues<Project>(kv, ["projects"]);
   const docs: ProjectExport[] = [];
   for (const project of projects) {
-    const doc = await exportProject(kv, project.id);
+    // A backup keeps the whole outputs of cut tool actions too.
+    const doc = await exportProject(kv, project.id, { outputs: true });
     if (doc) docs.push(doc);
   }
   return {
@@ -63,7 +64,11 @@ export interface KvImportReport {
  * to.close();
  * ```
  */
-export async function importKv(kv: Deno.Kv, input: unknown): Promise<KvImportReport> {
+export async function importKv(
+  kv: Deno.Kv,
+  input: unknown,
+  options: { outputTtlMs?: number } = {},
+): Promise<KvImportReport> {
   const parsed = KvExport.safeParse(input);
   if (!parsed.success) throw new Error(`This is not a Lantern KV export: ${parsed.error.issues[0]?.message}`);
   const docs: ProjectExport[] = [];
@@ -80,7 +85,7 @@ export async function importKv(kv: Deno.Kv, input: unknown): Promise<KvImportRep
   const report: KvImportReport = { imported: [], skipped: [] };
   for (const doc of docs) {
     try {
-      report.imported.push((await importProject(kv, doc, { keepIds: true })).id);
+      report.imported.push((await importProject(kv, doc, { keepIds: true, ...options })).id);
     } catch (error) {
       if (error instanceof HttpError && error.code === "project_exists") report.skipped.push(doc.project.id);
       else throw error;

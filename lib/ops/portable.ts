@@ -6,7 +6,9 @@
  * Runs' event logs are not exported: they expire anyway, and a run's record
  * keeps its result. Long answers and results kept in parts in KV
  * (lib/store/chunks.ts) travel whole in the document and are split again on
- * import; the whole outputs of cut tool actions stay behind, like the logs.
+ * import. The whole outputs of cut tool actions (lib/store/outputs.ts) go
+ * only when asked (`deno task export`: they can be megabytes), and come back
+ * with their run.
  *
  * @module
  */
@@ -17,6 +19,7 @@ import type { Project } from "../protocol.ts";
 import { BoundExceeded, type Bounds } from "../store/bounds.ts";
 import { fitsOneValue, partsPrefix, restoreSpilled, spillIfLarge } from "../store/chunks.ts";
 import { deletePrefix, listValues } from "../store/kv.ts";
+import { OutputStore } from "../store/outputs.ts";
 import { EXPORT_VERSION, type ProjectExport } from "./export_schema.ts";
 import { CURRENT_SCHEMA } from "./migrations.ts";
 
@@ -44,7 +47,11 @@ const BATCH_CHARS = 400_000;
  * stores.kv.close();
  * ```
  */
-export async function exportProject(kv: Deno.Kv, projectId: string): Promise<ProjectExport | null> {
+export async function exportProject(
+  kv: Deno.Kv,
+  projectId: string,
+  options: { outputs?: boolean } = {},
+): Promise<ProjectExport | null> {
   const project = (await kv.get<Project>(["projects", projectId])).value;
   if (!project) return null;
   const [messages, memories, runs] = await Promise.all(PARTS.map(async (part) => {
@@ -61,6 +68,7 @@ export async function exportProject(kv: Deno.Kv, projectId: string): Promise<Pro
     messages: messages as ProjectExport["messages"],
     memories: memories as ProjectExport["memories"],
     runs: runs as ProjectExport["runs"],
+    ...(options.outputs ? { outputs: await new OutputStore(kv).all(projectId) } : {}),
   };
 }
 
@@ -74,6 +82,8 @@ export interface ImportOptions {
   keepIds?: boolean;
   /** The bounds the new project must be within (memories); none: not checked. */
   bounds?: Pick<Bounds, "maxMemories" | "maxMemoryChars">;
+  /** How long restored tool outputs are kept, in ms (`LANTERN_RUN_TTL_MS`); none: until the project goes. */
+  outputTtlMs?: number;
 }
 
 /** Refuses a document this code cannot import faithfully (a clear 4xx). */
@@ -114,6 +124,15 @@ function checkDocument(doc: ProjectExport, bounds?: ImportOptions["bounds"]): vo
         );
       }
     }
+  }
+  const runIds = new Set(doc.runs.map((r) => r.id));
+  const stray = doc.outputs?.find((o) => !runIds.has(o.runId));
+  if (stray) {
+    throw new HttpError(
+      400,
+      "invalid_export",
+      `The output of action ${stray.index} names the run "${stray.runId}", which the document does not have.`,
+    );
   }
   if (!bounds) return;
   const long = doc.memories.find((m) => bounds.maxMemoryChars > 0 && m.text.length > bounds.maxMemoryChars);
@@ -212,6 +231,8 @@ export async function importProject(
       chars += size;
     }
     if (count > 0) await commit(op);
+    const outputs = new OutputStore(kv, options.outputTtlMs);
+    for (const o of remapped.outputs ?? []) await outputs.save(project.id, o.runId, o.index, o.json);
     await commit(
       kv.atomic().check({ key: ["projects", project.id], versionstamp: null }).set(
         ["projects", project.id],
@@ -220,7 +241,7 @@ export async function importProject(
     );
   } catch (error) {
     // Leave nothing behind that no project owns.
-    for (const part of PARTS) {
+    for (const part of [...PARTS, "outputs"]) {
       await deletePrefix(kv, [part, project.id]).catch(() => {});
       await deletePrefix(kv, partsPrefix([part, project.id])).catch(() => {});
     }

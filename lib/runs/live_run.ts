@@ -237,7 +237,19 @@ export class LiveRun implements LoggedRun {
 
   /** Called by the log writer when the log keeps refusing the run's events. */
   failed(_error: unknown): void {
-    this.stop(STOP.logFailed);
+    if (!this.ended) return this.stop(STOP.logFailed);
+    // Its terminal event (or final record) could not be written: a log_write_failed error takes its seq.
+    const event = { type: "error", runId: this.runId, seq: this.endSeq!, ts: now() } as RunEvent;
+    Object.assign(event, endings.logFailed(this.step));
+    this.#resultParts = 0;
+    this.#settle(event as Ending & RunEvent);
+    this.#terminal = { event, frame: encodeFrame(event) };
+    if (this.#ctx.durable) {
+      this.#flushed ??= Promise.withResolvers<void>();
+      this.pending.push({ seq: event.seq, json: JSON.stringify(event) });
+    }
+    this.#ctx.schedule(this);
+    this.unwound ??= this.#tidy(Promise.resolve());
   }
 
   #endingFor(signal: AbortSignal): Ending {

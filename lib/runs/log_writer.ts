@@ -8,15 +8,22 @@
  * next one; the agent never waits for any of it.
  *
  * No event is ever skipped: an event too large for one commit is written
- * part by part over several, and a commit that keeps failing ends the runs
- * it carried with a clear `log_write_failed` error (itself logged once KV
- * takes writes again).
+ * part by part over several. A commit that keeps failing is split: its runs
+ * are written one by one, so one run's bad window or value cannot hold up
+ * the others. A run whose own write keeps failing has its pending tail
+ * replaced: each event not yet logged by a short stand-in (followers already
+ * saw it live; the log keeps its seqs without a gap) and its terminal event
+ * by a `log_write_failed` error, logged with its ended record. Every run so
+ * ends with exactly one logged terminal event (a run whose replacement
+ * cannot be written either, as when KV refuses every write, is retried
+ * after the others until KV takes it).
  *
  * @module
  */
 
 import type { LogEntry, RunLog } from "./run_log.ts";
 import { chunkStep, PART_CHARS } from "./run_log.ts";
+import { standIn } from "./stand_in.ts";
 
 /** KV allows 1,000 mutations and about 800 KiB per atomic commit; stay below. */
 const MAX_MUTATIONS = 900;
@@ -47,7 +54,11 @@ export interface LoggedRun {
   finalBytes(): number;
   /** Everything up to `seq` is in the log; `done` once the terminal event and final writes are. */
   written(seq: number, done: boolean): void;
-  /** The log cannot take the run's events: the run must end. */
+  /**
+   * The log cannot take the run's events: the run must end with a
+   * `log_write_failed` error, queued in `pending` as the next seq after it
+   * (the writer has taken its unlogged terminal event out of `pending`).
+   */
   failed(error: unknown): void;
 }
 
@@ -68,6 +79,10 @@ export class LogWriter {
   #writing: Promise<void> | null = null;
   /** Parts of a large event already written, by run: the next part to write. */
   #partsDone = new Map<LoggedRun, number>();
+  /** Runs of a commit that kept failing, written one per commit until each is through. */
+  #suspects = new Set<LoggedRun>();
+  /** Runs whose tail was already replaced by a `log_write_failed` error. */
+  #failed = new WeakSet<LoggedRun>();
 
   /** A writer over `log`. */
   constructor(kv: Deno.Kv, log: RunLog) {
@@ -93,33 +108,82 @@ export class LogWriter {
 
   async #write(): Promise<void> {
     let failures = 0;
+    // Failed commits since the last success: the pause grows with them.
+    let streak = 0;
     while (this.#dirty.size > 0) {
+      // After a split, suspects go one commit each until each is written or failed.
+      const solo = this.#nextSuspect();
       const op = this.#kv.atomic();
-      const taken = this.#fill(op);
+      const taken = this.#fill(op, solo ? [solo] : this.#dirty);
       try {
         await op.commit();
       } catch (error) {
         failures++;
-        if (failures === ATTEMPTS_BEFORE_FAILING) {
-          console.error(`The run log write failed ${failures} times:`, error);
-          for (const { run } of taken) run.failed(error);
+        streak++;
+        if (failures >= ATTEMPTS_BEFORE_FAILING) {
+          failures = 0;
+          if (taken.length > 1) {
+            console.error(`A run log commit of ${taken.length} runs failed; writing them one by one:`, error);
+            for (const { run } of taken) this.#suspects.add(run);
+          } else if (taken[0]) {
+            this.#fail(taken[0].run, error);
+          }
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * failures)));
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * streak)));
         continue;
       }
-      failures = 0;
+      failures = streak = 0;
+      if (solo) this.#suspects.delete(solo);
       for (const step of taken) this.#settle(step);
     }
     // In the same tick as the last check of #dirty: a run scheduled after it starts a new write.
     this.#writing = null;
   }
 
+  /** The first suspect of a split commit that still has something to write. */
+  #nextSuspect(): LoggedRun | null {
+    for (const run of this.#suspects) {
+      if (this.#dirty.has(run)) return run;
+      this.#suspects.delete(run);
+    }
+    return null;
+  }
+
+  /**
+   * A run whose own commit keeps failing: its unlogged tail is replaced (see
+   * the module docs) and the run told, once. When even that cannot be
+   * written, it waits behind the other runs and is tried again.
+   */
+  #fail(run: LoggedRun, error: unknown): void {
+    this.#suspects.delete(run);
+    this.#partsDone.delete(run);
+    if (this.#failed.has(run)) {
+      console.error(`Run ${run.runId}: its log_write_failed error cannot be logged yet; retrying:`, error);
+      this.#dirty.delete(run);
+      this.#dirty.add(run);
+      return;
+    }
+    this.#failed.add(run);
+    console.error(
+      `Run ${run.runId}: its log write failed ${ATTEMPTS_BEFORE_FAILING} times; ending it:`,
+      error,
+    );
+    const tail = run.pending.splice(0).filter((entry) => entry.seq !== run.endSeq);
+    let step: string | null = null;
+    for (const entry of tail) {
+      const replaced = standIn(run.runId, entry, step);
+      step = replaced.step;
+      run.pending.push(replaced);
+    }
+    run.failed(error);
+  }
+
   /** Adds as many pending events as fit to `op`; returns what it took from each run. */
-  #fill(op: Deno.AtomicOperation): Taken[] {
+  #fill(op: Deno.AtomicOperation, runs: Iterable<LoggedRun>): Taken[] {
     const taken: Taken[] = [];
     let mutations = 0;
     let size = 0;
-    for (const run of this.#dirty) {
+    for (const run of runs) {
       if (run.pending.length === 0) {
         // A run without a log: only its final writes, grouped with other runs' like any commit.
         if (run.endSeq === null || mutations + 3 > MAX_MUTATIONS) continue;
@@ -184,6 +248,7 @@ export class LogWriter {
   }
 
   #settle({ run, count, done, parts }: Taken): void {
+    if (done) this.#failed.delete(run);
     if (count === 0 && done) {
       this.#dirty.delete(run);
       run.written(run.committedSeq, true);

@@ -23,7 +23,7 @@ export interface Bounds {
   maxMemories: number;
   /** The longest memory, in characters. */
   maxMemoryChars: number;
-  /** The longest answer a run may give, in characters; a longer one ends the run with `answer_too_long`. */
+  /** The longest answer a run may give, in characters; a longer one is cut there and marked `truncated`. */
   maxAnswerChars: number;
   /** The largest tool output an `action` event carries whole, in characters of JSON; a larger one is cut. */
   maxToolOutputChars: number;
@@ -99,4 +99,39 @@ export function checkMemoryCount(
         "Forget some before adding more.",
     );
   }
+}
+
+/**
+ * Cuts the next piece of an answer so the answer stays within `max`
+ * characters (0: no bound), without splitting a surrogate pair. `cut` says
+ * the piece did not fit whole, so the engine is to be stopped.
+ *
+ * @example
+ * ```ts
+ * import { fitAnswer } from "./bounds.ts";
+ * console.log(fitAnswer("abc", "defg", 5)); // { delta: "de", cut: true }
+ * console.log(fitAnswer("abc", "de", 5)); // { delta: "de", cut: false }
+ * ```
+ */
+export function fitAnswer(answer: string, delta: string, max: number): { delta: string; cut: boolean } {
+  if (max <= 0 || answer.length + delta.length <= max) return { delta, cut: false };
+  let kept = delta.slice(0, Math.max(0, max - answer.length));
+  const last = kept.charCodeAt(kept.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) kept = kept.slice(0, -1);
+  return { delta: kept, cut: true };
+}
+
+/**
+ * The sentence added after an answer cut at `max` characters: what the page,
+ * the API and a replay show under the kept part.
+ *
+ * @example
+ * ```ts
+ * import { answerCutNotice } from "./bounds.ts";
+ * console.log(answerCutNotice(3000)); // The answer was cut at 3,000 characters, the most a run may give (LANTERN_MAX_ANSWER_CHARS).
+ * ```
+ */
+export function answerCutNotice(max: number): string {
+  return `The answer was cut at ${max.toLocaleString("en-US")} characters, the most a run may give ` +
+    "(LANTERN_MAX_ANSWER_CHARS).";
 }

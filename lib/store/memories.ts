@@ -15,6 +15,24 @@ import { FeedLog, feedScopes } from "../feeds/feed_log.ts";
 import { type Bounds, checkMemoryCount, checkMemoryText, DEFAULT_BOUNDS } from "./bounds.ts";
 import { isoNow, listValues } from "./kv.ts";
 
+/** Attempts at one write before giving up (each lost attempt is another process's success). */
+const MAX_ATTEMPTS = 50;
+
+/**
+ * Where a project's count of current memories is kept: every write that
+ * changes it checks and updates it in its own commit, so the count checked
+ * against `maxMemories` is atomic with the write (see {@linkcode MemoryStore.add}).
+ *
+ * @example
+ * ```ts
+ * import { memoryCountKey } from "./memories.ts";
+ * console.log(memoryCountKey("p1")); // ["memory_count", "p1"]
+ * ```
+ */
+export function memoryCountKey(projectId: string): Deno.KvKey {
+  return ["memory_count", projectId];
+}
+
 /** Whether a memory is current (not replaced by a newer fact). */
 export function isCurrent(memory: Memory): boolean {
   return memory.supersededBy === undefined || memory.supersededBy === null;
@@ -39,6 +57,8 @@ export class MemoryStore {
   #kv: Deno.Kv;
   #feed: FeedLog;
   #bounds: Pick<Bounds, "maxMemories" | "maxMemoryChars">;
+  /** The last write queued per project (see {@linkcode MemoryStore.add}). */
+  #turns = new Map<string, Promise<void>>();
 
   /** A store over an open KV, holding at most `bounds` (see lib/store/bounds.ts); its writes append to `feed`. */
   constructor(
@@ -57,6 +77,11 @@ export class MemoryStore {
    * new memory and those it replaced (ids that are missing or already
    * replaced are skipped). Throws a `BoundExceeded` (and writes nothing)
    * for a text over `maxMemoryChars` or past `maxMemories` current memories.
+   *
+   * The count is atomic with the write: the project's count of current
+   * memories ({@linkcode memoryCountKey}) is checked and updated in the same
+   * commit as the memory, so two adds at the bound (in this process or
+   * another) cannot both pass; the one that lost reads the count again.
    */
   async add(
     projectId: string,
@@ -70,32 +95,64 @@ export class MemoryStore {
       ...(fields.subject ? { supersededBy: null } : {}),
       createdAt: isoNow(),
     };
-    const replaced: { entry: Deno.KvEntry<Memory>; old: Memory }[] = [];
-    for (const id of new Set(replaces)) {
-      const entry = await this.#kv.get<Memory>(["memories", projectId, id]);
-      if (entry.value === null || !isCurrent(entry.value)) continue;
-      replaced.push({ entry, old: { ...entry.value, supersededBy: memory.id } });
-    }
-    if (this.#bounds.maxMemories > 0) {
-      checkMemoryCount((await this.list(projectId)).length, replaced.length, this.#bounds);
-    }
-    const done = await this.#feed.commit([{
-      scope: feedScopes.project(projectId),
-      changes: [
-        { type: "memory.added", memory },
-        ...replaced.map(({ old }) => ({
-          type: "memory.removed" as const,
-          memoryId: old.id,
-          reason: "superseded" as const,
-        })),
-      ],
-    }], (op) => {
-      for (const { entry, old } of replaced) op.check(entry).set(entry.key, old);
-      op.set(["memories", projectId, memory.id], memory);
+    // Writes to one project from this process take turns: only another process's write can cost a retry.
+    return await this.#inTurn(projectId, async () => {
+      for (let attempt = 1;; attempt++) {
+        const count = await this.#count(projectId);
+        // Memories replaced meanwhile (by another run) are skipped: the fact is saved rather than lost.
+        const replaced: { entry: Deno.KvEntry<Memory>; old: Memory }[] = [];
+        for (const id of new Set(replaces)) {
+          const entry = await this.#kv.get<Memory>(["memories", projectId, id]);
+          if (entry.value === null || !isCurrent(entry.value)) continue;
+          replaced.push({ entry, old: { ...entry.value, supersededBy: memory.id } });
+        }
+        checkMemoryCount(count.current, replaced.length, this.#bounds);
+        const done = await this.#feed.commit([{
+          scope: feedScopes.project(projectId),
+          changes: [
+            { type: "memory.added", memory },
+            ...replaced.map(({ old }) => ({
+              type: "memory.removed" as const,
+              memoryId: old.id,
+              reason: "superseded" as const,
+            })),
+          ],
+        }], (op) => {
+          for (const { entry, old } of replaced) op.check(entry).set(entry.key, old);
+          op.check(count.entry).set(count.entry.key, count.current + 1 - replaced.length);
+          op.set(["memories", projectId, memory.id], memory);
+        });
+        if (done) return replaced.length > 0 ? { ...memory, replaced: replaced.map((r) => r.old) } : memory;
+        // Each failed check means another process's write went through: the retries end.
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new Error(`Saving the memory "${fields.text.slice(0, 60)}" lost ${attempt} races in a row.`);
+        }
+      }
     });
-    // Another run replaced one of them meanwhile: save the fact alone rather than lose it.
-    if (!done) return await this.add(projectId, fields);
-    return replaced.length > 0 ? { ...memory, replaced: replaced.map((r) => r.old) } : memory;
+  }
+
+  /**
+   * The project's count of current memories and the entry it is kept in.
+   * A project from before the count (or an import) has none yet: it is
+   * counted once, and the first write stores it (its check on the absent
+   * entry fails if another write stored it first).
+   */
+  async #count(projectId: string): Promise<{ entry: Deno.KvEntryMaybe<number>; current: number }> {
+    const entry = await this.#kv.get<number>(memoryCountKey(projectId));
+    const current = entry.value ?? (await this.list(projectId)).length;
+    return { entry, current };
+  }
+
+  /** Runs `work` after the project's earlier writes in this process have settled. */
+  async #inTurn<T>(projectId: string, work: () => Promise<T>): Promise<T> {
+    const mine = (this.#turns.get(projectId) ?? Promise.resolve()).then(work);
+    const tail = mine.then(() => {}, () => {});
+    this.#turns.set(projectId, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.#turns.get(projectId) === tail) this.#turns.delete(projectId);
+    }
   }
 
   /** A project's current memories, oldest first; with `history`, superseded ones too. */
@@ -115,22 +172,31 @@ export class MemoryStore {
    */
   async delete(projectId: string, memoryId: string): Promise<Memory | null> {
     const key = ["memories", projectId, memoryId];
-    const entry = await this.#kv.get<Memory>(key);
-    if (entry.value === null) return null;
-    const done = await this.#feed.commit(
-      [{
-        scope: feedScopes.project(projectId),
-        changes: [{ type: "memory.removed", memoryId, reason: "forgotten" }],
-      }],
-      (op) => op.check(entry).delete(key),
-    );
-    // Deleted meanwhile by someone else, who told the feed.
-    if (!done) return null;
-    if (entry.value.subject) {
+    const removed = await this.#inTurn(projectId, async () => {
+      for (let attempt = 1;; attempt++) {
+        const count = await this.#count(projectId);
+        const entry = await this.#kv.get<Memory>(key);
+        if (entry.value === null) return null;
+        const current = count.current - (isCurrent(entry.value) ? 1 : 0);
+        const done = await this.#feed.commit(
+          [{
+            scope: feedScopes.project(projectId),
+            changes: [{ type: "memory.removed", memoryId, reason: "forgotten" }],
+          }],
+          (op) => op.check(entry, count.entry).delete(key).set(count.entry.key, Math.max(0, current)),
+        );
+        if (done) return entry.value;
+        // Deleted meanwhile by someone else (who told the feed), or the count moved: read again.
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new Error(`Forgetting the memory "${memoryId}" lost ${attempt} races in a row.`);
+        }
+      }
+    });
+    if (removed?.subject) {
       for (const old of await this.list(projectId, { history: true })) {
         if (old.supersededBy === memoryId) await this.delete(projectId, old.id);
       }
     }
-    return entry.value;
+    return removed;
   }
 }

@@ -8,7 +8,15 @@
  * @module
  */
 
-import { readText, writeText } from "./chunks.ts";
+import { partsPrefix, readText, writeText } from "./chunks.ts";
+
+/** One kept output, as it travels in an export document. */
+export interface KeptOutput {
+  runId: string;
+  index: number;
+  /** The whole output, as JSON text. */
+  json: string;
+}
 
 /**
  * Saves and reads the whole output of one tool action, as JSON text.
@@ -21,6 +29,7 @@ import { readText, writeText } from "./chunks.ts";
  * await outputs.save("p1", "r1", 0, JSON.stringify({ memories: ["x".repeat(100_000)] }));
  * console.log((await outputs.read("p1", "r1", 0))?.length); // 100017
  * console.log(await outputs.read("p1", "r1", 1)); // null
+ * console.log((await outputs.all("p1")).map((o) => [o.runId, o.index])); // [["r1", 0]]
  * kv.close();
  * ```
  */
@@ -48,5 +57,19 @@ export class OutputStore {
   /** An action's whole output as JSON text, or null when none was kept. */
   read(projectId: string, runId: string, index: number): Promise<string | null> {
     return readText(this.#kv, this.key(projectId, runId, index));
+  }
+
+  /** Every output kept for a project, in order of run and index (for export). */
+  async all(projectId: string): Promise<KeptOutput[]> {
+    const kept: KeptOutput[] = [];
+    // Parts are listed in key order: run, index, then part number, so each output's parts come together.
+    const prefix = partsPrefix(["outputs", projectId]);
+    for await (const entry of this.#kv.list<string>({ prefix }, { batchSize: 100 })) {
+      const [runId, index] = entry.key.slice(prefix.length) as [string, number];
+      const last = kept.at(-1);
+      if (last && last.runId === runId && last.index === index) last.json += entry.value;
+      else kept.push({ runId, index, json: entry.value });
+    }
+    return kept;
   }
 }

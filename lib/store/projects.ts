@@ -11,6 +11,7 @@ import { newId } from "../ids.ts";
 import type { Project } from "../protocol.ts";
 import { feedKeys, FeedLog, feedScopes } from "../feeds/feed_log.ts";
 import { partsPrefix } from "./chunks.ts";
+import { memoryCountKey } from "./memories.ts";
 import { deletePrefix, isoNow, listValues } from "./kv.ts";
 
 /**
@@ -100,6 +101,7 @@ export class ProjectStore {
     for (const prefix of [["messages", id], ["memories", id], runKeys.projectRuns(id), ...parted]) {
       await deletePrefix(this.#kv, prefix);
     }
+    await this.#kv.delete(memoryCountKey(id));
     return true;
   }
 }

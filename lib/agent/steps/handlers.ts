@@ -19,7 +19,7 @@ import { plural } from "../../plural.ts";
 import type { StepName } from "../../steps.ts";
 import { runTool, validatePlan } from "../tools.ts";
 import { describePlan, describeProblems, withWhy } from "./plan_text.ts";
-import { BoundExceeded } from "../../store/bounds.ts";
+import { answerCutNotice, BoundExceeded, fitAnswer } from "../../store/bounds.ts";
 import { isAbort, notes, progress, since, StepError, type StepHandler, usageOf } from "./state.ts";
 
 /** How many earlier messages the context step loads. */
@@ -202,27 +202,35 @@ export const HANDLERS: Record<StepName, StepHandler> = {
         const chunk of engine.answer(state.ctx!, state.analysis!, { plan, actions, added, removed })
       ) {
         if (chunk.kind === "token") {
-          state.answer += chunk.delta;
-          // Past the bound the engine is stopped (leaving the loop returns its iterator).
-          if (maxAnswer > 0 && state.answer.length > maxAnswer) {
-            throw new StepError(
-              "answer_too_long",
-              `The answer grew past ${maxAnswer} characters, the most a run may give ` +
-                "(LANTERN_MAX_ANSWER_CHARS), so the run was stopped. Ask for something shorter.",
-            );
+          // At the bound the answer is kept up to it and the engine stopped (leaving the loop returns its iterator).
+          const { delta, cut } = fitAnswer(state.answer, chunk.delta, maxAnswer);
+          state.answer += delta;
+          if (delta) yield { type: "token", delta };
+          if (cut) {
+            state.answerCut = true;
+            break;
           }
-          yield { type: "token", delta: chunk.delta };
         } else {
           yield progress("completion", "update", chunk.message, chunk.details, chunk.metadata);
         }
       }
       signal.throwIfAborted();
+      const kept = state.answer.length;
+      // The sentence goes with the answer, so the page, the API and a replay all say it was cut.
+      if (state.answerCut) state.answer += `\n\n*${answerCutNotice(maxAnswer)}*`;
       const reply = await stores.messages.add(project.id, {
         role: "assistant",
         content: state.answer,
         runId,
       });
       state.replyId = reply.id;
+      if (state.answerCut) {
+        return {
+          message: `Answer cut at ${plural(kept, "character")}`,
+          details: answerCutNotice(maxAnswer),
+          metadata: { characters: kept, truncated: true, messageId: reply.id, ...usageOf(state.usage) },
+        };
+      }
       return {
         message: "Answer ready",
         metadata: { characters: state.answer.length, messageId: reply.id, ...usageOf(state.usage) },

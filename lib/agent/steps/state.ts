@@ -57,6 +57,8 @@ export interface RunState {
   added: Memory[];
   removed: Memory[];
   answer: string;
+  /** The answer reached LANTERN_MAX_ANSWER_CHARS and was cut there. */
+  answerCut: boolean;
   replyId: string | null;
 }
 
