@@ -162,6 +162,34 @@ Deno.test("summarising many memories cuts the tool output inside its event, with
   assert.equal(expired.body.error.code, "output_expired");
 });
 
+Deno.test("summarising 2,000 memories answers with a cut output and the whole at its URL (the repro that gave 500)", async () => {
+  await using server = await startCustomServer({ LANTERN_LOCAL_PACE_MS: "0", LANTERN_LOCAL_TOKEN_MS: "0" });
+  const project = await createProject(server.url, "Two thousand memories");
+  const count = 2_000;
+  for (let i = 0; i < count; i += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, j) =>
+      server.stores.memories.add(project.id, {
+        text: `Note ${i + j}: the greenhouse shelf ${i + j} holds seedlings to water on Fridays.`,
+        source: "user",
+      })));
+  }
+  const events = await collectRunEvents(await chatStream(server.url, project.id, "Summarize the project"));
+  const last = events.at(-1);
+  assert.equal(last?.type, "result", JSON.stringify(last).slice(0, 300));
+  const action = events.find((e) => e.type === "action");
+  assert(action?.type === "action");
+  assert.equal(action.action.tool, "summarize_project");
+  assert.equal(action.action.truncated, true);
+  assert.match(action.action.summary, /^2,?000 memories/);
+  assert.ok(
+    JSON.stringify(action.action.output).length <= 64 * 1024,
+    "the event carries at most 64 KiB of output",
+  );
+  const whole = await call<{ memories: Memory[] }>(`${server.url}${action.action.fullUrl}`);
+  assert.equal(whole.status, 200);
+  assert.equal(whole.body.memories.length, count, "the URL returns every memory");
+});
+
 Deno.test("an output that was not cut is served from the run's result", async () => {
   await using server = await startCustomServer({ LANTERN_LOCAL_PACE_MS: "0", LANTERN_LOCAL_TOKEN_MS: "0" });
   const project = await createProject(server.url);
