@@ -175,8 +175,8 @@ export const MUTANTS: Mutant[] = [
     id: "forget-keeps",
     promise: "Forgetting a memory removes it.",
     file: "lib/store/memories.ts",
-    find: "    if (entry.value === null) return null;\n    await this.#kv.delete(key);\n",
-    replace: "    if (entry.value === null) return null;\n",
+    find: "(op) => op.check(entry, count.entry).delete(key).set(",
+    replace: "(op) => op.check(entry, count.entry).set(",
     tests: ["tests/api_test.ts", "tests/stores_test.ts"],
   },
   {
@@ -237,13 +237,13 @@ export const MUTANTS: Mutant[] = [
     id: "tokens-held-back",
     promise: "The answer streams token by token while the engine writes it.",
     file: "lib/agent/steps/handlers.ts",
-    find: `          state.answer += chunk.delta;\n          yield { type: "token", delta: chunk.delta };`,
-    replace: `          state.answer += chunk.delta;\n          held.push(chunk.delta);`,
+    find: `          if (delta) yield { type: "token", delta };`,
+    replace: `          if (delta) held.push(delta);`,
     more: [{
       file: "lib/agent/steps/handlers.ts",
-      find: "      signal.throwIfAborted();\n      const reply = ",
+      find: "      signal.throwIfAborted();\n      const kept = ",
       replace:
-        `      for (const delta of held) yield { type: "token", delta };\n      signal.throwIfAborted();\n      const reply = `,
+        `      for (const delta of held) yield { type: "token", delta };\n      signal.throwIfAborted();\n      const kept = `,
     }, {
       file: "lib/agent/steps/handlers.ts",
       find: `      const { plan, actions, added, removed } = state;\n`,
