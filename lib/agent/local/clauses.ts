@@ -88,7 +88,9 @@ export function strip(
   words: Word[],
 ): { words: Word[]; greeted: boolean; asked: boolean; thanked: boolean; closed: boolean } {
   // Emoji, symbols and stray punctuation say nothing about the intent.
-  let ws = words.filter((w) => w.text === "" || (!is(w, "Emoji") && hasWordCharacter(w.text)));
+  const kept = (w: Word) => w.text === "" || (!is(w, "Emoji") && hasWordCharacter(w.text));
+  // Most clauses have nothing to set aside: keep their array then.
+  let ws = words.every(kept) ? words : words.filter(kept);
   let greeted = false;
   let asked = false;
   let thanked = false;
@@ -151,5 +153,8 @@ export function tail(span: Span, word: Word | undefined, drop = /[\s.!;,:]+$/, l
 
 /** The words that lie inside `length` characters from `start`. */
 export function within(words: Word[], start: number, length: number): Word[] {
-  return words.filter((w) => w.start >= start && w.end <= start + length);
+  const end = start + length;
+  // Words are in the order of the text, and most often all of them are inside: no copy then.
+  if (words.length === 0 || (words[0]!.start >= start && words.at(-1)!.end <= end)) return words;
+  return words.filter((w) => w.start >= start && w.end <= end);
 }

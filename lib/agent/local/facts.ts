@@ -127,8 +127,11 @@ const cache = new Map<string, Fact | null>();
  */
 export function factIn(text: string, words: Word[]): Fact | null {
   if (words.length === 0) return null;
-  return factOf(text, { words, start: words[0]!.start, end: words.at(-1)!.end });
+  return factOf(text, { words, start: words[0]!.start, end: words.at(-1)!.end, statement: false });
 }
+
+/** Words between a subject and its verb that are not part of the subject ("Ana now leads…"). */
+const aside = (w: Word) => w.norm === "now" || w.norm === "actually" || w.norm === "currently";
 
 function factOf(text: string, s: Sentence): Fact | null {
   let words = s.words;
@@ -143,14 +146,16 @@ function factOf(text: string, s: Sentence): Fact | null {
   if (v < 1) return null;
   // "Ana now leads marketing": "now" says it changed; it is not part of the subject.
   const span = (ws: Word[]) => text.slice(ws[0]!.start, ws.at(-1)!.end);
-  let subjectWords = words.slice(0, v).filter((w) => {
-    const aside = w.norm === "now" || w.norm === "actually" || w.norm === "currently";
-    if (aside && w.norm !== "currently") {
-      changed = true;
-      marker ||= w.text;
-    }
-    return !aside;
-  });
+  let subjectWords = words.slice(0, v);
+  if (subjectWords.some(aside)) {
+    subjectWords = subjectWords.filter((w) => {
+      if (aside(w) && w.norm !== "currently") {
+        changed = true;
+        marker ||= w.text;
+      }
+      return !aside(w);
+    });
+  }
   if (!subjectWords.some((w) => is(w, "Noun") || is(w, "Value") || is(w, "Emoji"))) return null;
   if (subjectWords.some((w) => is(w, "QuestionWord"))) return null;
   // The main verb is the last of a run: "has been moved", "will be", "is set".

@@ -138,7 +138,7 @@ export function lightSentence(text: string, start: number, end: number): Sentenc
       // A lone mark ("–", "&"): keep it as a word so the text between words stays whole.
       const raw = text.slice(i, j);
       words.push(word(raw, raw, i, text.slice(j, k), NOUN));
-    } else words.push(...split(text.slice(a, b), a, post));
+    } else split(words, text.slice(a, b), a, post);
     i = k;
   }
   if (words.length === 0) return null;
@@ -147,28 +147,33 @@ export function lightSentence(text: string, start: number, end: number): Sentenc
     settle(words, i, verbs > 0);
     if (words[i]!.tags.has("Verb") && !words[i]!.tags.has("Gerund")) verbs++;
   }
-  return { words, start: words[0]!.start, end: words.at(-1)!.end };
+  return { words, start: words[0]!.start, end: words.at(-1)!.end, statement: false };
 }
 
 function word(text: string, norm: string, start: number, post: string, tags: ReadonlySet<string>): Word {
   return { text, norm, root: norm, tags, start, end: start + text.length, post };
 }
 
-/** A written word as one or two words: "isn't" is "is" and an empty "not", as compromise has it. */
-function split(core: string, at: number, post: string): Word[] {
+/** Adds a written word as one or two words: "isn't" is "is" and an empty "not", as compromise has it. */
+function split(out: Word[], core: string, at: number, post: string): void {
   const lower = core.toLowerCase();
-  if (!lower.includes("'")) return [lookup(core, lower, at, post)];
+  if (!lower.includes("'")) {
+    out.push(lookup(core, lower, at, post));
+    return;
+  }
   const not = /^(\p{L}+)n't$/u.exec(lower);
   if (not) {
     const first = NOT.get(lower) ?? not[1]!;
-    return [lookup(core, first, at, ""), word("", "not", at + core.length, post, tagsOf("Negative"))];
+    out.push(lookup(core, first, at, ""), word("", "not", at + core.length, post, NEGATIVE));
+    return;
   }
   const short = /^(\p{L}+)('re|'m|'ll|'ve|'d|'s)$/u.exec(lower);
   if (short && (short[2] !== "'s" || IS_AFTER.has(short[1]!))) {
     const second = SHORT.get(short[2]!) ?? "is";
-    return [lookup(core, short[1]!, at, ""), lookup("", second, at + core.length, post)];
+    out.push(lookup(core, short[1]!, at, ""), lookup("", second, at + core.length, post));
+    return;
   }
-  return [lookup(core, lower, at, post)];
+  out.push(lookup(core, lower, at, post));
 }
 
 // The tags of words the lexicon does not know, built once.
@@ -184,6 +189,7 @@ const PAST = tagsOf("PastTense");
 const ADVERB = tagsOf("Adverb");
 const PLURAL = tagsOf("Plural");
 const SINGULAR = tagsOf("Singular");
+const NEGATIVE = tagsOf("Negative");
 
 /** A word's tags from the lexicon, or from its shape when the lexicon does not know it. */
 function lookup(text: string, norm: string, start: number, post: string): Word {

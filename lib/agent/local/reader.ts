@@ -44,10 +44,13 @@ export function read(message: string): Request[] {
   const all = sentences(text);
   const requests: Request[] = [];
   for (const sentence of all) {
-    for (const clause of clauses({ text, words: sentence.words, sentence })) {
-      const r = readClause(clause, text);
-      requests.push(r);
+    const span = { text, words: sentence.words, sentence };
+    // A plain statement of a long message asks nothing (see light_tagger.ts): only its fact is read.
+    if (sentence.statement) {
+      requests.push(statement(span, text));
+      continue;
     }
+    for (const clause of clauses(span)) requests.push(readClause(clause, text));
   }
   fold(requests, text);
   // Statements among the requests (a pasted paragraph): list their facts in one offer to keep them.
@@ -107,14 +110,21 @@ function fold(requests: Request[], text: string): void {
   }
 }
 
+/** Words that acknowledge, as a whole clause ("got it", "great"). */
+// deno-fmt-ignore
+const ACKNOWLEDGED = new Set([
+  "got it", "good", "ok", "okay", "cool", "great", "much appreciated", "thank you", "thank you so much",
+]);
+/** The most words a request to list may have, with its tails ("… so far for this project"). */
+const LIST_WORDS = 16;
+
 function readClause(span: Span, text: string): Request {
   const { words: w, greeted, asked, thanked, closed } = strip(span.words);
   // The user's words end where a closing "please" or "thanks" starts; a trailing emoji stays.
   const last = closed ? w.at(-1) : undefined;
-  const asking = span.words.at(-1)!.post.includes("?") ||
-    text.slice(span.words.at(-1)!.end).trimStart().startsWith("?");
+  const asking = asks(span, text);
   const p = phrase(w);
-  const bare = p.replace(/\s+(?:please|lantern)$/, "");
+  const bare = p.endsWith(" please") || p.endsWith(" lantern") ? p.replace(/\s+(?:please|lantern)$/, "") : p;
   if (thanked && (w.length === 0 || ["so much", "much", "a lot", "very much", "lantern"].includes(bare))) {
     return request("thanks", "", "thank you");
   }
@@ -126,10 +136,7 @@ function readClause(span: Span, text: string): Request {
   if (THANKS.has(a) && w.length <= 4 && !w.some((x) => is(x, "Verb") && !THANKS.has(x.norm))) {
     return request("thanks", "", a);
   }
-  if (
-    ["got it", "good", "ok", "okay", "cool", "great", "much appreciated", "thank you", "thank you so much"]
-      .includes(bare)
-  ) {
+  if (ACKNOWLEDGED.has(bare)) {
     return request("thanks", "", bare);
   }
   if (HELP.has(bare) || /^\?+$/.test(span.text.trim())) return request("help", "", bare || "?");
@@ -186,8 +193,11 @@ function readClause(span: Span, text: string): Request {
     return request("count", "", "how many + memories");
   }
   // List: "list memories", "show me your notes", "what do you remember?"
-  const listed = bare.replace(LIST_TAIL, "");
-  if (LIST.has(listed) || LIST.has(listed.replace(LIST_TAIL, ""))) return request("list", "", listed);
+  // Ways to ask for the list are a few words long: a long statement need not be matched against them.
+  const listed = w.length <= LIST_WORDS ? bare.replace(LIST_TAIL, "") : bare;
+  if (LIST.has(listed) || (w.length <= LIST_WORDS && LIST.has(listed.replace(LIST_TAIL, "")))) {
+    return request("list", "", listed);
+  }
   if (
     ["list", "show", "display", "read", "give", "tell"].includes(a) && w.length <= 8 &&
     w.some((x, i) => i > 0 && (MEMORY_WORDS.has(x.norm) || (x.norm === "what" && w[i + 1]?.norm === "you")))
@@ -201,7 +211,27 @@ function readClause(span: Span, text: string): Request {
   if (summary) return request("summarize", "", summary);
   const recalled = recallOrCheck(span, w, asking);
   if (recalled) return recalled;
-  // A statement: a fact to keep, a change to record, or just talk.
+  return stated(span, w, last, asking);
+}
+
+/** Whether the text right after a span's last word is a question mark. */
+function asks(span: Span, text: string): boolean {
+  const end = span.words.at(-1)!;
+  if (end.post.includes("?")) return true;
+  let i = end.end;
+  while (i < text.length && /\s/.test(text[i]!)) i++;
+  return text[i] === "?";
+}
+
+/** A plain statement of a long message: a fact, a change, or talk; no request to look for. */
+function statement(span: Span, text: string): Request {
+  const { words: w, closed } = strip(span.words);
+  if (w.length === 0) return request("other", "", "no words");
+  return stated(span, w, closed ? w.at(-1) : undefined, asks(span, text));
+}
+
+/** A statement: a fact to keep, a change to record, or just talk. */
+function stated(span: Span, w: Word[], last: Word | undefined, asking: boolean): Request {
   const fact = ownFact(span, w, false, last);
   const read = !w[0] ? null : factIn(span.text, within(w, w[0].start, fact.length));
   if (read && read.changed) {

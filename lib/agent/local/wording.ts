@@ -77,7 +77,7 @@ export function uncapitalize(text: string): string {
  * ```
  */
 export function shorten(text: string, max = 80): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
+  const oneLine = oneSpaced(text).trim();
   return oneLine.length > max ? oneLine.slice(0, max - 1).trimEnd() + "…" : oneLine;
 }
 
@@ -117,8 +117,15 @@ export function bold(text: string): string {
  * ```
  */
 export function bullets(items: readonly (Memory | string)[]): string {
-  return items.map((m) => `- ${(typeof m === "string" ? m : m.text).replace(/\s+/g, " ")}`).join("\n");
+  return items.map((m) => `- ${oneSpaced(typeof m === "string" ? m : m.text)}`).join("\n");
 }
+
+/** Runs of white space as one space; most texts have none, and are returned as they are (no copy). */
+function oneSpaced(text: string): string {
+  return UNEVEN_SPACE.test(text) ? text.replace(/\s+/g, " ") : text;
+}
+
+const UNEVEN_SPACE = /\s\s|[^\S ]/;
 
 /**
  * Cuts a text to at most `max` characters, at a word boundary when it can.
@@ -145,3 +152,28 @@ export const CAPABILITIES = [
   '- **List** everything: "What do you remember?"',
   '- **Summarize** the project: "Summarize the project".',
 ].join("\n");
+
+/**
+ * Where the answer token that starts at `start` ends: after a word and the
+ * white space that follows it, so the tokens re-join into the text exactly.
+ *
+ * @example
+ * ```ts
+ * import { tokenEnd } from "./wording.ts";
+ * const text = "Got it.  I'll remember";
+ * console.log(JSON.stringify([text.slice(0, tokenEnd(text, 0)), text.slice(4, tokenEnd(text, 4))])); // ["Got ","it.  "]
+ * ```
+ */
+export function tokenEnd(text: string, start: number): number {
+  let i = start;
+  while (i < text.length && !isSpace(text.charCodeAt(i))) i++;
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Whether a character code is white space, as `\s` matches (the common ones first, without a regex). */
+function isSpace(c: number): boolean {
+  if (c === 32 || c === 10) return true;
+  if (c < 128) return c >= 9 && c <= 13;
+  return /\s/.test(String.fromCharCode(c));
+}
