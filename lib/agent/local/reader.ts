@@ -22,6 +22,7 @@ import {
   THANKS,
   WH,
 } from "./lexicon.ts";
+import { rememberHead, summarizeCue } from "./openers.ts";
 import { recall, recallOrCheck } from "./questions.ts";
 import { type IntentName, type Request, request } from "./requests.ts";
 import { is, sentences, type Word } from "./parse.ts";
@@ -246,65 +247,6 @@ function stated(span: Span, w: Word[], last: Word | undefined, asking: boolean):
     // A statement the parse cannot split is still a statement: it does not start with a verb ("Write me…").
     asking ? [] : read ? [read] : w.length >= 4 && !is(w[0], "Verb") ? [plainFact(fact)] : [],
   );
-}
-
-/** How many words say "remember": 1 for "remember", 3 for "note to self", 0 for none. */
-function rememberHead(w: Word[]): number {
-  const [a, b, c] = [w[0]?.norm, w[1]?.norm, w[2]?.norm];
-  if ((a === "do" || a === "never") && b === "not" && c === "forget") return 3;
-  if (a === "never" && b === "forget") return 2;
-  if (a === "note" && b === "to" && c === "self") return 3;
-  if ((a === "make" || a === "take") && (b === "a" || b === "note")) {
-    const n = b === "a" ? 3 : 2;
-    return (b === "a" ? c === "note" : true) ? n + (w[n]?.norm === "of" ? 1 : 0) : 0;
-  }
-  if ((a === "jot" || a === "write") && b === "down") return 2;
-  if (a === "keep" && b === "in" && c === "mind") return 3;
-  if (
-    a === "add" && (b === "a" || b === "this" || b === "to") &&
-    (c === "memory" || c === "note" || c === "fact")
-  ) return 3;
-  if (a === "add" && (b === "memory" || b === "note")) return 2;
-  if (
-    a === "remember" || a === "memorize" || a === "memorise" || a === "note" || a === "save" ||
-    a === "store" ||
-    a === "record"
-  ) {
-    // "Remembering names is hard" and "the note says" are not requests.
-    if (is(w[0], "Gerund")) return 0;
-    return 1;
-  }
-  return 0;
-}
-
-function summarizeCue(w: Word[], bare: string): string {
-  const a = w[0]!.norm;
-  if (
-    ["summarize", "summarise", "recap"].includes(a) &&
-    !w.some((x, i) =>
-      i > 0 && ["about", "of"].includes(x.norm) &&
-      !["the", "this", "my", "our"].includes(w[i + 1]?.norm ?? "")
-    )
-  ) return a;
-  if (a === "sum" && w[1]?.norm === "up") return "sum up";
-  if (
-    /^(?:catch me up|bring me up to (?:speed|date)|where are we|where do (?:we|things) stand)\b/.test(bare)
-  ) return bare;
-  if (
-    /^give (?:me|us) (?:a|an|the) (?:quick |short |brief )?(?:summary|overview|recap|rundown)(?: of (?:the|this|my|our) project)?$/
-      .test(bare)
-  ) return bare;
-  if (
-    /^(?:(?:a|the|project|projects|quick|short|brief) )*(?:summary|overview|recap|rundown|status)(?: (?:of|for) (?:the|this|my|our) project)?$/
-      .test(bare)
-  ) return bare;
-  if (
-    /^what is the (?:project )?(?:summary|overview|status)(?: (?:of|for) (?:the|this|my|our) project)?$/.test(
-      bare,
-    )
-  ) return bare;
-  if (/^how is (?:the|this|my|our) project(?: going)?$/.test(bare)) return bare;
-  return "";
 }
 
 /**
