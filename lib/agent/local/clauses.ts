@@ -6,7 +6,7 @@
  * @module
  */
 
-import { hasWordCharacter, is, type Sentence, type Word } from "./parse.ts";
+import { hasWordCharacter, is, type Sentence, withoutMarks, type Word } from "./parse.ts";
 import { FILLERS, FORGET, GREETINGS, HEADS, REMEMBER, WH } from "./lexicon.ts";
 import { factIn } from "./facts.ts";
 
@@ -128,7 +128,7 @@ export function strip(
  * it too ("… on Friday ✨"), unless the emoji is the value ("the mascot is 🦊").
  */
 export function ownFact(span: Span, rest: Word[], asked: boolean, last: Word | undefined): string {
-  let fact = tail(span, rest[0], asked ? /[\s.!;,:?]+$/ : undefined, last);
+  let fact = tail(span, rest[0], asked ? ".!;,:?" : undefined, last);
   const start = rest[0] ? rest[0].start : 0;
   if (span.text[start - 1] === '"' && fact.endsWith('"')) fact = fact.slice(0, -1).trim();
   else if (/^"[^"]+"$/.test(fact)) fact = fact.slice(1, -1).trim();
@@ -141,14 +141,12 @@ export function ownFact(span: Span, rest: Word[], asked: boolean, last: Word | u
   return fact;
 }
 
-/** The text from a word to the end of the clause, without a final stop; the user's own characters. */
-export function tail(span: Span, word: Word | undefined, drop = /[\s.!;,:]+$/, last?: Word): string {
+/** The text from a word to the end of the clause, without the `marks` (and spaces) that end it; the user's own characters. */
+export function tail(span: Span, word: Word | undefined, marks = ".!;,:", last?: Word): string {
   if (!word) return "";
   const end = last ?? span.words.at(-1)!;
-  return span.text.slice(word.start, end.end + (/^[^\s.!?,;:]+/.exec(end.post)?.[0].length ?? 0)).replace(
-    drop,
-    "",
-  ).trim();
+  const through = end.end + (/^[^\s.!?,;:]+/.exec(end.post)?.[0].length ?? 0);
+  return withoutMarks(span.text.slice(word.start, through), marks).trim();
 }
 
 /** The words that lie inside `length` characters from `start`. */

@@ -15,7 +15,7 @@ import type { Fact } from "./facts.ts";
 import { forgetsEverything } from "./lexicon.ts";
 import { reasons } from "./reasons.ts";
 import type { Request } from "./requests.ts";
-import { capitalize, clip, quote, tokenEnd, uncapitalize } from "./wording.ts";
+import { capitalize, clip, quote, uncapitalize } from "./wording.ts";
 
 /** Pacing for the local engine, so a person can watch the steps go by. */
 export interface LocalEngineOptions {
@@ -243,11 +243,10 @@ export class LocalEngine implements Engine {
       return compose(r, actions, ctx);
     });
     const text = parts.join("\n\n");
-    // Words with their trailing space, so the text re-joins exactly; cut as they go, not into an array first.
-    for (let start = 0, end = 0; start < text.length; start = end) {
-      end = tokenEnd(text, start);
+    // Words with their trailing space, so the text re-joins exactly.
+    for (const piece of text.match(/\S+\s*|\s+/g) ?? []) {
       if (this.#tokenMs > 0) await sleep(this.#tokenMs, ctx.signal);
-      yield { kind: "token", delta: text.slice(start, end) };
+      yield { kind: "token", delta: piece };
     }
   }
 }

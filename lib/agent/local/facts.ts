@@ -9,7 +9,7 @@
  */
 
 import { subjectKey } from "../words.ts";
-import { is, type Sentence, sentences, type Word } from "./parse.ts";
+import { is, type Sentence, sentences, withoutMarks, type Word } from "./parse.ts";
 import { type Kind, kindOf } from "./values.ts";
 
 /** A fact read from a sentence. */
@@ -209,7 +209,7 @@ function factOf(text: string, s: Sentence): Fact | null {
   const key = subjectKey(subject);
   if (!key) return null;
   return {
-    text: text.slice(s.start, s.end).replace(/[\s.!;,:]+$/, "").trim(),
+    text: withoutMarks(text.slice(s.start, s.end), ".!;,:").trim(),
     subject,
     key,
     kind: kindOf(verb, copula || CHANGE.has(verb), prep, rest, bare),

@@ -80,6 +80,10 @@ const BEFORE_VERB = new Set([
   "not",
 ]);
 
+/** Openers that may ask something only in a short sentence ("the memories", "a summary"). */
+const SHORT_OPENERS = new Set(["a", "the", "my", "your", "all"]);
+const spoken = (w: Word) => w.text === "" || hasWordCharacter(w.text);
+
 /**
  * Whether a sentence may ask something, so compromise should read it: a
  * question mark, a first word that may open a request, a question or a
@@ -96,12 +100,12 @@ const BEFORE_VERB = new Set([
  */
 export function mayAsk(text: string, sentence: Sentence): boolean {
   if (text.slice(sentence.start, sentence.end + 2).includes("?")) return true;
-  const words = sentence.words.filter((w) => w.text === "" || hasWordCharacter(w.text));
+  // The words, without lone marks and emoji (most sentences have none: then no copy).
+  const all = sentence.words;
+  const words = all.every(spoken) ? all : all.filter(spoken);
   const first = words[0]?.norm;
   if (first === undefined) return true;
-  if (ASK_OPENERS.has(first) && (words.length <= 5 || !["a", "the", "my", "your", "all"].includes(first))) {
-    return true;
-  }
+  if (ASK_OPENERS.has(first) && (words.length <= 5 || !SHORT_OPENERS.has(first))) return true;
   for (let i = 1; i < words.length - 1; i++) {
     if (JOINERS.has(words[i]!.norm) && ASK_AFTER_JOINER.has(words[i + 1]!.norm)) return true;
   }

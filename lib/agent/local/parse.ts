@@ -123,6 +123,27 @@ export function hasWordCharacter(text: string): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || /[\p{L}\p{N}]/u.test(text);
 }
 
+/**
+ * A text without the white space and the `marks` at its end, as a regex
+ * `[\s<marks>]+$` would cut it, without scanning the text from its start.
+ *
+ * @example
+ * ```ts
+ * import { withoutMarks } from "./parse.ts";
+ * console.log(withoutMarks("on May 3. ", ".!"), withoutMarks("Why?", ".")); // on May 3 Why?
+ * ```
+ */
+export function withoutMarks(text: string, marks: string): string {
+  let end = text.length;
+  while (end > 0) {
+    const c = text.charCodeAt(end - 1);
+    const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[end - 1]!));
+    if (!space && !marks.includes(text[end - 1]!)) break;
+    end--;
+  }
+  return end === text.length ? text : text.slice(0, end);
+}
+
 /** Whether a word carries a tag. */
 export function is(word: Word | undefined, tag: string): boolean {
   return word !== undefined && word.tags.has(tag);

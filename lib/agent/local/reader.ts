@@ -62,10 +62,14 @@ export function read(message: string): Request[] {
     const facts = stated.flatMap((r) => r.facts);
     const offer = { ...request("facts", text.trim(), `${facts.length} statements`), facts };
     const first = requests.indexOf(stated[0]!);
-    const rest = requests.filter((r, i) =>
-      !stated.includes(r) && !(r.intent === "other" && r.facts.length === 0 && i > 0)
-    );
-    const before = rest.filter((r) => requests.indexOf(r) < first).length;
+    const folded = new Set(stated);
+    // Requests before the first statement stay before the offer.
+    let before = 0;
+    const rest = requests.filter((r, i) => {
+      const kept = !folded.has(r) && !(r.intent === "other" && r.facts.length === 0 && i > 0);
+      if (kept && i < first) before++;
+      return kept;
+    });
     rest.splice(before, 0, offer);
     requests.splice(0, requests.length, ...rest);
   }
@@ -177,7 +181,7 @@ function readClause(span: Span, text: string): Request {
     if (["about", "of", "on", "saying", "where", "with", "that", "regarding"].includes(w[i]?.norm ?? "")) i++;
     else if (w[i]?.norm === "which" && w[i + 1]?.norm === "says") i += 2;
     const rest = w.slice(i);
-    let subject = tail(span, rest[0], /[\s.!?;,:]+$/, last);
+    let subject = tail(span, rest[0], ".!?;,:", last);
     // compromise keeps an opening quote out of the word: 'Forget "tea at 4"' starts at "tea".
     const opened = rest[0] ? span.text[rest[0].start - 1] : undefined;
     if ((opened === '"' || opened === "'") && subject.endsWith(opened)) subject = opened + subject;

@@ -152,28 +152,3 @@ export const CAPABILITIES = [
   '- **List** everything: "What do you remember?"',
   '- **Summarize** the project: "Summarize the project".',
 ].join("\n");
-
-/**
- * Where the answer token that starts at `start` ends: after a word and the
- * white space that follows it, so the tokens re-join into the text exactly.
- *
- * @example
- * ```ts
- * import { tokenEnd } from "./wording.ts";
- * const text = "Got it.  I'll remember";
- * console.log(JSON.stringify([text.slice(0, tokenEnd(text, 0)), text.slice(4, tokenEnd(text, 4))])); // ["Got ","it.  "]
- * ```
- */
-export function tokenEnd(text: string, start: number): number {
-  let i = start;
-  while (i < text.length && !isSpace(text.charCodeAt(i))) i++;
-  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
-  return i;
-}
-
-/** Whether a character code is white space, as `\s` matches (the common ones first, without a regex). */
-function isSpace(c: number): boolean {
-  if (c === 32 || c === 10) return true;
-  if (c < 128) return c >= 9 && c <= 13;
-  return /\s/.test(String.fromCharCode(c));
-}
