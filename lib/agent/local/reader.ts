@@ -40,7 +40,8 @@ export { forgetsEverything } from "./lexicon.ts";
  * ```
  */
 export function read(message: string): Request[] {
-  const text = message.normalize("NFC");
+  // ASCII is in normal form already: a long message skips the normalizer's pass over it.
+  const text = NON_ASCII.test(message) ? message.normalize("NFC") : message;
   if (text.trim() === "") return [request("other", "", "an empty message")];
   const all = sentences(text);
   const requests: Request[] = [];
@@ -114,6 +115,8 @@ function fold(requests: Request[], text: string): void {
     i--;
   }
 }
+
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Words that acknowledge, as a whole clause ("got it", "great"). */
 // deno-fmt-ignore
