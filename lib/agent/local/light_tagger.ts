@@ -240,8 +240,9 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
   const sw = SWITCHES.get(w.norm) ?? (w.tags === PLURAL ? "Plural|Verb" : undefined);
   if (sw === undefined) {
     // Most words are settled by the lexicon alone ("the", "is", "on", "team").
+    // The capital first: it is one character, and most words have none.
     if (
-      i > 0 && w.tags.has("Noun") && !w.tags.has("ProperNoun") && !w.tags.has("Date") && capitalized(w.text)
+      i > 0 && capitalized(w.text) && w.tags.has("Noun") && !w.tags.has("ProperNoun") && !w.tags.has("Date")
     ) {
       w.tags = proper(w.tags);
     }
@@ -277,19 +278,22 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
   w.root = rootOf(w);
 }
 
-const ROOTS = new Map<string, string>();
-const TENSES = ["PastTense", "Gerund", "PresentTense"];
+/** Verb roots met so far, one map per tense (a word's root depends on the tense it was read in). */
+const ROOTS = new Map(
+  ["PastTense", "Gerund", "PresentTense"].map((tense) => [tense, new Map<string, string>()]),
+);
 
 /** A verb's dictionary form ("leads" → "lead"), from compromise's conjugation model; remembered. */
 function rootOf(w: Word): string {
   if (!w.tags.has("Verb") || w.tags.has("Copula") || w.tags.has("Infinitive")) return w.norm;
-  const tense = TENSES.find((t) => w.tags.has(t));
-  if (!tense) return w.norm;
-  const key = `${tense} ${w.norm}`;
-  let root = ROOTS.get(key);
-  if (root === undefined) {
-    if (ROOTS.size >= 5000) ROOTS.clear();
-    ROOTS.set(key, root = toInfinitive(w.norm, world.model, tense) || w.norm);
+  for (const [tense, roots] of ROOTS) {
+    if (!w.tags.has(tense)) continue;
+    let root = roots.get(w.norm);
+    if (root === undefined) {
+      if (roots.size >= 5000) roots.clear();
+      roots.set(w.norm, root = toInfinitive(w.norm, world.model, tense) || w.norm);
+    }
+    return root;
   }
-  return root;
+  return w.norm;
 }
