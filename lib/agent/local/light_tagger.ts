@@ -279,14 +279,17 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
 }
 
 /** Verb roots met so far, one map per tense (a word's root depends on the tense it was read in). */
-const ROOTS = new Map(
-  ["PastTense", "Gerund", "PresentTense"].map((tense) => [tense, new Map<string, string>()]),
-);
+const ROOTS: [string, Map<string, string>][] = ["PastTense", "Gerund", "PresentTense"].map((tense) => [
+  tense,
+  new Map<string, string>(),
+]);
 
 /** A verb's dictionary form ("leads" → "lead"), from compromise's conjugation model; remembered. */
 function rootOf(w: Word): string {
   if (!w.tags.has("Verb") || w.tags.has("Copula") || w.tags.has("Infinitive")) return w.norm;
-  for (const [tense, roots] of ROOTS) {
+  for (let i = 0; i < ROOTS.length; i++) {
+    const tense = ROOTS[i]![0];
+    const roots = ROOTS[i]![1];
     if (!w.tags.has(tense)) continue;
     let root = roots.get(w.norm);
     if (root === undefined) {
