@@ -82,3 +82,16 @@ Deno.test("a long message split over lines keeps each line's own words", () => {
   const facts = read(lines.join("\n")).flatMap((r) => r.facts.map((f) => f.text));
   assert.deepEqual(facts, lines);
 });
+
+Deno.test("a plain statement of a long message is a fact even when its words could open a request", () => {
+  // Said alone, "The summary of X…" reads as asking for a summary of X; in a pasted page of notes it was
+  // read so too, and the page's offer lost that note to a question nobody asked.
+  const notes = [
+    ...STATEMENTS.slice(0, 8),
+    "The summary of the budget review is attached to the email",
+    "The memories of the offsite are in the shared folder",
+  ];
+  const requests = read(`${notes.join(". ")}.`);
+  assert.deepEqual(requests.map((r) => r.intent), ["facts"]);
+  assert.deepEqual(requests[0]!.facts.map((f) => f.text), notes);
+});
