@@ -66,19 +66,8 @@ const NOT = new Map([["can't", "can"], ["won't", "will"], ["ain't", "is"], ["sha
 const SHORT = new Map([["'re", "are"], ["'m", "am"], ["'ll", "will"], ["'ve", "have"], ["'d", "would"]]);
 const IS_AFTER = new Set(["it", "that", "there", "here", "what", "who", "where", "when", "how", "he", "she"]);
 /** Words that make the word after them a verb: "we lead", "will move". */
-const BEFORE_VERB = new Set([
-  "i",
-  "we",
-  "you",
-  "they",
-  "to",
-  "will",
-  "would",
-  "can",
-  "should",
-  "must",
-  "not",
-]);
+// deno-fmt-ignore
+const BEFORE_VERB = new Set(["i", "we", "you", "they", "to", "will", "would", "can", "should", "must", "not"]);
 
 /** Openers that may ask something only in a short sentence ("the memories", "a summary"). */
 const SHORT_OPENERS = new Set(["a", "the", "my", "your", "all"]);

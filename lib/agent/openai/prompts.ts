@@ -29,6 +29,12 @@ let definitions: ChatTool[] | undefined;
  * The argument every tool call carries for the person watching: why the
  * model makes the call. It is taken out of the arguments before the tool
  * sees them and shown as the action's `why` (see `toAction` in stream.ts).
+ *
+ * @example
+ * ```ts
+ * import { toolDefinitions, WHY_ARGUMENT } from "./prompts.ts";
+ * console.log(toolDefinitions().every((t) => (t.function.parameters?.required as string[]).includes(WHY_ARGUMENT))); // true
+ * ```
  */
 export const WHY_ARGUMENT = "why";
 
