@@ -183,6 +183,10 @@ const ADVERB = tagsOf("Adverb");
 const PLURAL = tagsOf("Plural");
 const SINGULAR = tagsOf("Singular");
 const NEGATIVE = tagsOf("Negative");
+// The tags a word that may be a noun or a verb is settled to.
+const FIRST_NAME = tagsOf("FirstName");
+const PRESENT = tagsOf("PresentTense");
+const INFINITIVE = tagsOf("Infinitive");
 
 /** A word's tags from the lexicon, or from its shape when the lexicon does not know it. */
 function lookup(text: string, norm: string, start: number, post: string): Word {
@@ -244,7 +248,7 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
   const prev = words[p];
   const next = words[i + 1];
   if (sw.startsWith("Person|") && sw !== "Person|Date" && capitalized(w.text) && !w.tags.has("Date")) {
-    w.tags = tagsOf("FirstName"); // "Frank handles billing"
+    w.tags = FIRST_NAME; // "Frank handles billing"
   }
   const nominal = prev !== undefined && (prev.tags.has("Noun") || prev.tags.has("Value")) &&
     !prev.tags.has("Possessive");
@@ -253,13 +257,13 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
   if (sw === "Plural|Verb" && /s$/.test(w.norm)) {
     // "Ana leads the team": after the subject and before an object, an -s word is the verb.
     const verb = i > 0 && nominal && !verbSoFar && !nextIsVerb;
-    w.tags = verb ? tagsOf("PresentTense") : tagsOf("Plural");
+    w.tags = verb ? PRESENT : PLURAL;
   } else if (sw === "Noun|Verb" || sw === "Actor|Verb" || sw === "Person|Verb") {
     const verb = i > 0 && !verbSoFar && prev !== undefined && BEFORE_VERB.has(prev.norm) && !nextIsVerb;
-    if (verb) w.tags = tagsOf("Infinitive");
-    else if (w.tags.has("Verb")) w.tags = tagsOf(sw === "Person|Verb" ? "FirstName" : "Singular");
+    if (verb) w.tags = INFINITIVE;
+    else if (w.tags.has("Verb")) w.tags = sw === "Person|Verb" ? FIRST_NAME : SINGULAR;
   } else if (sw === "Adj|Past" && prev?.tags.has("Copula") && next?.norm === "by") {
-    w.tags = tagsOf("PastTense"); // "is watched by Jonas"
+    w.tags = PAST; // "is watched by Jonas"
   }
   if (i > 0 && capitalized(w.text) && w.tags.has("Noun") && !w.tags.has("Date")) {
     if (!w.tags.has("ProperNoun")) w.tags = proper(w.tags);
