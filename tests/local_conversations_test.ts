@@ -16,48 +16,12 @@ import { LocalEngine } from "../lib/agent/local_engine.ts";
 import type { ChatResult } from "../lib/protocol.ts";
 import { createStores } from "../lib/store/mod.ts";
 import { agentEvents } from "./helpers.ts";
+import { NOTES, PARAGRAPH } from "./fixtures/notes.ts";
 
 /** [message, expected answer fragments] */
 type Turn = [string, string];
 /** [name, memory afterwards (current texts, in order), ...turns] */
 type Conversation = [string, string[], ...Turn[]];
-
-/** Thirty facts in one paragraph of about 2,000 characters, as someone pastes notes. */
-const NOTES = [
-  "The launch is on May 3 in the main hall of the Lisbon office",
-  "Ana leads the design team and reviews every screen before release",
-  "Bob is the project manager and runs the weekly planning meeting",
-  "The budget for the first quarter is $50,000 including contractors",
-  "The standup is at 9:30 every morning in the small meeting room",
-  "Carla owns the backend services and the deployment pipeline",
-  "The public beta opens on April 20 for the first thousand users",
-  "Dan writes the user documentation and the release notes",
-  "The API freeze is on April 28 so the mobile apps can catch up",
-  "Eve runs quality assurance with two testers from the Porto team",
-  "The retrospective is every second Thursday after lunch",
-  "The staging server is called kestrel and lives in Frankfurt",
-  "Frank handles billing questions from the enterprise customers",
-  "The design review is on April 15 with the whole product group",
-  "Grace is the on-call engineer this week and carries the pager",
-  "The press kit is due on April 30 and goes to twelve journalists",
-  "Hugo manages the partner program and the reseller contracts",
-  "The pricing page goes live on May 1 with the new annual plan",
-  "Iris translates the app into Portuguese and Spanish this month",
-  "The support inbox is watched by Jonas during European hours",
-  "The code freeze starts on April 25 at six in the evening",
-  "Kim plans the marketing campaign with the agency in Madrid",
-  "Leo maintains the mobile app and answers its store reviews",
-  "The customer advisory board meets on the first Monday monthly",
-  "Mia coordinates the launch event and the catering order",
-  "The brand color is teal and the logo is a small lantern",
-  "Noah reviews security before each release goes out",
-  "The app store listing is ready and waits for final screenshots",
-  "Olga handles legal questions and signs the vendor contracts",
-  "The launch party is at the lab on the evening of May 3",
-  "Paula books the travel for the launch team and the speakers",
-  "The newsletter goes out every Tuesday morning at eight",
-];
-const PARAGRAPH = NOTES.join(". ") + ".";
 
 // One line per turn: the table reads as the conversations it tests.
 // deno-fmt-ignore

@@ -244,8 +244,16 @@ Deno.test("plan() returns a save_memory action assembled from split tool-call de
         maxItems: 20,
         description: "Ids of current memories this fact replaces; they are kept as history.",
       },
+      // Every tool: why the model makes the call, shown with the action (see openai_why_test.ts).
+      why: {
+        type: "string",
+        minLength: 1,
+        maxLength: 300,
+        description:
+          "Why you make this call, in one short sentence for the user: the words of their message that ask for it.",
+      },
     },
-    required: ["text"],
+    required: ["text", "why"],
     additionalProperties: false,
   });
   const [system, ...rest] = body.messages;

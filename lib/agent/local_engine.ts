@@ -2,7 +2,7 @@
  * The `local` engine, importable from here. It lives in `local/`: the
  * engine class (`local/engine.ts`) and, loaded on its first message, the
  * reader (`local/reader.ts` with `parse`, `lexicon`, `clauses`, `questions`,
- * `facts`), the link to the project's memories (`local/resolve.ts`) and the
+ * `openers`, `facts`, `values`), the link to the project's memories (`local/resolve.ts`) and the
  * wording (`local/answers.ts`, `local/wording.ts`).
  *
  * @example

@@ -2,8 +2,10 @@
  * An engine backed by any OpenAI-compatible chat completions API (OpenAI,
  * Ollama, vLLM, LM Studio…), through the official `openai` SDK.
  *
- * Planning is one streamed call that offers the model Lantern's tools; the
- * answer is a second streamed call that sees what the tools did. Failures
+ * Planning is one streamed call that offers the model Lantern's tools, each
+ * with a required `why` argument that becomes the action's `why` in the
+ * steps and `action` events; the answer is a second streamed call that sees
+ * what the tools did. Failures
  * become {@linkcode EngineError}s with stable codes, 429s and 5xxs are retried
  * with backoff (each retry announced as a note), and cancelling the run aborts
  * the HTTP request at once.
@@ -142,7 +144,8 @@ export class OpenAIEngine implements Engine {
       this.#complete(ctx, messages, toolDefinitions(), false),
     );
     this.#lastCalls.set(ctx, reply.toolCalls);
-    return reply.toolCalls.map(toAction);
+    // The text a model writes before its calls, if any, is its reason for them when a call gives none.
+    return reply.toolCalls.map((call) => toAction(call, reply.content));
   }
 
   /** Streams the model's answer, given what the tools did. */

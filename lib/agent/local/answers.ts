@@ -12,7 +12,8 @@ import type { EngineContext } from "../engine.ts";
 import { DEFAULT_BOUNDS } from "../../store/bounds.ts";
 import { keywords } from "../words.ts";
 import type { PlannedRequest } from "./engine.ts";
-import { exclusive, type Kind, readFact, sameValue } from "./facts.ts";
+import { readFact } from "./facts.ts";
+import { exclusive, type Kind, sameValue } from "./values.ts";
 import { forgetsEverything } from "./reader.ts";
 import { factOf } from "./resolve.ts";
 import {

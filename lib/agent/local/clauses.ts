@@ -6,7 +6,7 @@
  * @module
  */
 
-import { hasWordCharacter, is, type Sentence, type Word } from "./parse.ts";
+import { hasWordCharacter, is, type Sentence, withoutMarks, type Word } from "./parse.ts";
 import { FILLERS, FORGET, GREETINGS, HEADS, REMEMBER, WH } from "./lexicon.ts";
 import { factIn } from "./facts.ts";
 
@@ -88,7 +88,9 @@ export function strip(
   words: Word[],
 ): { words: Word[]; greeted: boolean; asked: boolean; thanked: boolean; closed: boolean } {
   // Emoji, symbols and stray punctuation say nothing about the intent.
-  let ws = words.filter((w) => w.text === "" || (!is(w, "Emoji") && hasWordCharacter(w.text)));
+  const kept = (w: Word) => w.text === "" || (!is(w, "Emoji") && hasWordCharacter(w.text));
+  // Most clauses have nothing to set aside: keep their array then.
+  let ws = words.every(kept) ? words : words.filter(kept);
   let greeted = false;
   let asked = false;
   let thanked = false;
@@ -126,7 +128,7 @@ export function strip(
  * it too ("… on Friday ✨"), unless the emoji is the value ("the mascot is 🦊").
  */
 export function ownFact(span: Span, rest: Word[], asked: boolean, last: Word | undefined): string {
-  let fact = tail(span, rest[0], asked ? /[\s.!;,:?]+$/ : undefined, last);
+  let fact = tail(span, rest[0], asked ? ".!;,:?" : undefined, last);
   const start = rest[0] ? rest[0].start : 0;
   if (span.text[start - 1] === '"' && fact.endsWith('"')) fact = fact.slice(0, -1).trim();
   else if (/^"[^"]+"$/.test(fact)) fact = fact.slice(1, -1).trim();
@@ -139,17 +141,18 @@ export function ownFact(span: Span, rest: Word[], asked: boolean, last: Word | u
   return fact;
 }
 
-/** The text from a word to the end of the clause, without a final stop; the user's own characters. */
-export function tail(span: Span, word: Word | undefined, drop = /[\s.!;,:]+$/, last?: Word): string {
+/** The text from a word to the end of the clause, without the `marks` (and spaces) that end it; the user's own characters. */
+export function tail(span: Span, word: Word | undefined, marks = ".!;,:", last?: Word): string {
   if (!word) return "";
   const end = last ?? span.words.at(-1)!;
-  return span.text.slice(word.start, end.end + (/^[^\s.!?,;:]+/.exec(end.post)?.[0].length ?? 0)).replace(
-    drop,
-    "",
-  ).trim();
+  const through = end.end + (/^[^\s.!?,;:]+/.exec(end.post)?.[0].length ?? 0);
+  return withoutMarks(span.text.slice(word.start, through), marks).trim();
 }
 
 /** The words that lie inside `length` characters from `start`. */
 export function within(words: Word[], start: number, length: number): Word[] {
-  return words.filter((w) => w.start >= start && w.end <= start + length);
+  const end = start + length;
+  // Words are in the order of the text, and most often all of them are inside: no copy then.
+  if (words.length === 0 || (words[0]!.start >= start && words.at(-1)!.end <= end)) return words;
+  return words.filter((w) => w.start >= start && w.end <= end);
 }

@@ -2,18 +2,15 @@
  * Facts with a subject: "The launch moved to May 10" is about the launch
  * (subject key `launch`), says when (kind `when`), and its value is "May 10".
  * Two facts with the same subject key and kind are about the same thing, so
- * the newer one replaces the older. Dates are found by `chrono-node`, the
- * rest from compromise's tags.
+ * the newer one replaces the older. The parse finds subject, verb and value
+ * from the words' tags; what kind of value it is comes from `values.ts`.
  *
  * @module
  */
 
-import * as chrono from "chrono-node/en";
-import { keywords, subjectKey } from "../words.ts";
-import { is, type Sentence, sentences, type Word } from "./parse.ts";
-
-/** What a fact's value says: a date, a place, an amount, a thing, or what someone does. */
-export type Kind = "when" | "where" | "amount" | "what" | `does:${string}`;
+import { subjectKey } from "../words.ts";
+import { is, type Sentence, sentences, withoutMarks, type Word } from "./parse.ts";
+import { type Kind, kindOf } from "./values.ts";
 
 /** A fact read from a sentence. */
 export interface Fact {
@@ -124,11 +121,22 @@ const cache = new Map<string, Fact | null>();
 /**
  * A fact from words already tagged (part of a longer message): the text is
  * the message, the sentence the words of the fact, so nothing is parsed twice.
+ *
+ * @example
+ * ```ts
+ * import { factIn } from "./facts.ts";
+ * import { sentences } from "./parse.ts";
+ * const text = "Hi. Ana leads design.";
+ * console.log(factIn(text, sentences(text)[1]!.words)?.subject); // Ana
+ * ```
  */
 export function factIn(text: string, words: Word[]): Fact | null {
   if (words.length === 0) return null;
-  return factOf(text, { words, start: words[0]!.start, end: words.at(-1)!.end });
+  return factOf(text, { words, start: words[0]!.start, end: words.at(-1)!.end, statement: false });
 }
+
+/** Words between a subject and its verb that are not part of the subject ("Ana now leads…"). */
+const aside = (w: Word) => w.norm === "now" || w.norm === "actually" || w.norm === "currently";
 
 function factOf(text: string, s: Sentence): Fact | null {
   let words = s.words;
@@ -143,14 +151,16 @@ function factOf(text: string, s: Sentence): Fact | null {
   if (v < 1) return null;
   // "Ana now leads marketing": "now" says it changed; it is not part of the subject.
   const span = (ws: Word[]) => text.slice(ws[0]!.start, ws.at(-1)!.end);
-  let subjectWords = words.slice(0, v).filter((w) => {
-    const aside = w.norm === "now" || w.norm === "actually" || w.norm === "currently";
-    if (aside && w.norm !== "currently") {
-      changed = true;
-      marker ||= w.text;
-    }
-    return !aside;
-  });
+  let subjectWords = words.slice(0, v);
+  if (subjectWords.some(aside)) {
+    subjectWords = subjectWords.filter((w) => {
+      if (aside(w) && w.norm !== "currently") {
+        changed = true;
+        marker ||= w.text;
+      }
+      return !aside(w);
+    });
+  }
   if (!subjectWords.some((w) => is(w, "Noun") || is(w, "Value") || is(w, "Emoji"))) return null;
   if (subjectWords.some((w) => is(w, "QuestionWord"))) return null;
   // The main verb is the last of a run: "has been moved", "will be", "is set".
@@ -199,7 +209,7 @@ function factOf(text: string, s: Sentence): Fact | null {
   const key = subjectKey(subject);
   if (!key) return null;
   return {
-    text: text.slice(s.start, s.end).replace(/[\s.!;,:]+$/, "").trim(),
+    text: withoutMarks(text.slice(s.start, s.end), ".!;,:").trim(),
     subject,
     key,
     kind: kindOf(verb, copula || CHANGE.has(verb), prep, rest, bare),
@@ -211,71 +221,6 @@ function factOf(text: string, s: Sentence): Fact | null {
     marker,
     negated,
   };
-}
-
-function kindOf(verb: string, linking: boolean, prep: string, rest: Word[], bare: string): Kind {
-  if (!linking) return `does:${verb}`;
-  if ((prep === "at" || prep === "by") && /^\d/.test(bare)) return "when";
-  if (rest.some((w) => is(w, "Date"))) return "when";
-  // An amount ("$50,000", "12%") is not a date; chrono-node is asked only about the rest.
-  const money = rest.some((w) => is(w, "Money") || is(w, "Percent"));
-  if (!money && mayBeDate(bare) && chrono.parse(bare).length > 0) return "when";
-  if (money || /^\W?\d/.test(bare)) return "amount";
-  if (prep === "in" || prep === "at" || rest.some((w) => is(w, "Place"))) return "where";
-  return "what";
-}
-
-/**
- * Whether chrono-node could find a date in a text: a digit or a word for a
- * day, a month, a time of day or a unit of time. Most values have none, and
- * skipping chrono for them saves most of the cost of reading a page of notes.
- */
-// deno-fmt-ignore
-const DATE_WORD = new RegExp(
-  "\\d|\\b(?:now|today|tonight|tomorrow|tmrw?|yesterday|noon|midnight|morning|afternoon|evening|night|" +
-    "weekends?|(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?s?|jan(?:uary)?|feb(?:ruary)?|" +
-    "mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|" +
-    "dec(?:ember)?|seconds?|minutes?|hours?|days?|weeks?|fortnight|months?|quarters?|years?|decades?)\\b",
-  "i",
-);
-
-/**
- * Whether a text may hold a date, so chrono-node is worth asking.
- *
- * @example
- * ```ts
- * import { mayBeDate } from "./facts.ts";
- * console.log(mayBeDate("next Friday"), mayBeDate("the main hall")); // true false
- * ```
- */
-export function mayBeDate(text: string): boolean {
-  return DATE_WORD.test(text);
-}
-
-/** Whether a fact's kind admits one value at a time (a date, a place…), not several (what someone does). */
-export function exclusive(kind: Kind): boolean {
-  return !kind.startsWith("does:");
-}
-
-/**
- * Whether two values say the same thing: the same words, or the same date.
- *
- * @example
- * ```ts
- * import { sameValue } from "./facts.ts";
- * console.log(sameValue("May 3", "3 May"), sameValue("May 3", "June 1")); // true false
- * ```
- */
-export function sameValue(a: string, b: string): boolean {
-  const ka = keywords(a).sort().join(" ");
-  const kb = keywords(b).sort().join(" ");
-  if (ka === kb) return true;
-  const da = mayBeDate(a) ? chrono.parse(a)[0]?.start : undefined;
-  const db = mayBeDate(b) ? chrono.parse(b)[0]?.start : undefined;
-  if (!da || !db) return false;
-  return (["year", "month", "day", "hour", "minute"] as const).every((c) =>
-    da.isCertain(c) === db.isCertain(c) && (!da.isCertain(c) || da.get(c) === db.get(c))
-  );
 }
 
 /**

@@ -66,19 +66,12 @@ const NOT = new Map([["can't", "can"], ["won't", "will"], ["ain't", "is"], ["sha
 const SHORT = new Map([["'re", "are"], ["'m", "am"], ["'ll", "will"], ["'ve", "have"], ["'d", "would"]]);
 const IS_AFTER = new Set(["it", "that", "there", "here", "what", "who", "where", "when", "how", "he", "she"]);
 /** Words that make the word after them a verb: "we lead", "will move". */
-const BEFORE_VERB = new Set([
-  "i",
-  "we",
-  "you",
-  "they",
-  "to",
-  "will",
-  "would",
-  "can",
-  "should",
-  "must",
-  "not",
-]);
+// deno-fmt-ignore
+const BEFORE_VERB = new Set(["i", "we", "you", "they", "to", "will", "would", "can", "should", "must", "not"]);
+
+/** Openers that may ask something only in a short sentence ("the memories", "a summary"). */
+const SHORT_OPENERS = new Set(["a", "the", "my", "your", "all"]);
+const spoken = (w: Word) => w.text === "" || hasWordCharacter(w.text);
 
 /**
  * Whether a sentence may ask something, so compromise should read it: a
@@ -96,12 +89,12 @@ const BEFORE_VERB = new Set([
  */
 export function mayAsk(text: string, sentence: Sentence): boolean {
   if (text.slice(sentence.start, sentence.end + 2).includes("?")) return true;
-  const words = sentence.words.filter((w) => w.text === "" || hasWordCharacter(w.text));
+  // The words, without lone marks and emoji (most sentences have none: then no copy).
+  const all = sentence.words;
+  const words = all.every(spoken) ? all : all.filter(spoken);
   const first = words[0]?.norm;
   if (first === undefined) return true;
-  if (ASK_OPENERS.has(first) && (words.length <= 5 || !["a", "the", "my", "your", "all"].includes(first))) {
-    return true;
-  }
+  if (ASK_OPENERS.has(first) && (words.length <= 5 || !SHORT_OPENERS.has(first))) return true;
   for (let i = 1; i < words.length - 1; i++) {
     if (JOINERS.has(words[i]!.norm) && ASK_AFTER_JOINER.has(words[i + 1]!.norm)) return true;
   }
@@ -138,7 +131,7 @@ export function lightSentence(text: string, start: number, end: number): Sentenc
       // A lone mark ("–", "&"): keep it as a word so the text between words stays whole.
       const raw = text.slice(i, j);
       words.push(word(raw, raw, i, text.slice(j, k), NOUN));
-    } else words.push(...split(text.slice(a, b), a, post));
+    } else split(words, text.slice(a, b), a, post);
     i = k;
   }
   if (words.length === 0) return null;
@@ -147,28 +140,33 @@ export function lightSentence(text: string, start: number, end: number): Sentenc
     settle(words, i, verbs > 0);
     if (words[i]!.tags.has("Verb") && !words[i]!.tags.has("Gerund")) verbs++;
   }
-  return { words, start: words[0]!.start, end: words.at(-1)!.end };
+  return { words, start: words[0]!.start, end: words.at(-1)!.end, statement: false };
 }
 
 function word(text: string, norm: string, start: number, post: string, tags: ReadonlySet<string>): Word {
   return { text, norm, root: norm, tags, start, end: start + text.length, post };
 }
 
-/** A written word as one or two words: "isn't" is "is" and an empty "not", as compromise has it. */
-function split(core: string, at: number, post: string): Word[] {
+/** Adds a written word as one or two words: "isn't" is "is" and an empty "not", as compromise has it. */
+function split(out: Word[], core: string, at: number, post: string): void {
   const lower = core.toLowerCase();
-  if (!lower.includes("'")) return [lookup(core, lower, at, post)];
+  if (!lower.includes("'")) {
+    out.push(lookup(core, lower, at, post));
+    return;
+  }
   const not = /^(\p{L}+)n't$/u.exec(lower);
   if (not) {
     const first = NOT.get(lower) ?? not[1]!;
-    return [lookup(core, first, at, ""), word("", "not", at + core.length, post, tagsOf("Negative"))];
+    out.push(lookup(core, first, at, ""), word("", "not", at + core.length, post, NEGATIVE));
+    return;
   }
   const short = /^(\p{L}+)('re|'m|'ll|'ve|'d|'s)$/u.exec(lower);
   if (short && (short[2] !== "'s" || IS_AFTER.has(short[1]!))) {
     const second = SHORT.get(short[2]!) ?? "is";
-    return [lookup(core, short[1]!, at, ""), lookup("", second, at + core.length, post)];
+    out.push(lookup(core, short[1]!, at, ""), lookup("", second, at + core.length, post));
+    return;
   }
-  return [lookup(core, lower, at, post)];
+  out.push(lookup(core, lower, at, post));
 }
 
 // The tags of words the lexicon does not know, built once.
@@ -184,6 +182,11 @@ const PAST = tagsOf("PastTense");
 const ADVERB = tagsOf("Adverb");
 const PLURAL = tagsOf("Plural");
 const SINGULAR = tagsOf("Singular");
+const NEGATIVE = tagsOf("Negative");
+// The tags a word that may be a noun or a verb is settled to.
+const FIRST_NAME = tagsOf("FirstName");
+const PRESENT = tagsOf("PresentTense");
+const INFINITIVE = tagsOf("Infinitive");
 
 /** A word's tags from the lexicon, or from its shape when the lexicon does not know it. */
 function lookup(text: string, norm: string, start: number, post: string): Word {
@@ -230,8 +233,9 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
   const sw = SWITCHES.get(w.norm) ?? (w.tags === PLURAL ? "Plural|Verb" : undefined);
   if (sw === undefined) {
     // Most words are settled by the lexicon alone ("the", "is", "on", "team").
+    // The capital first: it is one character, and most words have none.
     if (
-      i > 0 && w.tags.has("Noun") && !w.tags.has("ProperNoun") && !w.tags.has("Date") && capitalized(w.text)
+      i > 0 && capitalized(w.text) && w.tags.has("Noun") && !w.tags.has("ProperNoun") && !w.tags.has("Date")
     ) {
       w.tags = proper(w.tags);
     }
@@ -244,7 +248,7 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
   const prev = words[p];
   const next = words[i + 1];
   if (sw.startsWith("Person|") && sw !== "Person|Date" && capitalized(w.text) && !w.tags.has("Date")) {
-    w.tags = tagsOf("FirstName"); // "Frank handles billing"
+    w.tags = FIRST_NAME; // "Frank handles billing"
   }
   const nominal = prev !== undefined && (prev.tags.has("Noun") || prev.tags.has("Value")) &&
     !prev.tags.has("Possessive");
@@ -253,13 +257,13 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
   if (sw === "Plural|Verb" && /s$/.test(w.norm)) {
     // "Ana leads the team": after the subject and before an object, an -s word is the verb.
     const verb = i > 0 && nominal && !verbSoFar && !nextIsVerb;
-    w.tags = verb ? tagsOf("PresentTense") : tagsOf("Plural");
+    w.tags = verb ? PRESENT : PLURAL;
   } else if (sw === "Noun|Verb" || sw === "Actor|Verb" || sw === "Person|Verb") {
     const verb = i > 0 && !verbSoFar && prev !== undefined && BEFORE_VERB.has(prev.norm) && !nextIsVerb;
-    if (verb) w.tags = tagsOf("Infinitive");
-    else if (w.tags.has("Verb")) w.tags = tagsOf(sw === "Person|Verb" ? "FirstName" : "Singular");
+    if (verb) w.tags = INFINITIVE;
+    else if (w.tags.has("Verb")) w.tags = sw === "Person|Verb" ? FIRST_NAME : SINGULAR;
   } else if (sw === "Adj|Past" && prev?.tags.has("Copula") && next?.norm === "by") {
-    w.tags = tagsOf("PastTense"); // "is watched by Jonas"
+    w.tags = PAST; // "is watched by Jonas"
   }
   if (i > 0 && capitalized(w.text) && w.tags.has("Noun") && !w.tags.has("Date")) {
     if (!w.tags.has("ProperNoun")) w.tags = proper(w.tags);
@@ -267,19 +271,25 @@ function settle(words: Word[], i: number, verbSoFar: boolean): void {
   w.root = rootOf(w);
 }
 
-const ROOTS = new Map<string, string>();
-const TENSES = ["PastTense", "Gerund", "PresentTense"];
+/** Verb roots met so far, one map per tense (a word's root depends on the tense it was read in). */
+const ROOTS: [string, Map<string, string>][] = ["PastTense", "Gerund", "PresentTense"].map((tense) => [
+  tense,
+  new Map<string, string>(),
+]);
 
 /** A verb's dictionary form ("leads" → "lead"), from compromise's conjugation model; remembered. */
 function rootOf(w: Word): string {
   if (!w.tags.has("Verb") || w.tags.has("Copula") || w.tags.has("Infinitive")) return w.norm;
-  const tense = TENSES.find((t) => w.tags.has(t));
-  if (!tense) return w.norm;
-  const key = `${tense} ${w.norm}`;
-  let root = ROOTS.get(key);
-  if (root === undefined) {
-    if (ROOTS.size >= 5000) ROOTS.clear();
-    ROOTS.set(key, root = toInfinitive(w.norm, world.model, tense) || w.norm);
+  for (let i = 0; i < ROOTS.length; i++) {
+    const tense = ROOTS[i]![0];
+    const roots = ROOTS[i]![1];
+    if (!w.tags.has(tense)) continue;
+    let root = roots.get(w.norm);
+    if (root === undefined) {
+      if (roots.size >= 5000) roots.clear();
+      roots.set(w.norm, root = toInfinitive(w.norm, world.model, tense) || w.norm);
+    }
+    return root;
   }
-  return root;
+  return w.norm;
 }

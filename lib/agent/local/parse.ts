@@ -30,6 +30,8 @@ export interface Sentence {
   words: Word[];
   start: number;
   end: number;
+  /** Whether the light tagger found it a plain statement of a long message: it asks nothing. */
+  statement: boolean;
 }
 
 /** Typographic apostrophes and quotes, which phones type, as ASCII ones (one character for one). */
@@ -58,7 +60,10 @@ export function sentences(text: string): Sentence[] {
     const s = lightSentence(plain, index, index + segment.length);
     if (!s) continue;
     if (segment.includes("?") || mayAsk(plain, s)) out.push(...tagged(plain, index, index + segment.length));
-    else out.push(fixMonths(s));
+    else {
+      s.statement = true;
+      out.push(fixMonths(s));
+    }
   }
   return out;
 }
@@ -97,7 +102,9 @@ function tagged(plain: string, from: number, to: number): Sentence[] {
         post: String(t.post ?? ""),
       });
     }
-    if (words.length > 0) out.push(fixMonths({ words, start: words[0]!.start, end: words.at(-1)!.end }));
+    if (words.length > 0) {
+      out.push(fixMonths({ words, start: words[0]!.start, end: words.at(-1)!.end, statement: false }));
+    }
   }
   return out;
 }
@@ -116,17 +123,40 @@ export function hasWordCharacter(text: string): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || /[\p{L}\p{N}]/u.test(text);
 }
 
+/**
+ * A text without the white space and the `marks` at its end, as a regex
+ * `[\s<marks>]+$` would cut it, without scanning the text from its start.
+ *
+ * @example
+ * ```ts
+ * import { withoutMarks } from "./parse.ts";
+ * console.log(withoutMarks("on May 3. ", ".!"), withoutMarks("Why?", ".")); // on May 3 Why?
+ * ```
+ */
+export function withoutMarks(text: string, marks: string): string {
+  let end = text.length;
+  while (end > 0) {
+    const c = text.charCodeAt(end - 1);
+    const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[end - 1]!));
+    if (!space && !marks.includes(text[end - 1]!)) break;
+    end--;
+  }
+  return end === text.length ? text : text.slice(0, end);
+}
+
 /** Whether a word carries a tag. */
 export function is(word: Word | undefined, tag: string): boolean {
   return word !== undefined && word.tags.has(tag);
 }
 
 const MONTHS = new Set(["may", "march", "june", "august"]);
+const MONTH: ReadonlySet<string> = new Set(["Noun", "Date", "Month"]);
 
 /** "May 10", "in March": a month, not a verb, when a number or a preposition is next to it. */
 function fixMonths(sentence: Sentence): Sentence {
   const words = sentence.words;
-  for (const [i, w] of words.entries()) {
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
     if (!MONTHS.has(w.norm) || !/^\p{Lu}/u.test(w.text)) continue;
     const next = words[i + 1];
     const prev = words[i - 1];
@@ -134,7 +164,7 @@ function fixMonths(sentence: Sentence): Sentence {
       (next && /^\d/.test(next.text)) ||
       (prev && ["on", "in", "by", "until", "till", "before", "after", "from"].includes(prev.norm))
     ) {
-      w.tags = new Set(["Noun", "Date", "Month"]);
+      w.tags = MONTH;
     }
   }
   return sentence;

@@ -22,6 +22,7 @@ import {
   THANKS,
   WH,
 } from "./lexicon.ts";
+import { rememberHead, summarizeCue } from "./openers.ts";
 import { recall, recallOrCheck } from "./questions.ts";
 import { type IntentName, type Request, request } from "./requests.ts";
 import { is, sentences, type Word } from "./parse.ts";
@@ -39,15 +40,19 @@ export { forgetsEverything } from "./lexicon.ts";
  * ```
  */
 export function read(message: string): Request[] {
-  const text = message.normalize("NFC");
+  // ASCII is in normal form already: a long message skips the normalizer's pass over it.
+  const text = NON_ASCII.test(message) ? message.normalize("NFC") : message;
   if (text.trim() === "") return [request("other", "", "an empty message")];
   const all = sentences(text);
   const requests: Request[] = [];
   for (const sentence of all) {
-    for (const clause of clauses({ text, words: sentence.words, sentence })) {
-      const r = readClause(clause, text);
-      requests.push(r);
+    const span = { text, words: sentence.words, sentence };
+    // A plain statement of a long message asks nothing (see light_tagger.ts): only its fact is read.
+    if (sentence.statement) {
+      requests.push(statement(span, text));
+      continue;
     }
+    for (const clause of clauses(span)) requests.push(readClause(clause, text));
   }
   fold(requests, text);
   // Statements among the requests (a pasted paragraph): list their facts in one offer to keep them.
@@ -58,10 +63,14 @@ export function read(message: string): Request[] {
     const facts = stated.flatMap((r) => r.facts);
     const offer = { ...request("facts", text.trim(), `${facts.length} statements`), facts };
     const first = requests.indexOf(stated[0]!);
-    const rest = requests.filter((r, i) =>
-      !stated.includes(r) && !(r.intent === "other" && r.facts.length === 0 && i > 0)
-    );
-    const before = rest.filter((r) => requests.indexOf(r) < first).length;
+    const folded = new Set(stated);
+    // Requests before the first statement stay before the offer.
+    let before = 0;
+    const rest = requests.filter((r, i) => {
+      const kept = !folded.has(r) && !(r.intent === "other" && r.facts.length === 0 && i > 0);
+      if (kept && i < first) before++;
+      return kept;
+    });
     rest.splice(before, 0, offer);
     requests.splice(0, requests.length, ...rest);
   }
@@ -107,14 +116,23 @@ function fold(requests: Request[], text: string): void {
   }
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/** Words that acknowledge, as a whole clause ("got it", "great"). */
+// deno-fmt-ignore
+const ACKNOWLEDGED = new Set([
+  "got it", "good", "ok", "okay", "cool", "great", "much appreciated", "thank you", "thank you so much",
+]);
+/** The most words a request to list may have, with its tails ("… so far for this project"). */
+const LIST_WORDS = 16;
+
 function readClause(span: Span, text: string): Request {
   const { words: w, greeted, asked, thanked, closed } = strip(span.words);
   // The user's words end where a closing "please" or "thanks" starts; a trailing emoji stays.
   const last = closed ? w.at(-1) : undefined;
-  const asking = span.words.at(-1)!.post.includes("?") ||
-    text.slice(span.words.at(-1)!.end).trimStart().startsWith("?");
+  const asking = asks(span, text);
   const p = phrase(w);
-  const bare = p.replace(/\s+(?:please|lantern)$/, "");
+  const bare = p.endsWith(" please") || p.endsWith(" lantern") ? p.replace(/\s+(?:please|lantern)$/, "") : p;
   if (thanked && (w.length === 0 || ["so much", "much", "a lot", "very much", "lantern"].includes(bare))) {
     return request("thanks", "", "thank you");
   }
@@ -126,10 +144,7 @@ function readClause(span: Span, text: string): Request {
   if (THANKS.has(a) && w.length <= 4 && !w.some((x) => is(x, "Verb") && !THANKS.has(x.norm))) {
     return request("thanks", "", a);
   }
-  if (
-    ["got it", "good", "ok", "okay", "cool", "great", "much appreciated", "thank you", "thank you so much"]
-      .includes(bare)
-  ) {
+  if (ACKNOWLEDGED.has(bare)) {
     return request("thanks", "", bare);
   }
   if (HELP.has(bare) || /^\?+$/.test(span.text.trim())) return request("help", "", bare || "?");
@@ -169,7 +184,7 @@ function readClause(span: Span, text: string): Request {
     if (["about", "of", "on", "saying", "where", "with", "that", "regarding"].includes(w[i]?.norm ?? "")) i++;
     else if (w[i]?.norm === "which" && w[i + 1]?.norm === "says") i += 2;
     const rest = w.slice(i);
-    let subject = tail(span, rest[0], /[\s.!?;,:]+$/, last);
+    let subject = tail(span, rest[0], ".!?;,:", last);
     // compromise keeps an opening quote out of the word: 'Forget "tea at 4"' starts at "tea".
     const opened = rest[0] ? span.text[rest[0].start - 1] : undefined;
     if ((opened === '"' || opened === "'") && subject.endsWith(opened)) subject = opened + subject;
@@ -186,8 +201,11 @@ function readClause(span: Span, text: string): Request {
     return request("count", "", "how many + memories");
   }
   // List: "list memories", "show me your notes", "what do you remember?"
-  const listed = bare.replace(LIST_TAIL, "");
-  if (LIST.has(listed) || LIST.has(listed.replace(LIST_TAIL, ""))) return request("list", "", listed);
+  // Ways to ask for the list are a few words long: a long statement need not be matched against them.
+  const listed = w.length <= LIST_WORDS ? bare.replace(LIST_TAIL, "") : bare;
+  if (LIST.has(listed) || (w.length <= LIST_WORDS && LIST.has(listed.replace(LIST_TAIL, "")))) {
+    return request("list", "", listed);
+  }
   if (
     ["list", "show", "display", "read", "give", "tell"].includes(a) && w.length <= 8 &&
     w.some((x, i) => i > 0 && (MEMORY_WORDS.has(x.norm) || (x.norm === "what" && w[i + 1]?.norm === "you")))
@@ -201,7 +219,27 @@ function readClause(span: Span, text: string): Request {
   if (summary) return request("summarize", "", summary);
   const recalled = recallOrCheck(span, w, asking);
   if (recalled) return recalled;
-  // A statement: a fact to keep, a change to record, or just talk.
+  return stated(span, w, last, asking);
+}
+
+/** Whether the text right after a span's last word is a question mark. */
+function asks(span: Span, text: string): boolean {
+  const end = span.words.at(-1)!;
+  if (end.post.includes("?")) return true;
+  let i = end.end;
+  while (i < text.length && /\s/.test(text[i]!)) i++;
+  return text[i] === "?";
+}
+
+/** A plain statement of a long message: a fact, a change, or talk; no request to look for. */
+function statement(span: Span, text: string): Request {
+  const { words: w, closed } = strip(span.words);
+  if (w.length === 0) return request("other", "", "no words");
+  return stated(span, w, closed ? w.at(-1) : undefined, asks(span, text));
+}
+
+/** A statement: a fact to keep, a change to record, or just talk. */
+function stated(span: Span, w: Word[], last: Word | undefined, asking: boolean): Request {
   const fact = ownFact(span, w, false, last);
   const read = !w[0] ? null : factIn(span.text, within(w, w[0].start, fact.length));
   if (read && read.changed) {
@@ -216,65 +254,6 @@ function readClause(span: Span, text: string): Request {
     // A statement the parse cannot split is still a statement: it does not start with a verb ("Write me…").
     asking ? [] : read ? [read] : w.length >= 4 && !is(w[0], "Verb") ? [plainFact(fact)] : [],
   );
-}
-
-/** How many words say "remember": 1 for "remember", 3 for "note to self", 0 for none. */
-function rememberHead(w: Word[]): number {
-  const [a, b, c] = [w[0]?.norm, w[1]?.norm, w[2]?.norm];
-  if ((a === "do" || a === "never") && b === "not" && c === "forget") return 3;
-  if (a === "never" && b === "forget") return 2;
-  if (a === "note" && b === "to" && c === "self") return 3;
-  if ((a === "make" || a === "take") && (b === "a" || b === "note")) {
-    const n = b === "a" ? 3 : 2;
-    return (b === "a" ? c === "note" : true) ? n + (w[n]?.norm === "of" ? 1 : 0) : 0;
-  }
-  if ((a === "jot" || a === "write") && b === "down") return 2;
-  if (a === "keep" && b === "in" && c === "mind") return 3;
-  if (
-    a === "add" && (b === "a" || b === "this" || b === "to") &&
-    (c === "memory" || c === "note" || c === "fact")
-  ) return 3;
-  if (a === "add" && (b === "memory" || b === "note")) return 2;
-  if (
-    a === "remember" || a === "memorize" || a === "memorise" || a === "note" || a === "save" ||
-    a === "store" ||
-    a === "record"
-  ) {
-    // "Remembering names is hard" and "the note says" are not requests.
-    if (is(w[0], "Gerund")) return 0;
-    return 1;
-  }
-  return 0;
-}
-
-function summarizeCue(w: Word[], bare: string): string {
-  const a = w[0]!.norm;
-  if (
-    ["summarize", "summarise", "recap"].includes(a) &&
-    !w.some((x, i) =>
-      i > 0 && ["about", "of"].includes(x.norm) &&
-      !["the", "this", "my", "our"].includes(w[i + 1]?.norm ?? "")
-    )
-  ) return a;
-  if (a === "sum" && w[1]?.norm === "up") return "sum up";
-  if (
-    /^(?:catch me up|bring me up to (?:speed|date)|where are we|where do (?:we|things) stand)\b/.test(bare)
-  ) return bare;
-  if (
-    /^give (?:me|us) (?:a|an|the) (?:quick |short |brief )?(?:summary|overview|recap|rundown)(?: of (?:the|this|my|our) project)?$/
-      .test(bare)
-  ) return bare;
-  if (
-    /^(?:(?:a|the|project|projects|quick|short|brief) )*(?:summary|overview|recap|rundown|status)(?: (?:of|for) (?:the|this|my|our) project)?$/
-      .test(bare)
-  ) return bare;
-  if (
-    /^what is the (?:project )?(?:summary|overview|status)(?: (?:of|for) (?:the|this|my|our) project)?$/.test(
-      bare,
-    )
-  ) return bare;
-  if (/^how is (?:the|this|my|our) project(?: going)?$/.test(bare)) return bare;
-  return "";
 }
 
 /**

@@ -7,7 +7,8 @@
  */
 
 import type { Memory, Message } from "../../protocol.ts";
-import { exclusive, type Fact, readFact } from "./facts.ts";
+import { type Fact, readFact } from "./facts.ts";
+import { exclusive } from "./values.ts";
 import { read, type Request } from "./reader.ts";
 
 const CACHE_LIMIT = 2000;

@@ -77,7 +77,7 @@ export function uncapitalize(text: string): string {
  * ```
  */
 export function shorten(text: string, max = 80): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
+  const oneLine = oneSpaced(text).trim();
   return oneLine.length > max ? oneLine.slice(0, max - 1).trimEnd() + "…" : oneLine;
 }
 
@@ -117,8 +117,15 @@ export function bold(text: string): string {
  * ```
  */
 export function bullets(items: readonly (Memory | string)[]): string {
-  return items.map((m) => `- ${(typeof m === "string" ? m : m.text).replace(/\s+/g, " ")}`).join("\n");
+  return items.map((m) => `- ${oneSpaced(typeof m === "string" ? m : m.text)}`).join("\n");
 }
+
+/** Runs of white space as one space; most texts have none, and are returned as they are (no copy). */
+function oneSpaced(text: string): string {
+  return UNEVEN_SPACE.test(text) ? text.replace(/\s+/g, " ") : text;
+}
+
+const UNEVEN_SPACE = /\s\s|[^\S ]/;
 
 /**
  * Cuts a text to at most `max` characters, at a word boundary when it can.

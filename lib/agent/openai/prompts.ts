@@ -26,20 +26,50 @@ const MAX_TOOL_OUTPUT_CHARS = 8_000;
 let definitions: ChatTool[] | undefined;
 
 /**
- * Lantern's tools as the model sees them, their schemas as JSON Schema (built once).
+ * The argument every tool call carries for the person watching: why the
+ * model makes the call. It is taken out of the arguments before the tool
+ * sees them and shown as the action's `why` (see `toAction` in stream.ts).
+ *
+ * @example
+ * ```ts
+ * import { toolDefinitions, WHY_ARGUMENT } from "./prompts.ts";
+ * console.log(toolDefinitions().every((t) => (t.function.parameters?.required as string[]).includes(WHY_ARGUMENT))); // true
+ * ```
+ */
+export const WHY_ARGUMENT = "why";
+
+/** The `why` argument's JSON Schema. */
+const WHY_SCHEMA = {
+  type: "string",
+  minLength: 1,
+  maxLength: 300,
+  description:
+    "Why you make this call, in one short sentence for the user: the words of their message that ask for it.",
+};
+
+/**
+ * Lantern's tools as the model sees them, their schemas as JSON Schema (built
+ * once), each with a required `why` argument the model fills.
  *
  * @example
  * ```ts
  * import { toolDefinitions } from "./prompts.ts";
- * console.log(toolDefinitions().map((t) => t.function.name).includes("save_memory")); // true
+ * const save = toolDefinitions().find((t) => t.function.name === "save_memory")!;
+ * console.log(save.function.parameters?.required); // ["text", "why"]
  * ```
  */
 export function toolDefinitions(): ChatTool[] {
   definitions ??= Object.values(TOOLS).map((tool) => {
-    const { $schema: _, ...parameters } = z.toJSONSchema(tool.schema) as Record<
+    const { $schema: _, properties, required, ...rest } = z.toJSONSchema(tool.schema) as Record<
       string,
       unknown
     >;
+    const parameters = {
+      ...rest,
+      type: "object",
+      properties: { ...(properties as Record<string, unknown> | undefined), [WHY_ARGUMENT]: WHY_SCHEMA },
+      required: [...(Array.isArray(required) ? required : []), WHY_ARGUMENT],
+    };
     return {
       type: "function",
       function: { name: tool.name, description: tool.description, parameters },
@@ -67,6 +97,7 @@ export function plannerPrompt(ctx: EngineContext): string {
     `You are Lantern's planner. Lantern keeps a memory of facts for the project "${ctx.project.name}".`,
     "Use the tools to act on the project's memory for the user's latest message: save what the user asks to remember, search or list memories to answer questions, delete what the user asks to forget, summarize the project when asked.",
     "Only call tools now; the answer is written later, from what the tools return. Call no tool when none is needed.",
+    `Give every call a "${WHY_ARGUMENT}": one short sentence for the user naming the words of their message that ask for it.`,
     "",
     memoryList(ctx.memories),
   ].join("\n");

@@ -10,7 +10,7 @@
 import type OpenAI from "openai";
 import type { PlanAction, Usage } from "../../protocol.ts";
 import type { EngineNote, EngineToken } from "../engine.ts";
-import type { ToolCall } from "./prompts.ts";
+import { type ToolCall, WHY_ARGUMENT } from "./prompts.ts";
 
 /** One chunk of a streamed chat completion. */
 export type ChatChunk = OpenAI.Chat.Completions.ChatCompletionChunk;
@@ -123,22 +123,25 @@ export class IdleTimer {
 
 /**
  * Turns a tool call into a plan action, whatever its arguments look like:
- * text that is not a JSON object is kept under `__raw`, which validation reports.
+ * text that is not a JSON object is kept under `__raw`, which validation
+ * reports. The model's `why` argument leaves the arguments and becomes the
+ * action's `why`; without one, the text the model wrote before its calls
+ * (`said`) is the why, and with neither the action has none: a why is
+ * never made up.
  *
  * @example
  * ```ts
  * import { toAction } from "./stream.ts";
- * const call = { id: "c1", type: "function" as const, function: { name: "search_memories", arguments: '{"query":"launch"}' } };
- * console.log(toAction(call)); // { id: "c1", tool: "search_memories", args: { query: "launch" } }
+ * const call = { id: "c1", type: "function" as const, function: { name: "search_memories", arguments: '{"query":"launch","why":"You asked when the launch is."}' } };
+ * console.log(toAction(call)); // { id: "c1", tool: "search_memories", args: { query: "launch" }, why: "You asked when the launch is." }
+ * console.log(toAction({ ...call, function: { name: "list_memories", arguments: "{}" } }, "Listing them.").why); // Listing them.
  * console.log(toAction({ ...call, function: { name: "x", arguments: "oops" } }).args); // { __raw: "oops" }
  * ```
  */
-export function toAction(call: ToolCall): PlanAction {
-  return {
-    id: call.id,
-    tool: call.function.name,
-    args: parseArguments(call.function.arguments),
-  };
+export function toAction(call: ToolCall, said = ""): PlanAction {
+  const { [WHY_ARGUMENT]: given, ...args } = parseArguments(call.function.arguments);
+  const why = typeof given === "string" && given.trim() !== "" ? given.trim() : said.trim();
+  return { id: call.id, tool: call.function.name, args, ...(why ? { why } : {}) };
 }
 
 /**
