@@ -135,6 +135,31 @@ export function factIn(text: string, words: Word[]): Fact | null {
   return factOf(text, { words, start: words[0]!.start, end: words.at(-1)!.end, statement: false });
 }
 
+/**
+ * The facts of words that may join several with "and": "the launch is on May 3
+ * and Ana leads design" is two facts (each side has its own subject and verb),
+ * so that a later change to one leaves the other alone. "Tom and Ana lead
+ * design" and "Ana leads design and marketing" stay one.
+ *
+ * @example
+ * ```ts
+ * import { factsIn } from "./facts.ts";
+ * import { sentences } from "./parse.ts";
+ * const text = "The launch is on May 3 and Ana leads design";
+ * console.log(factsIn(text, sentences(text)[0]!.words).map((f) => f.subject)); // [ "The launch", "Ana" ]
+ * ```
+ */
+export function factsIn(text: string, words: Word[]): Fact[] {
+  for (let i = 2; i < words.length - 2; i++) {
+    if (words[i]!.norm !== "and") continue;
+    const first = factIn(text, words.slice(0, i));
+    const rest = first && factsIn(text, words.slice(i + 1));
+    if (first && rest && rest.length > 0) return [first, ...rest];
+  }
+  const whole = factIn(text, words);
+  return whole ? [whole] : [];
+}
+
 /** Words between a subject and its verb that are not part of the subject ("Ana now leads…"). */
 const aside = (w: Word) => w.norm === "now" || w.norm === "actually" || w.norm === "currently";
 

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { factIn, plainFact, readFact } from "./facts.ts";
+import { factIn, factsIn, plainFact, readFact } from "./facts.ts";
 import { clauses, ownFact, phrase, type Span, strip, tail, within } from "./clauses.ts";
 import {
   FORGET,
@@ -172,9 +172,11 @@ function readClause(span: Span, text: string): Request {
     }
     const fact = ownFact(span, rest, asked, last);
     const read = fact.startsWith('"') || !rest[0]
-      ? readFact(fact)
-      : factIn(span.text, within(rest, rest[0].start, fact.length));
-    return request("remember", fact, phrase(w.slice(0, rem)), read ? [read] : []);
+      ? [readFact(fact)].filter((f) => f !== null)
+      : factsIn(span.text, within(rest, rest[0].start, fact.length));
+    const kept = request("remember", fact, phrase(w.slice(0, rem)), read);
+    // Facts joined by "and" are kept apart, so a later change to one leaves the other.
+    return read.length > 1 ? { ...kept, parts: read.map((f) => f.text) } : kept;
   }
   // Forget: "forget (about) X", "delete the memory about X", 'forget "X"'.
   if (FORGET.has(a) && !(a === "clear" && w[1]?.norm !== "the")) {
