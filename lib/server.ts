@@ -11,7 +11,7 @@ import type { Config } from "./config.ts";
 import { createLimits, type Limits } from "./http/limits.ts";
 import { RunRegistry } from "./runs/registry.ts";
 import { FeedHub } from "./feeds/hub.ts";
-import { createStores, openKv, type Stores } from "./store/mod.ts";
+import { createStores, openKv, type Stores, whileLocked } from "./store/mod.ts";
 import { createLogger, type Logger } from "./ops/log.ts";
 import { migrate, type MigrationReport } from "./ops/migrations.ts";
 import { timeKvCommits } from "./telemetry/kv_metrics.ts";
@@ -62,7 +62,8 @@ export async function createLantern(config: Config): Promise<Lantern> {
   if (traces) timeKvCommits(kv);
   let migrations: MigrationReport;
   try {
-    migrations = await migrate(kv);
+    // The isolates of `deno serve --parallel` migrate one file at once: a locked file is retried.
+    migrations = await whileLocked(() => migrate(kv));
   } catch (error) {
     kv.close();
     throw error;

@@ -11,21 +11,7 @@
 import assert from "node:assert/strict";
 import type { ProjectExport } from "../lib/ops/export_schema.ts";
 import type { Memory } from "../lib/protocol.ts";
-import { call, chatStream, collectRunEvents, createProject, startServer } from "./helpers.ts";
-
-async function task(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", ...args],
-    cwd: new URL("..", import.meta.url).pathname,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
-  };
-}
+import { call, chatStream, collectRunEvents, createProject, runScript, startServer } from "./helpers.ts";
 
 Deno.test("export and import carry the whole outputs of cut tool actions", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lantern-outputs-" });
@@ -56,7 +42,7 @@ Deno.test("export and import carry the whole outputs of cut tool actions", async
       whole = read.body;
     }
 
-    const exported = await task([
+    const exported = await runScript([
       "scripts/export.ts",
       "--kv",
       `${dir}/old.kv`,
@@ -69,7 +55,7 @@ Deno.test("export and import carry the whole outputs of cut tool actions", async
     assert.equal(outputs.length, 1, "the document holds the cut action's whole output");
     assert.deepEqual(JSON.parse(outputs[0]!.json), whole);
 
-    const imported = await task(["scripts/import.ts", `${dir}/backup.json`, "--kv", `${dir}/new.kv`]);
+    const imported = await runScript(["scripts/import.ts", `${dir}/backup.json`, "--kv", `${dir}/new.kv`]);
     assert.equal(imported.code, 0, imported.text);
     await using restored = await startServer({ ...env, LANTERN_KV_PATH: `${dir}/new.kv` });
     const read = await call(`${restored.url}${fullUrl}`);
@@ -80,10 +66,10 @@ Deno.test("export and import carry the whole outputs of cut tool actions", async
     const stray = structuredClone(doc) as { projects: ProjectExport[] };
     stray.projects[0]!.outputs![0]!.runId = "0".repeat(37);
     await Deno.writeTextFile(`${dir}/stray.json`, JSON.stringify(stray));
-    const refused = await task(["scripts/import.ts", `${dir}/stray.json`, "--kv", `${dir}/other.kv`]);
+    const refused = await runScript(["scripts/import.ts", `${dir}/stray.json`, "--kv", `${dir}/other.kv`]);
     assert.equal(refused.code, 1);
     assert.match(refused.text, /names the run "0{37}", which the document does not have/);
-    const other = await task(["scripts/export.ts", "--kv", `${dir}/other.kv`]);
+    const other = await runScript(["scripts/export.ts", "--kv", `${dir}/other.kv`]);
     assert.equal(JSON.parse(other.text).projects.length, 0, "nothing was imported");
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -378,3 +378,19 @@ export async function spawnParallel(env: Record<string, string>): Promise<ChildS
     isolates: 2,
   });
 }
+
+/**
+ * Runs a repository script (`deno run -A --unstable-kv …args`) from the
+ * repository's root and returns its exit code and output, stdout then stderr.
+ */
+export async function runScript(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-kv", ...args],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { code: out.code, text };
+}

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { ProjectExport } from "../lib/ops/export_schema.ts";
 import type { Message, Project } from "../lib/protocol.ts";
-import { call, chatStream, collectRunEvents, createProject, startServer } from "./helpers.ts";
+import { call, chatStream, collectRunEvents, createProject, runScript, startServer } from "./helpers.ts";
 
 /** Replaces every id with its order of first appearance, and drops the export time. */
 function normalize(doc: unknown): unknown {
@@ -116,23 +116,11 @@ Deno.test("export: bad or too large documents are refused with a clear 4xx and c
   assert.equal(missing.status, 404);
 });
 
-async function task(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", ...args],
-    cwd: new URL("..", import.meta.url).pathname,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  return { code: out.code, text };
-}
-
 Deno.test("export: the export and import tasks move a whole KV file (from main at 2dcb3ec), ids kept", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lantern-export-" });
   try {
     await Deno.copyFile(new URL("./fixtures/kv_v0.kv", import.meta.url), `${dir}/old.kv`);
-    const exported = await task([
+    const exported = await runScript([
       "scripts/export.ts",
       "--kv",
       `${dir}/old.kv`,
@@ -141,13 +129,23 @@ Deno.test("export: the export and import tasks move a whole KV file (from main a
     ]);
     assert.equal(exported.code, 0, exported.text);
     assert.match(exported.text, /Exported 2 projects/);
-    const imported = await task(["scripts/import.ts", `${dir}/backup.json`, "--kv", `${dir}/new/lantern.kv`]);
+    const imported = await runScript([
+      "scripts/import.ts",
+      `${dir}/backup.json`,
+      "--kv",
+      `${dir}/new/lantern.kv`,
+    ]);
     assert.equal(imported.code, 0, imported.text);
     assert.match(imported.text, /Imported 2 projects/);
-    const again = await task(["scripts/import.ts", `${dir}/backup.json`, "--kv", `${dir}/new/lantern.kv`]);
+    const again = await runScript([
+      "scripts/import.ts",
+      `${dir}/backup.json`,
+      "--kv",
+      `${dir}/new/lantern.kv`,
+    ]);
     assert.match(again.text, /Imported 0 projects[\s\S]*Skipped 2 that already exist/);
 
-    const reexported = await task([
+    const reexported = await runScript([
       "scripts/export.ts",
       "--kv",
       `${dir}/new/lantern.kv`,
@@ -170,10 +168,10 @@ Deno.test("export: the export and import tasks move a whole KV file (from main a
     );
 
     await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ format: "lantern.kv", version: 1 }));
-    const bad = await task(["scripts/import.ts", `${dir}/bad.json`, "--kv", `${dir}/other.kv`]);
+    const bad = await runScript(["scripts/import.ts", `${dir}/bad.json`, "--kv", `${dir}/other.kv`]);
     assert.equal(bad.code, 1);
     assert.match(bad.text, /Import failed: This is not a Lantern KV export/);
-    const none = await task(["scripts/export.ts", "--kv", `${dir}/missing.kv`]);
+    const none = await runScript(["scripts/export.ts", "--kv", `${dir}/missing.kv`]);
     assert.equal(none.code, 1);
     assert.match(none.text, /There is no KV file at/);
   } finally {

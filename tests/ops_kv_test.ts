@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { whileLocked } from "../lib/store/kv.ts";
 import { loadConfig } from "../lib/config.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -92,4 +93,31 @@ Deno.test("kv url: Lantern speaks KV Connect to the URL with the token, and make
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("start-up work on a locked KV file is retried; other errors and a lock that lasts are thrown", async () => {
+  let tries = 0;
+  // The isolates of `deno serve --parallel` migrate one fresh file at once; SQLite says "locked" at once.
+  const migrated = await whileLocked(async () => {
+    if (++tries < 4) throw new TypeError("database is locked");
+    return "migrated";
+  });
+  assert.equal(migrated, "migrated");
+  assert.equal(tries, 4);
+
+  let other = 0;
+  await assert.rejects(
+    whileLocked(() => {
+      other++;
+      return Promise.reject(new Error("Value too large"));
+    }),
+    /Value too large/,
+  );
+  assert.equal(other, 1, "another error is not retried");
+
+  await assert.rejects(
+    whileLocked(() => Promise.reject(new TypeError("database is locked")), 50),
+    /database is locked/,
+    "a lock that outlasts the time given is thrown",
+  );
 });

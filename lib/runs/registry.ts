@@ -13,7 +13,7 @@
 import type { Engine } from "../agent/engine.ts";
 import { newId } from "../ids.ts";
 import type { Project, RunRecord } from "../protocol.ts";
-import { isoNow, listValues, type Stores } from "../store/mod.ts";
+import { isoNow, listValues, type Stores, whileLocked } from "../store/mod.ts";
 import { restoreSpilled } from "../store/chunks.ts";
 import { RunExpired, RunNotFound, RunUnavailable, ShuttingDown } from "./errors.ts";
 import { type FollowerCounts, RunFeed } from "./feed.ts";
@@ -141,9 +141,10 @@ export class RunRegistry {
    * runs whose owner is gone as interrupted.
    */
   async init(): Promise<void> {
-    await this.#leases.renew();
+    // Isolates of `deno serve --parallel` start at once on one KV file: a locked file is retried.
+    await whileLocked(() => this.#leases.renew());
     this.#leases.listen((runId) => this.#live.get(runId)?.stop(STOP.cancel));
-    await this.sweep();
+    await whileLocked(() => this.sweep());
     this.#leaseTimer = setInterval(() => {
       this.#leases.renew().then(() => this.sweep()).catch((error) => {
         if (!this.#shutdown.signal.aborted) console.error("Lease renewal failed:", error);

@@ -104,3 +104,48 @@ export async function deletePrefix(kv: Deno.Kv, prefix: Deno.KvKey, end?: Deno.K
 export function isoNow(): string {
   return new Date().toISOString();
 }
+
+/**
+ * Whether an error is SQLite's "database is locked": another isolate or
+ * process holds the KV file for a moment (the isolates of `deno serve
+ * --parallel` opening one file at once), which SQLite reports at once
+ * instead of waiting.
+ *
+ * @example
+ * ```ts
+ * import { isLocked } from "./kv.ts";
+ * console.log(isLocked(new TypeError("database is locked")), isLocked(new Error("Value too large"))); // true false
+ * ```
+ */
+export function isLocked(error: unknown): boolean {
+  return error instanceof Error && /database is locked/i.test(error.message);
+}
+
+/**
+ * Runs `work`, and again after a short pause while it fails on a locked KV
+ * file (see {@linkcode isLocked}), for up to `ms`; any other error, or the
+ * lock past `ms`, is thrown. For idempotent start-up work (migrations, the
+ * first lease), which the isolates of `deno serve --parallel` do at once.
+ *
+ * @example
+ * ```ts
+ * import { whileLocked } from "./kv.ts";
+ * let tries = 0;
+ * const out = await whileLocked(async () => {
+ *   if (++tries < 3) throw new TypeError("database is locked");
+ *   return "done";
+ * });
+ * console.log(out, tries); // done 3
+ * ```
+ */
+export async function whileLocked<T>(work: () => Promise<T>, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (let pause = 10;; pause = Math.min(pause * 2, 500)) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isLocked(error) || Date.now() + pause > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}

@@ -12,7 +12,7 @@ import { ProjectStore } from "./projects.ts";
 import { FeedLog } from "../feeds/feed_log.ts";
 
 export { MemoryStore, MessageStore, OutputStore, ProjectStore };
-export { deletePrefix, isoNow, listValues, openKv } from "./kv.ts";
+export { deletePrefix, isoNow, listValues, openKv, whileLocked } from "./kv.ts";
 export { type Bounds, DEFAULT_BOUNDS } from "./bounds.ts";
 
 /** The stores over one KV. */
