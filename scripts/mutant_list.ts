@@ -220,8 +220,8 @@ export const MUTANTS: Mutant[] = [
     replace: "        if (!fits && count > 0) break;",
     more: [{
       file: "lib/runs/log_writer.ts",
-      find: "for (const { run } of taken) run.failed(error);",
-      replace: "for (const step of taken) this.#settle(step);",
+      find: "this.#fail(taken[0].run, error);",
+      replace: "this.#settle(taken[0]);",
     }],
     tests: ["tests/runs_durability_test.ts"],
   },
