@@ -98,10 +98,9 @@ Deno.test("kv url: Lantern speaks KV Connect to the URL with the token, and make
 Deno.test("start-up work on a locked KV file is retried; other errors and a lock that lasts are thrown", async () => {
   let tries = 0;
   // The isolates of `deno serve --parallel` migrate one fresh file at once; SQLite says "locked" at once.
-  const migrated = await whileLocked(async () => {
-    if (++tries < 4) throw new TypeError("database is locked");
-    return "migrated";
-  });
+  const migrated = await whileLocked(() =>
+    ++tries < 4 ? Promise.reject(new TypeError("database is locked")) : Promise.resolve("migrated")
+  );
   assert.equal(migrated, "migrated");
   assert.equal(tries, 4);
 
