@@ -21,6 +21,7 @@
  * @module
  */
 
+import { Turns } from "../turns.ts";
 import type { FeedChange, FeedEvent } from "../protocol.ts";
 
 /** The feeds there are. */
@@ -61,7 +62,7 @@ export class FeedLog {
   readonly kv: Deno.Kv;
   readonly ttlMs: number;
   #listeners = new Set<(scope: string, head: number) => void>();
-  #locks = new Map<string, Promise<void>>();
+  #turns = new Turns();
   #heads = new Map<string, Deno.KvEntryMaybe<number>>();
 
   /** Feeds in `kv`; a change stays readable for `ttlMs` (the run TTL by default). */
@@ -84,12 +85,7 @@ export class FeedLog {
     const wanted = appends.filter((a) => a.changes.length > 0);
     // Appends to a feed from this instance wait their turn: racing for its head would cost a retry
     // per writer per commit (quadratic); other instances' appends are rare and retried.
-    const release = await this.#lock(wanted.map((a) => a.scope));
-    try {
-      return await this.#commit(wanted, build);
-    } finally {
-      release();
-    }
+    return await this.#turns.run(wanted.map((a) => a.scope), () => this.#commit(wanted, build));
   }
 
   async #commit(
@@ -180,19 +176,6 @@ export class FeedLog {
   onAppend(listener: (scope: string, head: number) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
-  }
-
-  /** Waits for every earlier append to these feeds; returns the release. */
-  async #lock(scopes: string[]): Promise<() => void> {
-    const { promise, resolve } = Promise.withResolvers<void>();
-    const unique = [...new Set(scopes)];
-    const before = unique.map((scope) => this.#locks.get(scope));
-    for (const scope of unique) this.#locks.set(scope, promise);
-    await Promise.all(before);
-    return () => {
-      resolve();
-      for (const scope of unique) if (this.#locks.get(scope) === promise) this.#locks.delete(scope);
-    };
   }
 
   #tell(scope: string, head: number): void {

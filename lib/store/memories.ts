@@ -13,6 +13,7 @@ import { newId } from "../ids.ts";
 import type { Memory } from "../protocol.ts";
 import { FeedLog, feedScopes } from "../feeds/feed_log.ts";
 import { type Bounds, checkMemoryCount, checkMemoryText, DEFAULT_BOUNDS } from "./bounds.ts";
+import { Turns } from "../turns.ts";
 import { isoNow, listValues } from "./kv.ts";
 
 /** Attempts at one write before giving up (each lost attempt is another process's success). */
@@ -57,8 +58,8 @@ export class MemoryStore {
   #kv: Deno.Kv;
   #feed: FeedLog;
   #bounds: Pick<Bounds, "maxMemories" | "maxMemoryChars">;
-  /** The last write queued per project (see {@linkcode MemoryStore.add}). */
-  #turns = new Map<string, Promise<void>>();
+  /** Writes to one project take turns in this process (see {@linkcode MemoryStore.add}). */
+  #turns = new Turns();
 
   /** A store over an open KV, holding at most `bounds` (see lib/store/bounds.ts); its writes append to `feed`. */
   constructor(
@@ -96,7 +97,7 @@ export class MemoryStore {
       createdAt: isoNow(),
     };
     // Writes to one project from this process take turns: only another process's write can cost a retry.
-    return await this.#inTurn(projectId, async () => {
+    return await this.#turns.run([projectId], async () => {
       for (let attempt = 1;; attempt++) {
         const count = await this.#count(projectId);
         // Memories replaced meanwhile (by another run) are skipped: the fact is saved rather than lost.
@@ -143,18 +144,6 @@ export class MemoryStore {
     return { entry, current };
   }
 
-  /** Runs `work` after the project's earlier writes in this process have settled. */
-  async #inTurn<T>(projectId: string, work: () => Promise<T>): Promise<T> {
-    const mine = (this.#turns.get(projectId) ?? Promise.resolve()).then(work);
-    const tail = mine.then(() => {}, () => {});
-    this.#turns.set(projectId, tail);
-    try {
-      return await mine;
-    } finally {
-      if (this.#turns.get(projectId) === tail) this.#turns.delete(projectId);
-    }
-  }
-
   /** A project's current memories, oldest first; with `history`, superseded ones too. */
   async list(projectId: string, options: { history?: boolean } = {}): Promise<Memory[]> {
     const all = await listValues<Memory>(this.#kv, ["memories", projectId]);
@@ -172,7 +161,7 @@ export class MemoryStore {
    */
   async delete(projectId: string, memoryId: string): Promise<Memory | null> {
     const key = ["memories", projectId, memoryId];
-    const removed = await this.#inTurn(projectId, async () => {
+    const removed = await this.#turns.run([projectId], async () => {
       for (let attempt = 1;; attempt++) {
         const count = await this.#count(projectId);
         const entry = await this.#kv.get<Memory>(key);

@@ -1,0 +1,43 @@
+/**
+ * Work that takes turns per key within this process: a piece of work waits
+ * until every earlier piece holding any of its keys has settled. Writes that
+ * check a KV value and update it (a feed's head, a project's count of
+ * memories) take turns so that racing writers of one process do not cost each
+ * other a retry each; other processes are still caught by the commit's check.
+ *
+ * @example
+ * ```ts
+ * import { Turns } from "./turns.ts";
+ * const turns = new Turns();
+ * const order: number[] = [];
+ * await Promise.all([1, 2, 3].map((n) => turns.run(["p1"], async () => void order.push(n))));
+ * console.log(order); // [ 1, 2, 3 ]
+ * ```
+ *
+ * @module
+ */
+
+/** Per-key turns. See the module docs. */
+export class Turns {
+  #last = new Map<string, Promise<void>>();
+
+  /** How many keys have work pending or running. */
+  get size(): number {
+    return this.#last.size;
+  }
+
+  /** Runs `work` once every earlier work holding one of `keys` has settled, and resolves with its result. */
+  async run<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const unique = [...new Set(keys)];
+    const before = unique.map((key) => this.#last.get(key));
+    for (const key of unique) this.#last.set(key, promise);
+    try {
+      await Promise.all(before);
+      return await work();
+    } finally {
+      resolve();
+      for (const key of unique) if (this.#last.get(key) === promise) this.#last.delete(key);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { Turns } from "../lib/turns.ts";
+
+Deno.test("turns: work on a shared key waits its turn, other keys run at once, a failure frees the key", async () => {
+  const turns = new Turns();
+  const log: string[] = [];
+  const gate = Promise.withResolvers<void>();
+  const first = turns.run(["a", "b"], async () => {
+    log.push("ab start");
+    await gate.promise;
+    log.push("ab end");
+  });
+  const second = turns.run(["b"], () => Promise.resolve(void log.push("b")));
+  const other = turns.run(["c"], () => Promise.resolve(void log.push("c")));
+  await other;
+  assert.deepEqual(log, ["ab start", "c"], "c does not wait; b waits for the work holding b");
+  gate.resolve();
+  await Promise.all([first, second]);
+  assert.deepEqual(log, ["ab start", "c", "ab end", "b"]);
+
+  await assert.rejects(turns.run(["a"], () => Promise.reject(new Error("boom"))), /boom/);
+  assert.equal(
+    await turns.run(["a"], () => Promise.resolve("next")),
+    "next",
+    "a failure does not block the key",
+  );
+  assert.equal(turns.size, 0, "nothing is held once all work has settled");
+});
