@@ -35,11 +35,9 @@ async function json(url: string, body: unknown): Promise<Record<string, string>>
   return await res.json();
 }
 
-/** Runs Lighthouse on `url` and returns its category scores (0–100). */
-async function audit(url: string): Promise<Record<string, number>> {
-  const bin = Deno.env.get("LIGHTHOUSE_BIN");
-  const command = bin ? [bin] : ["npx", "-y", "lighthouse@12.2.3"];
-  const out = await new Deno.Command(command[0]!, {
+/** One run of Lighthouse on `url`. */
+function runLighthouse(command: string[], url: string): Promise<Deno.CommandOutput> {
+  return new Deno.Command(command[0]!, {
     args: [
       ...command.slice(1),
       url,
@@ -54,6 +52,19 @@ async function audit(url: string): Promise<Record<string, number>> {
     stdout: "piped",
     stderr: "piped",
   }).output();
+}
+
+/** Runs Lighthouse on `url` and returns its category scores (0–100). */
+async function audit(url: string): Promise<Record<string, number>> {
+  const bin = Deno.env.get("LIGHTHOUSE_BIN");
+  const command = bin ? [bin] : ["npx", "-y", "lighthouse@12.2.3"];
+  let out = await runLighthouse(command, url);
+  // Lighthouse's own trace can fail ("Runtime error encountered … NO_NAVSTART. Please run Lighthouse
+  // again."): that gives no scores at all, so it is run once more. Scores are never retried.
+  if (!out.success && new TextDecoder().decode(out.stderr).includes("Runtime error encountered")) {
+    console.log(`  Lighthouse could not record ${new URL(url).pathname}; running it once more.`);
+    out = await runLighthouse(command, url);
+  }
   if (!out.success) {
     throw new Error(`Lighthouse failed on ${url}:\n${new TextDecoder().decode(out.stderr).slice(-2000)}`);
   }
