@@ -22,6 +22,7 @@
  */
 
 import { Turns } from "../turns.ts";
+import { type CommitGroup, groupCommits } from "../store/group_commit.ts";
 import type { FeedChange, FeedEvent } from "../protocol.ts";
 
 /** The feeds there are. */
@@ -64,11 +65,14 @@ export class FeedLog {
   #listeners = new Set<(scope: string, head: number) => void>();
   #turns = new Turns();
   #heads = new Map<string, Deno.KvEntryMaybe<number>>();
+  /** Appends to different feeds at about the same moment share a commit. */
+  #group: CommitGroup;
 
   /** Feeds in `kv`; a change stays readable for `ttlMs` (the run TTL by default). */
   constructor(kv: Deno.Kv, ttlMs = DEFAULT_TTL_MS) {
     this.kv = kv;
     this.ttlMs = ttlMs;
+    this.#group = groupCommits(kv);
   }
 
   /**
@@ -95,7 +99,7 @@ export class FeedLog {
     // Heads this instance wrote last are known: the commit's check catches any other writer.
     let heads = this.#known(wanted) ?? await this.#readHeads(wanted);
     for (;;) {
-      const op = this.kv.atomic().check(...heads);
+      const op = this.#group.atomic().check(...heads);
       build?.(op);
       const ts = Date.now();
       const after: number[] = [];

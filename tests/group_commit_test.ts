@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { groupCommits } from "../lib/store/group_commit.ts";
+import { FeedLog, feedScopes } from "../lib/feeds/feed_log.ts";
+
+/** A KV whose real commits are counted. */
+async function countingKv(): Promise<{ kv: Deno.Kv; commits: () => number }> {
+  const kv = await Deno.openKv(":memory:");
+  let commits = 0;
+  const atomic = kv.atomic.bind(kv);
+  kv.atomic = () => {
+    const op = atomic();
+    const commit = op.commit.bind(op);
+    op.commit = () => {
+      commits++;
+      return commit();
+    };
+    return op;
+  };
+  return { kv, commits: () => commits };
+}
+
+Deno.test("group commit: operations sent together share one commit, and each is written whole", async () => {
+  const { kv, commits } = await countingKv();
+  const group = groupCommits(kv);
+  const outcomes = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => group.atomic().set(["a", i], i).set(["b", i], -i).commit()),
+  );
+  assert.ok(outcomes.every((o) => o.ok));
+  assert.equal(new Set(outcomes.map((o) => o.ok && o.versionstamp)).size, 1, "one versionstamp: one commit");
+  assert.equal(commits(), 1);
+  const values = [];
+  for await (const entry of kv.list<number>({ prefix: ["b"] })) values.push(entry.value);
+  assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => -i));
+  kv.close();
+});
+
+Deno.test("group commit: a failing check fails its own operation only, and writes none of it", async () => {
+  const kv = await Deno.openKv(":memory:");
+  await kv.set(["taken"], "someone");
+  const group = groupCommits(kv);
+  const [good, bad, other] = await Promise.all([
+    group.atomic().set(["good"], 1).commit(),
+    group.atomic().check({ key: ["taken"], versionstamp: null }).set(["taken"], "me").set(["side"], 1)
+      .commit(),
+    group.atomic().sum(["count"], 2n).commit(),
+  ]);
+  assert.equal(good.ok, true);
+  assert.equal(bad.ok, false);
+  assert.equal(other.ok, true);
+  assert.equal((await kv.get(["good"])).value, 1);
+  assert.equal((await kv.get(["taken"])).value, "someone", "the failed operation changed nothing");
+  assert.equal((await kv.get(["side"])).value, null);
+  assert.equal((await kv.get<Deno.KvU64>(["count"])).value?.value, 2n);
+  kv.close();
+});
+
+Deno.test("group commit: a value KV refuses rejects its own commit; the others are written", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const group = groupCommits(kv);
+  const [small, large] = await Promise.allSettled([
+    group.atomic().set(["small"], "ok").commit(),
+    group.atomic().set(["large"], "x".repeat(70_000)).commit(),
+  ]);
+  assert.equal(small.status === "fulfilled" && small.value.ok, true);
+  assert.equal(large.status, "rejected");
+  assert.equal((await kv.get(["small"])).value, "ok");
+  assert.equal((await kv.get(["large"])).value, null);
+  kv.close();
+});
+
+Deno.test("group commit: two operations on one key commit one after the other, so a check sees the first write", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const group = groupCommits(kv);
+  const claim = (who: string) =>
+    group.atomic().check({ key: ["owner"], versionstamp: null }).set(["owner"], who).commit();
+  const [first, second] = await Promise.all([claim("a"), claim("b")]);
+  assert.equal(first.ok, true);
+  assert.equal(second.ok, false, "merged into one commit, both checks would have passed");
+  assert.equal((await kv.get(["owner"])).value, "a");
+  kv.close();
+});
+
+Deno.test("group commit: appends to many projects' feeds at once share commits and keep each feed numbered", async () => {
+  const { kv, commits } = await countingKv();
+  const log = new FeedLog(kv);
+  const scopes = Array.from({ length: 30 }, (_, i) => feedScopes.project(`p${i}`));
+  const append = (scope: string) =>
+    log.commit([{ scope, changes: [{ type: "run.ended", runId: "r", status: "succeeded" }] }]);
+  await Promise.all(scopes.map(append));
+  await Promise.all(scopes.map(append));
+  assert.ok(commits() < 30, `60 appends took ${commits()} commits`);
+  for (const scope of scopes) {
+    assert.deepEqual((await log.read(scope, 0)).map((e) => e.seq), [1, 2]);
+  }
+  kv.close();
+});
