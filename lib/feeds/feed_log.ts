@@ -49,6 +49,14 @@ export interface FeedAppend {
   changes: FeedChange[];
 }
 
+/** Called after an append with the feed head's versionstamps before and after it. */
+export type CommitListener = (
+  scope: string,
+  before: string | null,
+  after: string,
+  changes: readonly FeedChange[],
+) => void;
+
 /** The most changes {@linkcode FeedLog.read} returns at once. */
 export const FEED_READ_BATCH = 256;
 
@@ -63,6 +71,7 @@ export class FeedLog {
   readonly kv: Deno.Kv;
   readonly ttlMs: number;
   #listeners = new Set<(scope: string, head: number) => void>();
+  #committed = new Set<CommitListener>();
   #turns = new Turns();
   #heads = new Map<string, Deno.KvEntryMaybe<number>>();
   /** Appends to different feeds at about the same moment share a commit. */
@@ -123,6 +132,9 @@ export class FeedLog {
             versionstamp: result.versionstamp,
           });
           this.#tell(append.scope, seq);
+          for (const listener of this.#committed) {
+            listener(append.scope, heads[i]!.versionstamp, result.versionstamp, append.changes);
+          }
         });
         return out;
       }
@@ -180,6 +192,16 @@ export class FeedLog {
   onAppend(listener: (scope: string, head: number) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` after each append this instance commits, with the
+   * versionstamps of the feed's head just before and after it: whoever knew
+   * the head as `before` now knows it as `after` by applying `changes`.
+   */
+  onCommitted(listener: CommitListener): () => void {
+    this.#committed.add(listener);
+    return () => this.#committed.delete(listener);
   }
 
   #tell(scope: string, head: number): void {

@@ -9,7 +9,7 @@
  */
 
 import type { Message, RunEvent, RunRecord } from "../protocol.ts";
-import type { MessageStore } from "../store/messages.ts";
+import { countEdit, type MessageStore } from "../store/messages.ts";
 import { isoNow } from "../store/kv.ts";
 import { CancelTimeout } from "./errors.ts";
 import { runKeys } from "./keys.ts";
@@ -140,6 +140,7 @@ export class Leases {
     }
     op.set(recordKey, final).delete(runKeys.running(record.id));
     if (messageEntry.value) op.set(messageKey, { ...messageEntry.value, status: "interrupted" });
+    countEdit(op, record.projectId);
     const { ok } = await op.commit();
     if (!ok) return null;
     this.#onInterrupted?.(final);

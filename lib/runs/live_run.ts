@@ -13,6 +13,7 @@ import { runAgent } from "../agent/run_agent.ts";
 import type { Engine } from "../agent/engine.ts";
 import type { AgentEvent, ChatResult, Message, Project, RunEvent, RunRecord, StepName } from "../protocol.ts";
 import { isoNow, type Stores } from "../store/mod.ts";
+import { countEdit } from "../store/messages.ts";
 import { fitsOneValue, spilledForm, writeText } from "../store/chunks.ts";
 import { encodeFrame, RunFeed } from "./feed.ts";
 import { runKeys } from "./keys.ts";
@@ -212,6 +213,7 @@ export class LiveRun implements LoggedRun {
     const status = messageStatusOf(record.status);
     if (status) {
       op.set(this.#ctx.stores.messages.key(record.projectId, userMessage.id), { ...userMessage, status });
+      countEdit(op, record.projectId);
     }
   }
 
@@ -316,7 +318,7 @@ export class LiveRun implements LoggedRun {
       if (stray.length === 0) return;
       const op = this.#ctx.stores.kv.atomic();
       for (const key of stray) op.delete(key);
-      await op.commit().catch(() => {});
+      await countEdit(op, projectId).commit().catch(() => {});
     } catch (error) {
       console.error(`Run ${this.record.id}: tidying up failed:`, error);
     }

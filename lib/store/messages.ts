@@ -35,6 +35,40 @@ function forFeed(message: Message): Message & { truncated?: true } {
   return { ...message, content: message.content.slice(0, FEED_MESSAGE_CHARS), truncated: true };
 }
 
+/**
+ * A project's count of edits to its conversation other than appends (a
+ * status mark, a removed reply). Appends move the project's feed head; these
+ * move this key, so that a copy of the conversation kept in memory (see
+ * recent_context.ts) knows it is out of date, on every instance.
+ *
+ * @example
+ * ```ts
+ * import { messageEditsKey } from "./messages.ts";
+ * console.log(messageEditsKey("p1")); // ["message_edits", "p1"]
+ * ```
+ */
+export function messageEditsKey(projectId: string): Deno.KvKey {
+  return ["message_edits", projectId];
+}
+
+/**
+ * Counts an edit of a project's conversation in `op` (see
+ * {@linkcode messageEditsKey}); every write to a message that is not an
+ * append adds it to its commit.
+ *
+ * @example
+ * ```ts
+ * import { countEdit } from "./messages.ts";
+ * const kv = await Deno.openKv(":memory:");
+ * await countEdit(kv.atomic().delete(["messages", "p1", "m1"]), "p1").commit();
+ * console.log((await kv.get<Deno.KvU64>(["message_edits", "p1"])).value?.value); // 1n
+ * kv.close();
+ * ```
+ */
+export function countEdit(op: Deno.AtomicOperation, projectId: string): Deno.AtomicOperation {
+  return op.sum(messageEditsKey(projectId), 1n);
+}
+
 export class MessageStore {
   #kv: Deno.Kv;
   #feed: FeedLog;
@@ -129,6 +163,6 @@ export class MessageStore {
     const key = this.key(projectId, messageId);
     const entry = await this.#kv.get<Message>(key);
     if (entry.value === null) return;
-    await this.#kv.atomic().check(entry).set(key, { ...entry.value, status }).commit();
+    await countEdit(this.#kv.atomic().check(entry).set(key, { ...entry.value, status }), projectId).commit();
   }
 }

@@ -10,8 +10,9 @@ import { MessageStore } from "./messages.ts";
 import { OutputStore } from "./outputs.ts";
 import { ProjectStore } from "./projects.ts";
 import { FeedLog } from "../feeds/feed_log.ts";
+import { RecentContextReader } from "./recent_context.ts";
 
-export { MemoryStore, MessageStore, OutputStore, ProjectStore };
+export { MemoryStore, MessageStore, OutputStore, ProjectStore, RecentContextReader };
 export { deletePrefix, isoNow, listValues, openKv, whileLocked } from "./kv.ts";
 export { type Bounds, DEFAULT_BOUNDS } from "./bounds.ts";
 
@@ -23,6 +24,8 @@ export interface Stores {
   memories: MemoryStore;
   /** The feeds every write of the stores (and the runs) appends its change to. */
   feed: FeedLog;
+  /** A run's context (latest messages, memories), kept between runs and checked with one read. */
+  context: RecentContextReader;
   /** Tool outputs too large for their `action` event, kept whole. */
   outputs: OutputStore;
   /** What a project may hold and a run may produce. */
@@ -44,11 +47,14 @@ export interface Stores {
  */
 export function createStores(kv: Deno.Kv, bounds: Bounds = DEFAULT_BOUNDS, ttlMs?: number): Stores {
   const feed = new FeedLog(kv, ttlMs);
+  const messages = new MessageStore(kv, feed);
+  const memories = new MemoryStore(kv, bounds, feed);
   return {
     kv,
     projects: new ProjectStore(kv, feed),
-    messages: new MessageStore(kv, feed),
-    memories: new MemoryStore(kv, bounds, feed),
+    messages,
+    memories,
+    context: new RecentContextReader(kv, messages, memories, feed),
     outputs: new OutputStore(kv, ttlMs),
     bounds,
     feed,

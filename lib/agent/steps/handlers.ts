@@ -20,10 +20,29 @@ import type { StepName } from "../../steps.ts";
 import { runTool, validatePlan } from "../tools.ts";
 import { describePlan, describeProblems, withWhy } from "./plan_text.ts";
 import { answerCutNotice, BoundExceeded, fitAnswer } from "../../store/bounds.ts";
-import { isAbort, notes, progress, since, StepError, type StepHandler, usageOf } from "./state.ts";
+import {
+  type AgentStores,
+  isAbort,
+  notes,
+  progress,
+  since,
+  StepError,
+  type StepHandler,
+  usageOf,
+} from "./state.ts";
+import type { RecentContext } from "../../store/recent_context.ts";
 
 /** How many earlier messages the context step loads. */
 export const HISTORY_LIMIT = 40;
+
+/** The context step's reads without a {@linkcode AgentStores.context}: both lists. */
+async function listContext(stores: AgentStores, projectId: string): Promise<RecentContext> {
+  const [messages, memories] = await Promise.all([
+    stores.messages.list(projectId, HISTORY_LIMIT + 1),
+    stores.memories.list(projectId),
+  ]);
+  return { messages, memories };
+}
 
 /** The work of each step; the order comes from lib/steps.ts. */
 export const HANDLERS: Record<StepName, StepHandler> = {
@@ -45,10 +64,9 @@ export const HANDLERS: Record<StepName, StepHandler> = {
     // deno-lint-ignore require-yield
     async *run(state) {
       const { runId, project, userMessage, stores, signal } = state.input;
-      const [recent, memories] = await Promise.all([
-        stores.messages.list(project.id, HISTORY_LIMIT + 1),
-        stores.memories.list(project.id),
-      ]);
+      const { messages: recent, memories } = stores.context
+        ? await stores.context.read(project.id, HISTORY_LIMIT + 1)
+        : await listContext(stores, project.id);
       const history = recent.filter((m) => m.id !== userMessage.id && m.runId !== runId);
       state.ctx = {
         runId,

@@ -22,12 +22,15 @@ import type { MemoryStore } from "../../store/memories.ts";
 import type { Bounds } from "../../store/bounds.ts";
 import type { OutputStore } from "../../store/outputs.ts";
 import type { MessageStore } from "../../store/messages.ts";
+import type { RecentContextReader } from "../../store/recent_context.ts";
 import type { Analysis, Engine, EngineContext, EngineNote } from "../engine.ts";
 
 /** The stores the agent reads and writes. */
 export interface AgentStores {
   messages: MessageStore;
   memories: MemoryStore;
+  /** Reads the context step's messages and memories with one check of KV; none: both are listed. */
+  context?: Pick<RecentContextReader, "read">;
   /** Where tool outputs too large for their event are kept; none: never cut. */
   outputs?: OutputStore;
   /** Answer and tool output bounds; none: unbounded. */
