@@ -144,6 +144,12 @@ Deno.test("deleting a project while a run is going stops the run and leaves noth
   for await (const entry of server.lantern.stores.kv.list({ prefix: ["runs", project.id] })) {
     leftovers.push(entry);
   }
+  // The counts kept beside them too (memories, edits to the conversation).
+  const counts = await server.lantern.stores.kv.getMany([["memory_count", project.id], [
+    "message_edits",
+    project.id,
+  ]]);
+  leftovers.push(...counts.filter((entry) => entry.versionstamp !== null));
   assert.deepEqual(leftovers, []);
 });
 

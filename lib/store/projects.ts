@@ -12,6 +12,7 @@ import type { Project } from "../protocol.ts";
 import { feedKeys, FeedLog, feedScopes } from "../feeds/feed_log.ts";
 import { partsPrefix } from "./chunks.ts";
 import { memoryCountKey } from "./memories.ts";
+import { messageEditsKey } from "./messages.ts";
 import { deletePrefix, isoNow, listValues } from "./kv.ts";
 
 /**
@@ -102,6 +103,7 @@ export class ProjectStore {
       await deletePrefix(this.#kv, prefix);
     }
     await this.#kv.delete(memoryCountKey(id));
+    await this.#kv.delete(messageEditsKey(id));
     return true;
   }
 }
