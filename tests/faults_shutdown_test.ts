@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import type { Message, Project, RunRecord, RunStarted } from "../lib/protocol.ts";
 import { call, type ChildServer, eventually, spawnServer } from "./helpers.ts";
+import { FeedLog, feedScopes } from "../lib/feeds/feed_log.ts";
 
 const GOODBYE = ": server shutting down; reconnect to continue";
 
@@ -95,6 +96,14 @@ Deno.test("on SIGTERM, runs finish within the grace period and followers are tol
       assert.match(child.output(), /SIGTERM: shutting down \(runs get 20000 ms to finish\)/);
     } finally {
       await child.kill("SIGKILL");
+    }
+    // Every tab of the project heard both runs end: their run.ended went to KV before it closed.
+    const store = await Deno.openKv(kv.LANTERN_KV_PATH);
+    try {
+      const changes = await new FeedLog(store).read(feedScopes.project(project.id), 0);
+      assert.equal(changes.filter((c) => c.type === "run.ended").length, 2, JSON.stringify(changes));
+    } finally {
+      store.close();
     }
 
     const again = await spawnServer(env);

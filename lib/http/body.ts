@@ -35,21 +35,18 @@ export async function readBytes(request: Request, limit = MAX_BODY_BYTES): Promi
   let size = 0;
   const reader = request.body.getReader();
   const deadline = deadlines.get(request);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = deadline === undefined ? null : new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), Math.max(0, deadline - Date.now()));
-  });
+  const watch = deadline === undefined ? null : { reader, deadline, late: false };
+  if (watch) watchDeadline(watch);
   try {
     while (true) {
-      let step: ReadableStreamReadResult<Uint8Array> | "late";
+      let step: ReadableStreamReadResult<Uint8Array>;
       try {
-        step = await (late ? Promise.race([reader.read(), late]) : reader.read());
+        step = await reader.read();
       } catch {
         // The client went away or sent a broken chunked body.
         throw new HttpError(400, "body_unreadable", "The request body could not be read to its end.", CLOSE);
       }
-      if (step === "late") {
-        reader.cancel().catch(() => {});
+      if (watch?.late) {
         throw new HttpError(
           408,
           "body_timeout",
@@ -67,7 +64,7 @@ export async function readBytes(request: Request, limit = MAX_BODY_BYTES): Promi
       chunks.push(value);
     }
   } finally {
-    clearTimeout(timer);
+    if (watch) watching.delete(watch);
   }
   const out = new Uint8Array(size);
   let offset = 0;
@@ -76,6 +73,43 @@ export async function readBytes(request: Request, limit = MAX_BODY_BYTES): Promi
     offset += chunk.length;
   }
   return out;
+}
+
+/** A body being read and when it must have arrived. */
+interface Watched {
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  deadline: number;
+  /** Set when the deadline passed: the reader was cancelled. */
+  late: boolean;
+}
+
+/**
+ * Bodies being read under a deadline. One timer checks them all, a few times
+ * a second, rather than a timer and a race per request: a late body's reader
+ * is cancelled, which ends its pending read.
+ */
+const watching = new Set<Watched>();
+const SWEEP_MS = 100;
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+function watchDeadline(watched: Watched): void {
+  watching.add(watched);
+  if (sweeper !== undefined) return;
+  sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const item of watching) {
+      if (item.deadline > now) continue;
+      item.late = true;
+      watching.delete(item);
+      item.reader.cancel().catch(() => {});
+    }
+    if (watching.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  }, SWEEP_MS);
+  // A server with nothing else to do may exit; the sweeper does not keep it alive.
+  Deno.unrefTimer(sweeper);
 }
 
 function tooLarge(limit: number): HttpError {
