@@ -71,10 +71,14 @@ export const urls = {
  * ```
  */
 export function matches(pattern: string, path: string): boolean {
-  // Compiling a URLPattern costs far more than testing one: compile each pattern once.
+  // Asked on every POST: a regular expression per pattern, compiled once, tests in a fraction of a
+  // URLPattern's time (no call into the runtime). `:name` is one non-empty segment, as in URLPattern.
   let compiled = compiledPatterns.get(pattern);
-  if (!compiled) compiledPatterns.set(pattern, compiled = new URLPattern({ pathname: pattern }));
-  return compiled.test({ pathname: path });
+  if (!compiled) {
+    const source = pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z]\w*/g, "[^/]+");
+    compiledPatterns.set(pattern, compiled = new RegExp(`^${source}$`));
+  }
+  return compiled.test(path);
 }
 
-const compiledPatterns = new Map<string, URLPattern>();
+const compiledPatterns = new Map<string, RegExp>();
