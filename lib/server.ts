@@ -55,7 +55,7 @@ export interface Lantern {
  * ```
  */
 export async function createLantern(config: Config): Promise<Lantern> {
-  const engine = createEngine(config);
+  const engine = await createEngine(config);
   const logger = createLogger(config.log);
   const traces = otelEnabled();
   const kv = await openKv(config.kvPath);

@@ -296,7 +296,7 @@ export async function startCustomServer(
   const { engine, patchStores: _, ...rest } = options;
   const runs = new RunRegistry({
     stores,
-    engine: engine ?? createEngine(config),
+    engine: engine ?? await createEngine(config),
     runTtlMs: config.runTtlMs,
     leaseMs: config.leaseMs,
     durableLog: config.runLog,

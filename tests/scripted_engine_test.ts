@@ -12,8 +12,8 @@ import { loadConfig } from "../lib/config.ts";
 import { STEPS } from "../lib/protocol.ts";
 import { call, chatStream, collectRunEvents, createProject, startServer } from "./helpers.ts";
 
-Deno.test("LANTERN_ENGINE=scripted selects the scripted engine; an unknown engine is refused", () => {
-  assert.equal(createEngine(loadConfig({ LANTERN_ENGINE: "scripted" })).name, "scripted");
+Deno.test("LANTERN_ENGINE=scripted selects the scripted engine; an unknown engine is refused", async () => {
+  assert.equal((await createEngine(loadConfig({ LANTERN_ENGINE: "scripted" }))).name, "scripted");
   assert.throws(() => loadConfig({ LANTERN_ENGINE: "scripty" }), /LANTERN_ENGINE .*"scripty"/);
 });
 
