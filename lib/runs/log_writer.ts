@@ -98,7 +98,9 @@ export class LogWriter {
   /** Notes that `run` has pending events and starts a write unless one is going. */
   schedule(run: LoggedRun): void {
     this.#dirty.add(run);
-    this.#writing ??= this.#write();
+    // The first event in a while goes out with what else this turn of the event loop brings
+    // (a run emits many at once): one commit for them, not one for the first and one for the rest.
+    this.#writing ??= new Promise((resolve) => setTimeout(resolve, 0)).then(() => this.#write());
   }
 
   /** Resolves once nothing is pending (or in flight). */
