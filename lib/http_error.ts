@@ -65,6 +65,7 @@ export function notFound(what: "project" | "run" | "memory", id: string | undefi
 /** The status of each domain error code, and of each way a run can fail. */
 const STATUS_OF_CODE: Record<string, number> = {
   run_not_found: 404,
+  project_not_found: 404,
   run_expired: 410,
   shutting_down: 503,
   run_unavailable: 503,

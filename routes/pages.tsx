@@ -19,7 +19,7 @@ import { HttpError } from "../lib/http_error.ts";
 import { DomainError } from "../lib/runs/errors.ts";
 import { runResult } from "../lib/runs/waiters.ts";
 import { readForm, schemaError } from "../lib/http/body.ts";
-import { type AppDeps, requireId, requireProject, starter } from "../lib/http/deps.ts";
+import { type AppDeps, requireId, requireProject, requireProjectToRun, starter } from "../lib/http/deps.ts";
 import { isId } from "../lib/ids.ts";
 import { type Message, STEPS } from "../lib/protocol.ts";
 import { MessageBody, ProjectBody } from "../lib/schemas.ts";
@@ -105,7 +105,7 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
 
   app.post("/projects/:id/rename", async (c) => {
     const form = await readForm(c.req.raw);
-    const project = await requireProject(stores, c.req.param("id"));
+    const project = await requireProjectToRun(stores, c.req.param("id"));
     const parsed = ProjectBody.safeParse({ name: form.name });
     if (!parsed.success) throw schemaError(parsed.error);
     await stores.projects.rename(project.id, parsed.data.name);
@@ -168,7 +168,7 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
 
   app.post("/projects/:id/messages", async (c) => {
     const form = await readForm(c.req.raw);
-    const project = await requireProject(stores, c.req.param("id"));
+    const project = await requireProjectToRun(stores, c.req.param("id"));
     const parsed = MessageBody.safeParse({ message: form.message });
     if (!parsed.success) {
       const notice = schemaError(parsed.error).message;

@@ -40,6 +40,17 @@ export async function requireProject(stores: Stores, id: string | undefined): Pr
   return project;
 }
 
+/**
+ * The project a run is about to start in, as this instance last read it: no
+ * read of KV when it has read it before. The run's start commit checks that
+ * it is still so, and reads it again if not (`RunRegistry.start`).
+ */
+export async function requireProjectToRun(stores: Stores, id: string | undefined): Promise<Project> {
+  const project = id !== undefined && isId(id) ? await stores.projects.known(id) : null;
+  if (!project) throw notFound("project", id);
+  return project;
+}
+
 /** Checks that a path parameter has the shape of an id, or throws a 404. */
 export function requireId(id: string | undefined, what: "run" | "memory"): string {
   if (id === undefined || !isId(id)) throw notFound(what, id);

@@ -14,7 +14,7 @@
  * const project = await stores.projects.create("Demo");
  * const message = stores.messages.build({ role: "user", content: "Hello", runId: "r1" });
  * const record = { id: "r1", projectId: project.id, owner: "i1", message: "Hello" } as RunRecord;
- * await commitStart(stores, record, message);
+ * console.log(await commitStart(stores, record, message)); // true
  * console.log((await stores.messages.list(project.id)).length); // 1
  * stores.kv.close();
  * ```
@@ -31,15 +31,17 @@ import { runKeys } from "./keys.ts";
 /**
  * Stores a new run's record, its place in the index of running runs and the
  * user's message, and tells the project's feed, all in one atomic commit.
+ * The commit checks that the project is as this instance last read it
+ * (`ProjectStore.known`): false, and nothing written, when it changed since.
  *
  * @example
  * ```ts ignore
- * await commitStart(stores, record, userMessage);
+ * if (!await commitStart(stores, record, userMessage)) { ... read the project again ... }
  * ```
  */
-export async function commitStart(stores: Stores, record: RunRecord, message: Message): Promise<void> {
+export async function commitStart(stores: Stores, record: RunRecord, message: Message): Promise<boolean> {
   const { id: runId, projectId } = record;
-  await stores.feed.commit([{
+  const heads = await stores.feed.commit([{
     scope: feedScopes.project(projectId),
     changes: [
       {
@@ -53,10 +55,13 @@ export async function commitStart(stores: Stores, record: RunRecord, message: Me
       },
       { type: "message.added", message },
     ],
-  }], (op) =>
+  }], (op) => {
+    stores.projects.checkKnown(op, projectId);
     op.set(runKeys.record(projectId, runId), record)
       .set(runKeys.running(runId), { projectId, owner: record.owner })
-      .set(stores.messages.key(projectId, message.id), message));
+      .set(stores.messages.key(projectId, message.id), message);
+  });
+  return heads !== null;
 }
 
 /**

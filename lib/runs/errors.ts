@@ -36,6 +36,14 @@ export class RunNotFound extends DomainError {
   }
 }
 
+/** The project a run was to start in is gone (deleted meanwhile, maybe by another instance). */
+export class ProjectGone extends DomainError {
+  /** The project `projectId` no longer exists. */
+  constructor(projectId: string) {
+    super("project_not_found", `Project "${projectId.slice(0, 80)}" was not found.`);
+  }
+}
+
 /** The run's events have expired from the log (its record stays). */
 export class RunExpired extends DomainError {
   /** The log of `runId` is gone. */

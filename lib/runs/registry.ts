@@ -15,7 +15,7 @@ import { newId } from "../ids.ts";
 import type { Project, RunRecord } from "../protocol.ts";
 import { isoNow, listValues, type Stores, whileLocked } from "../store/mod.ts";
 import { restoreSpilled } from "../store/chunks.ts";
-import { RunExpired, RunNotFound, RunUnavailable, ShuttingDown } from "./errors.ts";
+import { ProjectGone, RunExpired, RunNotFound, RunUnavailable, ShuttingDown } from "./errors.ts";
 import { type FollowerCounts, RunFeed } from "./feed.ts";
 import { announceEnd, commitStart } from "./announce.ts";
 import { runKeys } from "./keys.ts";
@@ -176,7 +176,12 @@ export class RunRegistry {
       error: null,
       usage: null,
     };
-    await commitStart(this.#stores, record, userMessage);
+    // The project as last read here (ProjectStore.known): renamed or deleted since, read it again.
+    while (!await commitStart(this.#stores, record, userMessage)) {
+      const fresh = await this.#stores.projects.get(project.id);
+      if (!fresh) throw new ProjectGone(project.id);
+      project = fresh;
+    }
     const feed = new RunFeed(runId, project.id, this.#counts);
     if (this.#durable) feed.backfill = (after, upTo) => this.log.read(runId, after, upTo);
     const live = new LiveRun(record, userMessage, feed, {

@@ -28,9 +28,14 @@ import { deletePrefix, isoNow, listValues } from "./kv.ts";
  * kv.close();
  * ```
  */
+/** How many projects' last reads an instance remembers (see {@linkcode ProjectStore.known}). */
+const KNOWN_PROJECTS = 1_000;
+
 export class ProjectStore {
   #kv: Deno.Kv;
   #feed: FeedLog;
+  /** The last read of each project, oldest first. */
+  #known = new Map<string, Deno.KvEntry<Project>>();
 
   /** A store over an open KV; its writes append their changes to `feed`. */
   constructor(kv: Deno.Kv, feed: FeedLog = new FeedLog(kv)) {
@@ -48,6 +53,44 @@ export class ProjectStore {
     return project;
   }
 
+  /**
+   * A project as this instance last read it, and the versionstamp it had
+   * then (read now if it has none). It may be out of date: a run's start
+   * commit checks the versionstamp ({@linkcode ProjectStore.checkKnown}), and
+   * starts over on a fresh read when the project changed, so starting a run
+   * costs no read of the project.
+   */
+  async known(id: string): Promise<Project | null> {
+    const known = this.#known.get(id);
+    if (known) return known.value;
+    return (await this.#read(id)).value;
+  }
+
+  /**
+   * Adds to `op` a check that the project is as this instance last read it
+   * (see {@linkcode ProjectStore.known}); the commit then fails if it was
+   * renamed or deleted since. Without a remembered read, no check is added.
+   */
+  checkKnown(op: Deno.AtomicOperation, id: string): void {
+    const known = this.#known.get(id);
+    if (known) op.check(known);
+  }
+
+  /** Forgets the remembered read of a project (its start commit found it changed). */
+  forget(id: string): void {
+    this.#known.delete(id);
+  }
+
+  async #read(id: string): Promise<Deno.KvEntryMaybe<Project>> {
+    const entry = await this.#kv.get<Project>(["projects", id]);
+    this.#known.delete(id);
+    if (entry.versionstamp !== null) {
+      this.#known.set(id, entry as Deno.KvEntry<Project>);
+      if (this.#known.size > KNOWN_PROJECTS) this.#known.delete(this.#known.keys().next().value!);
+    }
+    return entry;
+  }
+
   /** Every project, newest first. */
   list(): Promise<Project[]> {
     return listValues<Project>(this.#kv, ["projects"], { reverse: true });
@@ -55,11 +98,12 @@ export class ProjectStore {
 
   /** One project, or null. */
   async get(id: string): Promise<Project | null> {
-    return (await this.#kv.get<Project>(["projects", id])).value;
+    return (await this.#read(id)).value;
   }
 
   /** Renames a project and returns it; null if absent. */
   async rename(id: string, name: string): Promise<Project | null> {
+    this.forget(id);
     for (;;) {
       const entry = await this.#kv.get<Project>(["projects", id]);
       if (entry.value === null) return null;
@@ -80,6 +124,7 @@ export class ProjectStore {
    * message text, so none outlives its project. False if absent.
    */
   async delete(id: string): Promise<boolean> {
+    this.forget(id);
     const existing = await this.#kv.get(["projects", id]);
     if (existing.value === null) return false;
     const change = { type: "project.deleted", projectId: id } as const;

@@ -12,7 +12,7 @@ import { AGUI_MAX_BODY_BYTES, AguiInput, lastUserMessage } from "../../lib/agui/
 import { AguiMapper } from "../../lib/agui/mapper.ts";
 import { AGUI_HEADERS, aguiStream } from "../../lib/agui/stream.ts";
 import { readJson } from "../../lib/http/body.ts";
-import { type AppDeps, requireProject, starter } from "../../lib/http/deps.ts";
+import { type AppDeps, requireProjectToRun, starter } from "../../lib/http/deps.ts";
 import { ROUTES, urls } from "../../lib/urls.ts";
 
 /** Registers the AG-UI route. */
@@ -22,7 +22,7 @@ export function aguiRoutes(app: Hono, deps: AppDeps): void {
   app.post(ROUTES.agui, async (c) => {
     // The body is read whole (and checked) before the streaming response is returned.
     const input = await readJson(c.req.raw, AguiInput, AGUI_MAX_BODY_BYTES);
-    const project = await requireProject(stores, c.req.param("id"));
+    const project = await requireProjectToRun(stores, c.req.param("id"));
     const message = lastUserMessage(input);
     // The snapshot a client starts from: the memories before the run can change them.
     const initial = await stores.memories.list(project.id);

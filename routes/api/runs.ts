@@ -9,7 +9,13 @@
 import type { Hono } from "hono";
 import { HttpError, notFound } from "../../lib/http_error.ts";
 import { readJson } from "../../lib/http/body.ts";
-import { type AppDeps, requireId, requireProject, starter } from "../../lib/http/deps.ts";
+import {
+  type AppDeps,
+  requireId,
+  requireProject,
+  requireProjectToRun,
+  starter,
+} from "../../lib/http/deps.ts";
 import { runStream } from "../../lib/http/run_stream.ts";
 import type { RunStarted } from "../../lib/protocol.ts";
 import { runResult, waitForRecord } from "../../lib/runs/waiters.ts";
@@ -52,7 +58,7 @@ export function runRoutes(app: Hono, deps: AppDeps): void {
 
   app.post(ROUTES.chat, async (c) => {
     const { message } = await readJson(c.req.raw, MessageBody);
-    const project = await requireProject(stores, c.req.param("id"));
+    const project = await requireProjectToRun(stores, c.req.param("id"));
     const run = await startRun(project, message);
     return c.json(await runResult(runs, project.id, run.id));
   });
@@ -60,7 +66,7 @@ export function runRoutes(app: Hono, deps: AppDeps): void {
   app.post(ROUTES.chatStream, async (c) => {
     // The body is read whole before the streaming response is returned.
     const { message } = await readJson(c.req.raw, MessageBody);
-    const project = await requireProject(stores, c.req.param("id"));
+    const project = await requireProjectToRun(stores, c.req.param("id"));
     const run = await startRun(project, message);
     return await runStream(runs, project.id, run.id, {
       after: 0,
@@ -71,7 +77,7 @@ export function runRoutes(app: Hono, deps: AppDeps): void {
 
   app.post(ROUTES.runs, async (c) => {
     const { message } = await readJson(c.req.raw, MessageBody);
-    const project = await requireProject(stores, c.req.param("id"));
+    const project = await requireProjectToRun(stores, c.req.param("id"));
     const run = await startRun(project, message);
     const body: RunStarted = {
       runId: run.id,
