@@ -21,6 +21,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import type { LogEntry, RunLog } from "./run_log.ts";
 import { chunkStep, PART_CHARS } from "./run_log.ts";
 import { standIn } from "./stand_in.ts";
@@ -100,7 +101,8 @@ export class LogWriter {
     this.#dirty.add(run);
     // The first event in a while goes out with what else this turn of the event loop brings
     // (a run emits many at once): one commit for them, not one for the first and one for the rest.
-    this.#writing ??= new Promise((resolve) => setTimeout(resolve, 0)).then(() => this.#write());
+    // (setImmediate: some 25 µs here, where a setTimeout of 0 waits about 2 ms).
+    this.#writing ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.#write());
   }
 
   /** Resolves once nothing is pending (or in flight). */

@@ -29,6 +29,8 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
+
 /** The most operations, mutations and checks one shared commit carries (KV allows 1,000 mutations, 100 checks). */
 const LIMITS = { operations: 64, mutations: 900, checks: 90 } as const;
 
@@ -147,10 +149,11 @@ export class CommitGroup {
   submit(operation: GroupedOperation): Promise<Outcome> {
     const { promise, resolve, reject } = Promise.withResolvers<Outcome>();
     this.#queue.push({ operation, resolve, reject });
-    // The first comes in: go out after what else this turn of the event loop brings.
+    // The first comes in: go out after what else this turn of the event loop brings
+    // (setImmediate: some 25 µs here, where a setTimeout of 0 waits about 2 ms).
     if (!this.#busy) {
       this.#busy = true;
-      setTimeout(() => this.#drain(), 0);
+      setImmediate(() => this.#drain());
     }
     return promise;
   }

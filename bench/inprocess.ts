@@ -1,0 +1,103 @@
+/**
+ * Lantern's own cost per run, in one process: no sockets, no load client.
+ * It creates Lantern over a temp KV file with the scripted engine, sends
+ * `POST …/chat-stream` to its `fetch` handler N at a time and reads each
+ * answer to its end, then prints the process's CPU per run, split by thread
+ * (the JS main thread, KV's SQLite threads, V8's GC workers), and the peak
+ * RSS. A quick way to see what a change to the run's machinery costs before
+ * running the peer phase; its figures are not comparable with the peer
+ * phase's (no HTTP server, no client process).
+ *
+ * Run: `deno run --allow-all bench/inprocess.ts [--n=100] [--rounds=20] [--log=on|off]`
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { loadConfig } from "../lib/config.ts";
+import { createLantern } from "../lib/server.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { n: { type: "string" }, rounds: { type: "string" }, log: { type: "string" } },
+});
+const n = Number(values.n ?? 100);
+const rounds = Number(values.rounds ?? 20);
+const log = values.log ?? "on";
+
+/** CPU time (user + system) in ms of each thread of this process, summed by thread name. */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const task of Deno.readDirSync("/proc/self/task")) {
+    let stat;
+    try {
+      stat = Deno.readTextFileSync(`/proc/self/task/${task.name}/stat`);
+    } catch {
+      continue; // The thread ended meanwhile.
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, in clock ticks of 10 ms.
+    const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    out.set(name, (out.get(name) ?? 0) + ms);
+  }
+  return out;
+}
+
+const dir = await Deno.makeTempDir();
+const lantern = await createLantern(loadConfig({
+  LANTERN_ENGINE: "scripted",
+  LANTERN_LIMITS: "off",
+  LANTERN_LOG: "off",
+  LANTERN_KV_PATH: `${dir}/bench.kv`,
+  LANTERN_RUN_LOG: log,
+}));
+const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as Deno.ServeHandlerInfo;
+const post = (path: string, body: unknown) =>
+  lantern.fetch(
+    new Request(`http://127.0.0.1:8000${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", host: "127.0.0.1:8000" },
+      body: JSON.stringify(body),
+    }),
+    info,
+  );
+
+const projects: string[] = [];
+for (let i = 0; i < n; i++) {
+  projects.push((await (await post("/api/projects", { name: `bench ${i}` })).json()).id);
+}
+
+async function oneRun(projectId: string): Promise<void> {
+  const res = await post(`/api/projects/${projectId}/chat-stream`, { message: "Hello there" });
+  if (res.status !== 200) throw new Error(`chat-stream answered ${res.status}: ${await res.text()}`);
+  for await (const _ of res.body!) { /* read to the end */ }
+}
+
+// Warm-up: the JIT, the caches, each project's first read.
+for (let r = 0; r < 3; r++) await Promise.all(projects.map(oneRun));
+let peakRss = 0;
+const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 20);
+const before = threadCpu();
+const started = performance.now();
+for (let r = 0; r < rounds; r++) await Promise.all(projects.map(oneRun));
+const wall = performance.now() - started;
+const after = threadCpu();
+clearInterval(sampler);
+
+const runs = n * rounds;
+let total = 0;
+const lines: string[] = [];
+for (const [name, ms] of after) {
+  const perRun = (ms - (before.get(name) ?? 0)) / runs;
+  total += perRun;
+  if (perRun >= 0.005) lines.push(`  ${name.padEnd(16)} ${perRun.toFixed(3)} ms`);
+}
+console.log(
+  `${runs} runs, ${n} at a time, log ${log}: CPU ${total.toFixed(3)} ms per run, wall ${
+    (wall / runs).toFixed(3)
+  } ms per run, peak RSS ${(peakRss / 1048576).toFixed(0)} MiB`,
+);
+console.log(lines.join("\n"));
+await lantern.close(0);
+await Deno.remove(dir, { recursive: true });
