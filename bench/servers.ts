@@ -127,7 +127,8 @@ export interface StartOptions {
 function serverArgv(kind: ServerKind, flags: string[]): string[] {
   switch (kind) {
     case "lantern":
-      return ["deno", "run", ...flags, "--allow-all", "main.ts"];
+      // BENCH_LANTERN_MAIN runs another script in Lantern's place (bench/durable_floor_server.ts).
+      return ["deno", "run", ...flags, "--allow-all", Deno.env.get("BENCH_LANTERN_MAIN") || "main.ts"];
     case "standin":
       return [
         "deno",

@@ -155,7 +155,10 @@ export class RunRegistry {
     Deno.unrefTimer(this.#leaseTimer);
   }
 
-  /** Starts a run at once and returns its record. Throws {@linkcode ShuttingDown} during shutdown. */
+  /**
+   * Starts a run at once and returns its record. Throws {@linkcode ShuttingDown} during shutdown, and
+   * {@linkcode ProjectGone} when the project was deleted since this instance last read it.
+   */
   async start(project: Project, message: string): Promise<RunRecord> {
     if (this.#shutdown.signal.aborted) throw new ShuttingDown();
     const runId = newId();

@@ -1,0 +1,91 @@
+/**
+ * What Deno KV's operations cost on a local file, in CPU: the JS main thread
+ * and KV's SQLite threads, per operation, from `/proc/self/task`. These are
+ * the prices behind Lantern's KV choices (shared commits, one `getMany` for
+ * the context step): a commit has a large fixed cost, a mutation a small
+ * one, and a list pays for every value it reads.
+ *
+ * Run: `deno run --allow-all bench/kv_costs.ts`
+ *
+ * @module
+ */
+
+const path = await Deno.makeTempFile({ suffix: ".kv" });
+const kv = await Deno.openKv(path);
+
+/** CPU ms of this process's threads, summed by thread name ("deno" is the JS main thread, "sw-" SQLite's). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const task of Deno.readDirSync("/proc/self/task")) {
+    let stat;
+    try {
+      stat = Deno.readTextFileSync(`/proc/self/task/${task.name}/stat`);
+    } catch {
+      continue;
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10);
+  }
+  return out;
+}
+
+const rows: string[] = [];
+
+async function measure(name: string, times: number, at: number, op: (i: number) => Promise<unknown>) {
+  const before = threadCpu();
+  for (let i = 0; i < times; i += at) {
+    await Promise.all(Array.from({ length: Math.min(at, times - i) }, (_, j) => op(i + j)));
+  }
+  const after = threadCpu();
+  const per = (thread: string) => ((after.get(thread) ?? 0) - (before.get(thread) ?? 0)) * 1000 / times;
+  let all = 0;
+  for (const [thread, ms] of after) all += (ms - (before.get(thread) ?? 0)) * 1000 / times;
+  rows.push(`| ${name} | ${per("deno").toFixed(0)} | ${per("sw-").toFixed(0)} | ${all.toFixed(0)} |`);
+}
+
+const message = {
+  id: "m",
+  role: "assistant",
+  content: "word ".repeat(80),
+  createdAt: new Date().toISOString(),
+  runId: "r",
+};
+await kv.set(["project"], { id: "p", name: "Bench" });
+for (let i = 0; i < 100; i++) await kv.set(["messages", "p", String(i).padStart(3, "0")], message);
+
+await measure("get one key", 3000, 1, () => kv.get(["project"]));
+await measure("getMany of three keys", 3000, 1, () => kv.getMany([["project"], ["a"], ["b"]]));
+await measure("list the last 41 messages", 1000, 1, async () => {
+  for await (const _ of kv.list({ prefix: ["messages", "p"] }, { limit: 41, reverse: true, batchSize: 41 })) {
+    // read them
+  }
+});
+await measure("commit: one small set", 2000, 1, (i) => kv.set(["small", i], 1));
+await measure("commit: 13 sets of 150 bytes", 1000, 1, (i) => {
+  const op = kv.atomic();
+  for (let j = 0; j < 13; j++) op.set(["thirteen", i, j], "x".repeat(150), { expireIn: 86_400_000 });
+  return op.commit();
+});
+await measure(
+  "commit: one set of 16 KB",
+  1000,
+  1,
+  (i) => kv.atomic().set(["large", i], "x".repeat(16_000)).commit(),
+);
+let shared: Deno.AtomicOperation | null = null;
+await measure("one commit for 20 runs' 13 sets, per run", 1000, 20, (i) => {
+  // Counted per run: each call adds its 13 sets to the shared operation below.
+  shared ??= kv.atomic();
+  for (let j = 0; j < 13; j++) shared.set(["shared", i, j], "x".repeat(150), { expireIn: 86_400_000 });
+  if (i % 20 !== 19) return Promise.resolve();
+  const op = shared;
+  shared = null;
+  return op.commit();
+});
+console.log(`KV on a local file (${path}), CPU µs per operation:\n`);
+console.log("| Operation | JS main thread | SQLite threads | All threads |");
+console.log("| --- | --- | --- | --- |");
+console.log(rows.join("\n"));
+kv.close();
+await Deno.remove(path);
