@@ -102,8 +102,6 @@ export async function createLantern(config: Config): Promise<Lantern> {
       stopGauges();
       await runs.close(graceMs);
       feeds.close();
-      // The runs' last appends (run.ended) may still be on their way to KV.
-      await stores.feed.settled();
       kv.close();
     },
   };

@@ -312,7 +312,6 @@ export async function startCustomServer(
     const stopping = server.shutdown();
     await runs.close(0);
     await stopping;
-    await stores.feed.settled();
     kv.close();
   };
   return { url: `http://127.0.0.1:${server.addr.port}`, runs, stores, close, [Symbol.asyncDispose]: close };

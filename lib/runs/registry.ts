@@ -324,6 +324,8 @@ export class RunRegistry {
     await Promise.all(this.#live.all().map((r) => r.unwound));
     await this.#remote.close();
     this.#live.clear();
+    // The runs' run.ended appends go out a moment later, in a shared commit: they land before KV closes.
+    await this.#stores.feed.settled();
     await this.#leases.release();
   }
 }
