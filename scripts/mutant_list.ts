@@ -267,4 +267,29 @@ export const MUTANTS: Mutant[] = [
     replace: "if (live) return live.snapshot();",
     tests: ["tests/security_ids_test.ts"],
   },
+  {
+    id: "shared-commit-same-key",
+    promise:
+      "Writes that share a commit mean what they mean alone: a check sees an earlier write to its key.",
+    file: "lib/store/group_commit.ts",
+    find: "        !overlaps(operation.keys, keys);",
+    replace: "        true;",
+    tests: ["tests/group_commit_test.ts"],
+  },
+  {
+    id: "context-copy-stale",
+    promise: "A run's context holds what another instance changed in the conversation.",
+    file: "lib/store/recent_context.ts",
+    find: "copy.edits === edits.versionstamp &&",
+    replace: "true &&",
+    tests: ["tests/recent_context_test.ts"],
+  },
+  {
+    id: "run-on-deleted-project",
+    promise: "A run never starts in a project another instance deleted.",
+    file: "lib/store/projects.ts",
+    find: "    if (known) op.check(known);",
+    replace: "    if (known && known.value === null) op.check(known);",
+    tests: ["tests/runs_known_project_test.ts"],
+  },
 ];
