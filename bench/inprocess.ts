@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../lib/config.ts";
 import { createLantern } from "../lib/server.ts";
+import { readProc } from "./proc_stats.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -25,23 +26,11 @@ const n = Number(values.n ?? 100);
 const rounds = Number(values.rounds ?? 20);
 const log = values.log ?? "on";
 
-/** CPU time (user + system) in ms of each thread of this process, summed by thread name. */
+/** CPU ms of this process's threads by name ("main" is the JS thread, "sw-" KV's SQLite threads). */
 function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const task of Deno.readDirSync("/proc/self/task")) {
-    let stat;
-    try {
-      stat = Deno.readTextFileSync(`/proc/self/task/${task.name}/stat`);
-    } catch {
-      continue; // The thread ended meanwhile.
-    }
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime, in clock ticks of 10 ms.
-    const ms = (Number(fields[11]) + Number(fields[12])) * 10;
-    out.set(name, (out.get(name) ?? 0) + ms);
-  }
-  return out;
+  return new Map(
+    Object.entries(readProc(Deno.pid).threadCpu).map(([name, seconds]) => [name, seconds * 1000]),
+  );
 }
 
 const dir = await Deno.makeTempDir();

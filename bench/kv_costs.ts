@@ -10,24 +10,16 @@
  * @module
  */
 
+import { readProc } from "./proc_stats.ts";
+
 const path = await Deno.makeTempFile({ suffix: ".kv" });
 const kv = await Deno.openKv(path);
 
-/** CPU ms of this process's threads, summed by thread name ("deno" is the JS main thread, "sw-" SQLite's). */
+/** CPU ms of this process's threads by name ("main" is the JS thread, "sw-" KV's SQLite threads). */
 function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const task of Deno.readDirSync("/proc/self/task")) {
-    let stat;
-    try {
-      stat = Deno.readTextFileSync(`/proc/self/task/${task.name}/stat`);
-    } catch {
-      continue;
-    }
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10);
-  }
-  return out;
+  return new Map(
+    Object.entries(readProc(Deno.pid).threadCpu).map(([name, seconds]) => [name, seconds * 1000]),
+  );
 }
 
 const rows: string[] = [];
@@ -41,7 +33,7 @@ async function measure(name: string, times: number, at: number, op: (i: number) 
   const per = (thread: string) => ((after.get(thread) ?? 0) - (before.get(thread) ?? 0)) * 1000 / times;
   let all = 0;
   for (const [thread, ms] of after) all += (ms - (before.get(thread) ?? 0)) * 1000 / times;
-  rows.push(`| ${name} | ${per("deno").toFixed(0)} | ${per("sw-").toFixed(0)} | ${all.toFixed(0)} |`);
+  rows.push(`| ${name} | ${per("main").toFixed(0)} | ${per("sw-").toFixed(0)} | ${all.toFixed(0)} |`);
 }
 
 const message = {

@@ -1,6 +1,6 @@
 /**
  * Group commit: atomic operations committed at about the same moment share
- * one KV commit. A commit to a KV file costs about 0.2 ms of CPU however
+ * one KV commit. A commit to a KV file costs 0.2–0.5 ms of CPU however
  * little it writes, and each more mutation about 0.02 ms, so many runs
  * starting and ending at once pay for one commit, not one each.
  *
