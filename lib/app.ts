@@ -13,7 +13,6 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { compress } from "hono/compress";
-import { AGUI_MAX_BODY_BYTES } from "./agui/input.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { DomainError } from "./runs/errors.ts";
 import { Authenticator, requireAuth } from "./http/auth.ts";
@@ -27,7 +26,7 @@ import { rateLimit } from "./http/rate_limit.ts";
 import { securityHeaders } from "./http/security_headers.ts";
 import { staticAssets } from "./http/static_assets.ts";
 import { streamLimit } from "./http/stream_limit.ts";
-import { MAX_BODY_BYTES } from "./schemas.ts";
+import { AGUI_MAX_BODY_BYTES, MAX_BODY_BYTES } from "./schemas.ts";
 import { matches, ROUTES } from "./urls.ts";
 import { authRoutes } from "../routes/auth.tsx";
 import { aguiRoutes } from "../routes/api/agui.ts";

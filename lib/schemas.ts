@@ -12,6 +12,14 @@ export const MAX_MESSAGE_BYTES = 32 * 1024;
 /** The largest JSON body any route reads, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * The largest AG-UI request body read, in bytes. Larger than Lantern's own
+ * JSON bodies because an AG-UI client sends the whole thread with every run.
+ * (Here, not in lib/agui/, so that the body limit does not load AG-UI's
+ * modules at start-up.)
+ */
+export const AGUI_MAX_BODY_BYTES = 1024 * 1024;
+
 const encoder = new TextEncoder();
 // Tab, newline and carriage return are text; other control characters are not.
 // deno-lint-ignore no-control-regex

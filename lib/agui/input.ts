@@ -17,11 +17,7 @@ import { MessageBody } from "../schemas.ts";
  */
 export const AguiInput: typeof RunAgentInputSchema = RunAgentInputSchema;
 
-/**
- * The largest AG-UI request body read, in bytes. Larger than Lantern's own
- * JSON bodies because an AG-UI client sends the whole thread with every run.
- */
-export const AGUI_MAX_BODY_BYTES = 1024 * 1024;
+export { AGUI_MAX_BODY_BYTES } from "../schemas.ts";
 
 /**
  * The text of the last user message of an input: the message a run answers.

@@ -8,18 +8,38 @@
  */
 
 import type { Hono } from "hono";
-import { AGUI_MAX_BODY_BYTES, AguiInput, lastUserMessage } from "../../lib/agui/input.ts";
-import { AguiMapper } from "../../lib/agui/mapper.ts";
-import { AGUI_HEADERS, aguiStream } from "../../lib/agui/stream.ts";
 import { readJson } from "../../lib/http/body.ts";
 import { type AppDeps, requireProjectToRun, starter } from "../../lib/http/deps.ts";
 import { ROUTES, urls } from "../../lib/urls.ts";
+import { AGUI_MAX_BODY_BYTES } from "../../lib/schemas.ts";
+
+/**
+ * AG-UI's modules (its schemas with their own zod, its encoder: about 10 MiB
+ * of memory), loaded with the first AG-UI request, not by every server.
+ */
+let modules:
+  | Promise<
+    [
+      typeof import("../../lib/agui/input.ts"),
+      typeof import("../../lib/agui/mapper.ts"),
+      typeof import("../../lib/agui/stream.ts"),
+    ]
+  >
+  | null = null;
+const aguiModules = () =>
+  modules ??= Promise.all([
+    import("../../lib/agui/input.ts"),
+    import("../../lib/agui/mapper.ts"),
+    import("../../lib/agui/stream.ts"),
+  ]);
 
 /** Registers the AG-UI route. */
 export function aguiRoutes(app: Hono, deps: AppDeps): void {
   const { stores, runs, config } = deps;
   const startRun = starter(deps);
   app.post(ROUTES.agui, async (c) => {
+    const [{ AguiInput, lastUserMessage }, { AguiMapper }, { AGUI_HEADERS, aguiStream }] =
+      await aguiModules();
     // The body is read whole (and checked) before the streaming response is returned.
     const input = await readJson(c.req.raw, AguiInput, AGUI_MAX_BODY_BYTES);
     const project = await requireProjectToRun(stores, c.req.param("id"));

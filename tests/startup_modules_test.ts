@@ -30,15 +30,21 @@ async function loadedAtStart(): Promise<Set<string>> {
   return seen;
 }
 
+const packages = (loaded: string[], name: string) =>
+  loaded.filter((s) => s.includes(`npm:/${name}@`) || s.includes(`npm:${name}@`));
+
 Deno.test("only the chosen engine is loaded: neither the local engine's language libraries nor the OpenAI SDK at start-up", async () => {
   const loaded = [...await loadedAtStart()];
   assert.ok(loaded.some((s) => s.endsWith("/lib/agent/engines.ts")), "the graph reaches the engine factory");
   for (const heavy of ["compromise", "chrono-node", "openai"]) {
     // About 40 MiB (compromise) and 25 MiB (openai) of memory in a server that never uses them.
-    assert.deepEqual(
-      loaded.filter((s) => s.includes(`npm:/${heavy}@`) || s.includes(`npm:${heavy}@`)),
-      [],
-      heavy,
-    );
+    assert.deepEqual(packages(loaded, heavy), [], heavy);
   }
+});
+
+Deno.test("AG-UI's modules load with the first AG-UI request, not at start-up", async () => {
+  const loaded = [...await loadedAtStart()];
+  assert.ok(loaded.some((s) => s.endsWith("/routes/api/agui.ts")), "the graph reaches the AG-UI route");
+  // Its schemas (with a zod of their own) and its encoder: about 20 MiB at start-up.
+  for (const heavy of ["@ag-ui/core", "@ag-ui/encoder"]) assert.deepEqual(packages(loaded, heavy), [], heavy);
 });
