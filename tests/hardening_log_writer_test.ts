@@ -197,3 +197,34 @@ Deno.test("a run whose event cannot be written has it replaced by a stand-in and
 
   for (const [i, run] of good.entries()) assertUnaffected(run, `run ${i + 2}`);
 });
+
+Deno.test("300 runs stopped at once end in commits KV takes: none is refused for its size, every run ends", async () => {
+  const stores = createStores(await Deno.openKv(":memory:"));
+  // Each run waits in its first step until it is stopped.
+  const engine = new TestEngine({
+    pace: (_step, signal) =>
+      new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true })),
+  });
+  const runs = new RunRegistry({ stores, engine, runTtlMs: 60_000, leaseMs: 10_000 });
+  await runs.init();
+  const refused: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => refused.push(args.map(String).join(" "));
+  try {
+    const project = await stores.projects.create("Mass stop");
+    const started = await Promise.all(Array.from({ length: 300 }, (_, i) => runs.start(project, `Run ${i}`)));
+    // A shutdown with no grace: all 300 end at once, each with its record, the index, the message's mark
+    // and the conversation's edit count in the log writer's commits.
+    await runs.close(0);
+    assert.deepEqual(refused, [], "no log commit was refused");
+    const ended = await Promise.all(started.map(async (r) =>
+      (await stores.kv.get<RunRecord>(
+        ["runs", project.id, r.id],
+      )).value?.status
+    ));
+    assert.deepEqual(new Set(ended), new Set(["interrupted"]));
+  } finally {
+    console.error = original;
+    stores.kv.close();
+  }
+});

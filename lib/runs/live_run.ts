@@ -204,7 +204,10 @@ export class LiveRun implements LoggedRun {
     }
   }
 
-  /** The run's final writes: its record, the running index, the user's message's mark. */
+  /**
+   * The run's final writes: its record, the running index, and for a run that did not succeed the user's
+   * message's mark and the conversation's edit count (at most `FINAL_WRITES`, which the log writer counts).
+   */
   finalWrites(op: Deno.AtomicOperation): void {
     const { record, userMessage } = this;
     const key = runKeys.record(record.projectId, record.id);

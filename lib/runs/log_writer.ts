@@ -35,6 +35,12 @@ const MAX_MUTATIONS = 900;
  */
 const MAX_COMMIT_BYTES = 700_000;
 
+/**
+ * The most mutations {@linkcode LoggedRun.finalWrites} adds: the record, the
+ * running index, the user's message's mark and the conversation's edit count.
+ */
+export const FINAL_WRITES = 4;
+
 /** Failed attempts at one commit before its runs are told. */
 const ATTEMPTS_BEFORE_FAILING = 5;
 
@@ -49,7 +55,10 @@ export interface LoggedRun {
   logExpiresAt: number | null;
   /** The seq of the run's terminal event once it was emitted. */
   readonly endSeq: number | null;
-  /** Adds the run's final writes (its record, the index) to the commit with its terminal event. */
+  /**
+   * Adds the run's final writes (its record, the index: at most {@linkcode FINAL_WRITES}) to the commit
+   * with its terminal event.
+   */
   finalWrites(op: Deno.AtomicOperation): void;
   /** What the final writes weigh at most, in bytes (counted as the commit is filled). */
   finalBytes(): number;
@@ -190,17 +199,17 @@ export class LogWriter {
     for (const run of runs) {
       if (run.pending.length === 0) {
         // A run without a log: only its final writes, grouped with other runs' like any commit.
-        if (run.endSeq === null || mutations + 3 > MAX_MUTATIONS) continue;
+        if (run.endSeq === null || mutations + FINAL_WRITES > MAX_MUTATIONS) continue;
         const bytes = run.finalBytes();
         if (taken.length > 0 && size + bytes > MAX_COMMIT_BYTES) continue;
-        mutations += 3;
+        mutations += FINAL_WRITES;
         size += bytes;
         run.finalWrites(op);
         taken.push({ run, count: 0, done: true });
         continue;
       }
       let count = 0;
-      let runMutations = 4; // the head, and the final writes
+      let runMutations = 1 + FINAL_WRITES; // the head, and the final writes
       // Consecutive events share a KV value (lib/runs/run_log.ts): count values, not events.
       let open = -1;
       while (count < run.pending.length) {
