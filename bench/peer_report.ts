@@ -76,8 +76,23 @@ const mib = (b: number) => b > 0 ? `${(b / 2 ** 20).toFixed(0)} MiB` : "–";
 const kib = (b: number) => Number.isFinite(b) && b > 0 ? `${(b / 1024).toFixed(1)} KiB` : "–";
 const x = (a: number, b: number) => Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}×` : "–";
 
-/** RSS per idle open stream of a hold phase (its last step), or NaN. */
-function perStream(p: { steps: { bytesPerStream: number }[] } | undefined): number {
+type HoldSteps = { steps: { bytesPerStream: number; rssBytes: number; open: number }[] } | undefined;
+
+/**
+ * RSS per idle open stream of a hold phase, or NaN: the marginal cost from
+ * its first step to its last ((RSS at the last − RSS at the first) / the
+ * streams opened between), so that one-off costs of the first streams are
+ * not spread over the rest; with one step, (RSS − RSS before any) / streams.
+ */
+function perStream(p: HoldSteps): number {
+  const first = p?.steps[0], last = p?.steps.at(-1);
+  if (!first || !last) return NaN;
+  if (first === last) return last.bytesPerStream;
+  return last.open > first.open ? (last.rssBytes - first.rssBytes) / (last.open - first.open) : NaN;
+}
+
+/** RSS per idle open stream counted from before any stream (the last step's), or NaN. */
+function allInPerStream(p: HoldSteps): number {
   return p?.steps.at(-1)?.bytesPerStream ?? NaN;
 }
 
@@ -263,7 +278,11 @@ export function renderPeer(peer: PeerReport | null): string {
         b.steps.at(-1)?.open ?? 0
       } silent bare Deno.serve streams): RSS per stream ${kib(perStream(l))} vs ${kib(perStream(b))} (${
         x(perStream(l), perStream(b))
-      }).${l.error || b.error ? ` Errors: ${[l.error, b.error].filter(Boolean).join("; ")}` : ""}`,
+      }), counted from the first ${l.steps[0]?.open ?? 0} streams on; from before any stream, ${
+        kib(allInPerStream(l))
+      } vs ${kib(allInPerStream(b))} (${x(allInPerStream(l), allInPerStream(b))}).${
+        l.error || b.error ? ` Errors: ${[l.error, b.error].filter(Boolean).join("; ")}` : ""
+      }`,
       "",
     );
   }

@@ -1,0 +1,74 @@
+/**
+ * The memory one more idle open stream keeps alive, in one process: the
+ * V8 heap after full collections, which RSS figures blur (RSS also moves
+ * with how much heap V8 had committed before). It creates Lantern with the
+ * local engine paused in a step (`LANTERN_LOCAL_PACE_MS=120000`), opens
+ * chat streams through its `fetch` handler (each in a project of its own)
+ * and reads each one's first event, then compares the heap at a tenth of
+ * the streams with the heap at all of them.
+ *
+ * Run: `deno run --allow-all --v8-flags=--expose-gc bench/idle_memory.ts [--streams=2000]`
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { loadConfig } from "../lib/config.ts";
+import { createLantern } from "../lib/server.ts";
+
+const { values } = parseArgs({ args: Deno.args, options: { streams: { type: "string" } } });
+const streams = Number(values.streams ?? 2000);
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error("Run with --v8-flags=--expose-gc: the heap is measured after full collections.");
+
+const dir = await Deno.makeTempDir();
+const lantern = await createLantern(loadConfig({
+  LANTERN_LIMITS: "off",
+  LANTERN_LOG: "off",
+  LANTERN_KV_PATH: `${dir}/bench.kv`,
+  LANTERN_LOCAL_PACE_MS: "120000",
+}));
+const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as Deno.ServeHandlerInfo;
+const post = (path: string, body: unknown) =>
+  lantern.fetch(
+    new Request(`http://127.0.0.1:8000${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", host: "127.0.0.1:8000" },
+      body: JSON.stringify(body),
+    }),
+    info,
+  );
+
+const open: ReadableStreamDefaultReader<Uint8Array>[] = [];
+async function openStreams(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const { id } = await (await post("/api/projects", { name: `idle ${open.length}` })).json();
+    const res = await post(`/api/projects/${id}/chat-stream`, {
+      message: "Remember that the launch is on May 3",
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    open.push(reader);
+  }
+}
+
+async function settledMemory(): Promise<Deno.MemoryUsage> {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  gc!();
+  gc!();
+  return Deno.memoryUsage();
+}
+
+const first = Math.max(100, Math.round(streams / 10));
+await openStreams(first);
+const before = await settledMemory();
+await openStreams(streams - first);
+const after = await settledMemory();
+const per = (bytes: number) => `${(bytes / (streams - first) / 1024).toFixed(1)} KiB`;
+console.log(
+  `${streams} idle chat streams: heap kept per stream ${per(after.heapUsed - before.heapUsed)}, ` +
+    `RSS per stream ${per(after.rss - before.rss)} (from ${first} streams to ${streams})`,
+);
+for (const reader of open) reader.cancel().catch(() => {});
+await lantern.close(0);
+await Deno.remove(dir, { recursive: true });
