@@ -13,31 +13,14 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadConfig } from "../lib/config.ts";
-import { createLantern } from "../lib/server.ts";
+import { startInProcess } from "./in_process.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { streams: { type: "string" } } });
 const streams = Number(values.streams ?? 2000);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("Run with --v8-flags=--expose-gc: the heap is measured after full collections.");
 
-const dir = await Deno.makeTempDir();
-const lantern = await createLantern(loadConfig({
-  LANTERN_LIMITS: "off",
-  LANTERN_LOG: "off",
-  LANTERN_KV_PATH: `${dir}/bench.kv`,
-  LANTERN_LOCAL_PACE_MS: "120000",
-}));
-const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as Deno.ServeHandlerInfo;
-const post = (path: string, body: unknown) =>
-  lantern.fetch(
-    new Request(`http://127.0.0.1:8000${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", host: "127.0.0.1:8000" },
-      body: JSON.stringify(body),
-    }),
-    info,
-  );
+const { post, close } = await startInProcess({ LANTERN_LOCAL_PACE_MS: "120000" });
 
 const open: ReadableStreamDefaultReader<Uint8Array>[] = [];
 async function openStreams(count: number): Promise<void> {
@@ -70,5 +53,4 @@ console.log(
     `RSS per stream ${per(after.rss - before.rss)} (from ${first} streams to ${streams})`,
 );
 for (const reader of open) reader.cancel().catch(() => {});
-await lantern.close(0);
-await Deno.remove(dir, { recursive: true });
+await close();

@@ -14,8 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadConfig } from "../lib/config.ts";
-import { createLantern } from "../lib/server.ts";
+import { startInProcess } from "./in_process.ts";
 import { readProc } from "./proc_stats.ts";
 
 const { values } = parseArgs({
@@ -33,24 +32,10 @@ function threadCpu(): Map<string, number> {
   );
 }
 
-const dir = await Deno.makeTempDir();
-const lantern = await createLantern(loadConfig({
+const { post, close } = await startInProcess({
   LANTERN_ENGINE: "scripted",
-  LANTERN_LIMITS: "off",
-  LANTERN_LOG: "off",
-  LANTERN_KV_PATH: `${dir}/bench.kv`,
   LANTERN_RUN_LOG: log,
-}));
-const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as Deno.ServeHandlerInfo;
-const post = (path: string, body: unknown) =>
-  lantern.fetch(
-    new Request(`http://127.0.0.1:8000${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", host: "127.0.0.1:8000" },
-      body: JSON.stringify(body),
-    }),
-    info,
-  );
+});
 
 const projects: string[] = [];
 for (let i = 0; i < n; i++) {
@@ -88,5 +73,4 @@ console.log(
   } ms per run, peak RSS ${(peakRss / 1048576).toFixed(0)} MiB`,
 );
 console.log(lines.join("\n"));
-await lantern.close(0);
-await Deno.remove(dir, { recursive: true });
+await close();
