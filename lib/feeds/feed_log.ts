@@ -49,13 +49,21 @@ export interface FeedAppend {
   changes: FeedChange[];
 }
 
-/** Called after an append with the feed head's versionstamps before and after it. */
-export type CommitListener = (
-  scope: string,
-  before: string | null,
-  after: string,
-  changes: readonly FeedChange[],
-) => void;
+/**
+ * An append this instance committed: the feed, its new head, the changes,
+ * and the versionstamps of the head just before and after it (whoever knew
+ * the head as `before` now knows it as `after` by applying `changes`).
+ */
+export interface Appended {
+  scope: string;
+  head: number;
+  changes: readonly FeedChange[];
+  before: string | null;
+  after: string;
+}
+
+/** Called after each append this instance commits. */
+export type AppendListener = (appended: Appended) => void;
 
 /** The most changes {@linkcode FeedLog.read} returns at once. */
 export const FEED_READ_BATCH = 256;
@@ -70,8 +78,7 @@ const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 export class FeedLog {
   readonly kv: Deno.Kv;
   readonly ttlMs: number;
-  #listeners = new Set<(scope: string, head: number) => void>();
-  #committed = new Set<CommitListener>();
+  #listeners = new Set<AppendListener>();
   #inFlight = new Set<Promise<void>>();
   #turns = new Turns();
   #heads = new Map<string, Deno.KvEntryMaybe<number>>();
@@ -144,10 +151,14 @@ export class FeedLog {
             value: seq,
             versionstamp: result.versionstamp,
           });
-          this.#tell(append.scope, seq);
-          for (const listener of this.#committed) {
-            listener(append.scope, heads[i]!.versionstamp, result.versionstamp, append.changes);
-          }
+          const appended: Appended = {
+            scope: append.scope,
+            head: seq,
+            changes: append.changes,
+            before: heads[i]!.versionstamp,
+            after: result.versionstamp,
+          };
+          for (const listener of this.#listeners) listener(appended);
         });
         return out;
       }
@@ -202,22 +213,8 @@ export class FeedLog {
   }
 
   /** Calls `listener` after each append this instance commits (other instances: watch the head). */
-  onAppend(listener: (scope: string, head: number) => void): () => void {
+  onAppend(listener: AppendListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
-  }
-
-  /**
-   * Calls `listener` after each append this instance commits, with the
-   * versionstamps of the feed's head just before and after it: whoever knew
-   * the head as `before` now knows it as `after` by applying `changes`.
-   */
-  onCommitted(listener: CommitListener): () => void {
-    this.#committed.add(listener);
-    return () => this.#committed.delete(listener);
-  }
-
-  #tell(scope: string, head: number): void {
-    for (const listener of this.#listeners) listener(scope, head);
   }
 }

@@ -79,7 +79,7 @@ export class FeedHub {
   constructor(log: FeedLog, options: FeedHubOptions) {
     this.log = log;
     this.#options = options;
-    this.#unlisten = log.onAppend((scope, head) => this.#live.get(scope)?.advance(head));
+    this.#unlisten = log.onAppend(({ scope, head }) => this.#live.get(scope)?.advance(head));
   }
 
   /**

@@ -34,10 +34,8 @@ export interface AppDeps {
 }
 
 /** Reads a project by id or throws a 404 (also for ids of the wrong shape). */
-export async function requireProject(stores: Stores, id: string | undefined): Promise<Project> {
-  const project = id !== undefined && isId(id) ? await stores.projects.get(id) : null;
-  if (!project) throw notFound("project", id);
-  return project;
+export function requireProject(stores: Stores, id: string | undefined): Promise<Project> {
+  return projectOr404(id, (id) => stores.projects.get(id));
 }
 
 /**
@@ -45,8 +43,12 @@ export async function requireProject(stores: Stores, id: string | undefined): Pr
  * read of KV when it has read it before. The run's start commit checks that
  * it is still so, and reads it again if not (`RunRegistry.start`).
  */
-export async function requireProjectToRun(stores: Stores, id: string | undefined): Promise<Project> {
-  const project = id !== undefined && isId(id) ? await stores.projects.known(id) : null;
+export function requireProjectToRun(stores: Stores, id: string | undefined): Promise<Project> {
+  return projectOr404(id, (id) => stores.projects.known(id));
+}
+
+async function projectOr404(id: string | undefined, read: (id: string) => Promise<Project | null>) {
+  const project = id !== undefined && isId(id) ? await read(id) : null;
   if (!project) throw notFound("project", id);
   return project;
 }

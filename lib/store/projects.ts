@@ -76,11 +76,6 @@ export class ProjectStore {
     if (known) op.check(known);
   }
 
-  /** Forgets the remembered read of a project (its start commit found it changed). */
-  forget(id: string): void {
-    this.#known.delete(id);
-  }
-
   async #read(id: string): Promise<Deno.KvEntryMaybe<Project>> {
     const entry = await this.#kv.get<Project>(["projects", id]);
     this.#known.delete(id);
@@ -103,7 +98,7 @@ export class ProjectStore {
 
   /** Renames a project and returns it; null if absent. */
   async rename(id: string, name: string): Promise<Project | null> {
-    this.forget(id);
+    this.#known.delete(id);
     for (;;) {
       const entry = await this.#kv.get<Project>(["projects", id]);
       if (entry.value === null) return null;
@@ -124,7 +119,7 @@ export class ProjectStore {
    * message text, so none outlives its project. False if absent.
    */
   async delete(id: string): Promise<boolean> {
-    this.forget(id);
+    this.#known.delete(id);
     const existing = await this.#kv.get(["projects", id]);
     if (existing.value === null) return false;
     const change = { type: "project.deleted", projectId: id } as const;

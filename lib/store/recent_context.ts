@@ -27,7 +27,7 @@
  */
 
 import type { Memory, Message } from "../protocol.ts";
-import { type CommitListener, feedKeys, type FeedLog, feedScopes } from "../feeds/feed_log.ts";
+import { type AppendListener, feedKeys, type FeedLog, feedScopes } from "../feeds/feed_log.ts";
 import { messageEditsKey, type MessageStore } from "./messages.ts";
 import { memoryCountKey, type MemoryStore } from "./memories.ts";
 
@@ -69,7 +69,7 @@ export class RecentContextReader {
     this.#kv = kv;
     this.#messages = messages;
     this.#memories = memories;
-    feed.onCommitted(this.#apply);
+    feed.onAppend(this.#apply);
   }
 
   /** The latest `limit` messages of a project and its current memories. */
@@ -115,7 +115,7 @@ export class RecentContextReader {
   }
 
   /** An append this instance committed: applied to a copy current just before it, or the copy is dropped. */
-  #apply: CommitListener = (scope, before, after, changes) => {
+  #apply: AppendListener = ({ scope, before, after, changes }) => {
     if (!scope.startsWith(PROJECT_SCOPE)) return;
     const copy = this.#copies.get(scope.slice(PROJECT_SCOPE.length));
     if (!copy?.messages) return;

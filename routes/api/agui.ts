@@ -14,24 +14,17 @@ import { ROUTES, urls } from "../../lib/urls.ts";
 import { AGUI_MAX_BODY_BYTES } from "../../lib/schemas.ts";
 
 /**
- * AG-UI's modules (its schemas with their own zod, its encoder: about 10 MiB
+ * AG-UI's modules (its schemas with their own zod, its encoder: about 20 MiB
  * of memory), loaded with the first AG-UI request, not by every server.
  */
-let modules:
-  | Promise<
-    [
-      typeof import("../../lib/agui/input.ts"),
-      typeof import("../../lib/agui/mapper.ts"),
-      typeof import("../../lib/agui/stream.ts"),
-    ]
-  >
-  | null = null;
-const aguiModules = () =>
-  modules ??= Promise.all([
+const loadModules = () =>
+  Promise.all([
     import("../../lib/agui/input.ts"),
     import("../../lib/agui/mapper.ts"),
     import("../../lib/agui/stream.ts"),
   ]);
+let modules: ReturnType<typeof loadModules> | null = null;
+const aguiModules = () => modules ??= loadModules();
 
 /** Registers the AG-UI route. */
 export function aguiRoutes(app: Hono, deps: AppDeps): void {
