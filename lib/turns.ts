@@ -26,6 +26,12 @@ export class Turns {
     return this.#last.size;
   }
 
+  /** Resolves once every work begun so far (and any begun meanwhile) has settled. */
+  async settled(): Promise<void> {
+    // The last work of a key settles only after every earlier one of that key.
+    while (this.#last.size > 0) await Promise.all(this.#last.values());
+  }
+
   /** Runs `work` once every earlier work holding one of `keys` has settled, and resolves with its result. */
   async run<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
     const { promise, resolve } = Promise.withResolvers<void>();

@@ -79,7 +79,6 @@ export class FeedLog {
   readonly kv: Deno.Kv;
   readonly ttlMs: number;
   #listeners = new Set<AppendListener>();
-  #inFlight = new Set<Promise<void>>();
   #turns = new Turns();
   #heads = new Map<string, Deno.KvEntryMaybe<number>>();
   /** Appends to different feeds at about the same moment share a commit. */
@@ -106,10 +105,7 @@ export class FeedLog {
     const wanted = appends.filter((a) => a.changes.length > 0);
     // Appends to a feed from this instance wait their turn: racing for its head would cost a retry
     // per writer per commit (quadratic); other instances' appends are rare and retried.
-    const commit = this.#turns.run(wanted.map((a) => a.scope), () => this.#commit(wanted, build));
-    const tracked = commit.then(() => {}, () => {}).finally(() => this.#inFlight.delete(tracked));
-    this.#inFlight.add(tracked);
-    return await commit;
+    return await this.#turns.run(wanted.map((a) => a.scope), () => this.#commit(wanted, build));
   }
 
   /**
@@ -117,8 +113,8 @@ export class FeedLog {
    * of a moment share a commit that goes out a moment later): what a
    * shutdown waits for before it closes the KV.
    */
-  async settled(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+  settled(): Promise<void> {
+    return this.#turns.settled();
   }
 
   async #commit(
