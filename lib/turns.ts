@@ -32,6 +32,20 @@ export class Turns {
     while (this.#last.size > 0) await Promise.all(this.#last.values());
   }
 
+  /**
+   * Takes the turn of `key` now, if no work holds it: returns the function
+   * that gives it back (work waiting meanwhile then runs), else null.
+   */
+  take(key: string): (() => void) | null {
+    if (this.#last.has(key)) return null;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#last.set(key, promise);
+    return () => {
+      resolve();
+      if (this.#last.get(key) === promise) this.#last.delete(key);
+    };
+  }
+
   /** Runs `work` once every earlier work holding one of `keys` has settled, and resolves with its result. */
   async run<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
     const { promise, resolve } = Promise.withResolvers<void>();

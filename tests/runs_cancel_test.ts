@@ -148,39 +148,46 @@ Deno.test("cancel ends the run at once even when the engine ignores the signal",
   assert.deepEqual(await server.stores.memories.list(project.id), [], "the plan never ran");
 });
 
-Deno.test("a run stopped while its reply is being saved leaves no reply", async () => {
-  const saving = Promise.withResolvers<void>();
+Deno.test("a run stopped while its long reply is being readied leaves no reply and none of its parts", async () => {
+  const readied = Promise.withResolvers<Message>();
   const cancelled = Promise.withResolvers<void>();
-  const saved = Promise.withResolvers<void>();
+  // An answer too long for one KV value: its parts are written before the run ends.
+  const long = "All work and no play. ".repeat(4_000);
   await using server = await startCustomServer({}, {
+    engine: new TestEngine({
+      answer: async function* () {
+        yield { kind: "token", delta: long };
+      },
+    }),
     patchStores: (stores) => {
-      const add = stores.messages.add.bind(stores.messages);
-      stores.messages.add = async (projectId, fields) => {
-        if (fields.role !== "assistant") return await add(projectId, fields);
-        // The reply's write is held until the run is cancelled: the cancel lands while it is in flight.
-        saving.resolve();
+      const prepare = stores.messages.prepare.bind(stores.messages);
+      stores.messages.prepare = async (projectId, message) => {
+        const prepared = await prepare(projectId, message);
+        if (message.role !== "assistant") return prepared;
+        // The reply's parts are written; the run is cancelled before it can end with them.
+        readied.resolve(message);
         await cancelled.promise;
-        try {
-          return await add(projectId, fields);
-        } finally {
-          saved.resolve();
-        }
+        return prepared;
       };
     },
   });
   const project = await createProject(server.url);
-  const run = await startRun(server.url, project.id, "Remember that races are real");
+  const run = await startRun(server.url, project.id, "Tell me a long story");
   const follower = follow(server.url, run.eventsUrl);
-  await saving.promise;
+  const reply = await readied.promise;
+  const parts = ["parts", "messages", project.id, reply.id];
+  assert.ok(
+    (await server.stores.kv.get([...parts, 0])).value !== null,
+    "the long reply's first part is written",
+  );
   const cancel = await call<CancelBody>(`${server.url}${run.cancelUrl}`, { method: "POST" });
   assert.equal(cancel.body.status, "cancelled");
   assert.equal((await follower).events.at(-1)?.type, "cancelled");
   cancelled.resolve();
-  await within("the held reply to be written", saved.promise);
-  // Once the agent has unwound, the stray reply is removed.
-  await eventually("the stray reply to be removed", async () => {
-    const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
-    return messages.body.some((m) => m.role === "assistant") ? undefined : messages.body;
+  // Once the agent has unwound, the parts are removed; the reply itself was never written.
+  await eventually("the reply's parts to be removed", async () => {
+    for await (const _ of server.stores.kv.list({ prefix: parts })) return undefined;
+    return true;
   });
   const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
   assert.deepEqual(messages.body.map((m) => [m.role, m.status]), [["user", "cancelled"]]);

@@ -62,6 +62,33 @@ export interface Appended {
   after: string;
 }
 
+/**
+ * Appends added to a caller's atomic operation by {@linkcode FeedLog.stage}: say what became of it.
+ *
+ * @example
+ * ```ts
+ * import { FeedLog, feedScopes } from "./feed_log.ts";
+ * const kv = await Deno.openKv(":memory:");
+ * const log = new FeedLog(kv);
+ * const scope = feedScopes.project("p1");
+ * await log.commit([{ scope, changes: [{ type: "run.ended", runId: "r0", status: "succeeded" }] }]);
+ * const op = kv.atomic().set(["runs", "p1", "r1"], { status: "succeeded" });
+ * const { staged } = log.stage(op, [{ scope, changes: [{ type: "run.ended", runId: "r1", status: "succeeded" }] }]);
+ * const result = await op.commit();
+ * if (result.ok) staged.committed(result.versionstamp);
+ * console.log(await log.head(scope)); // 2
+ * kv.close();
+ * ```
+ */
+export interface StagedAppends {
+  /** The operation committed with this versionstamp: the heads move on, listeners hear of it. */
+  committed(versionstamp: string): void;
+  /** The operation's checks failed: read the heads again before the next try. */
+  refresh(): Promise<void>;
+  /** The operation failed otherwise (or was not committed). */
+  abandon(): void;
+}
+
 /** Called after each append this instance commits. */
 export type AppendListener = (appended: Appended) => void;
 
@@ -124,38 +151,14 @@ export class FeedLog {
     // Heads this instance wrote last are known: the commit's check catches any other writer.
     let heads = this.#known(wanted) ?? await this.#readHeads(wanted);
     for (;;) {
-      const op = this.#group.atomic().check(...heads);
+      const op = this.#group.atomic();
       build?.(op);
-      const ts = Date.now();
-      const after: number[] = [];
-      wanted.forEach((append, i) => {
-        let seq = heads[i]!.value ?? 0;
-        for (const change of append.changes) {
-          op.set(feedKeys.event(append.scope, ++seq), { ...change, seq, ts }, { expireIn: this.ttlMs });
-        }
-        op.set(feedKeys.head(append.scope), seq);
-        after.push(seq);
-      });
+      const after = this.#write(op, wanted, heads);
       const result = await op.commit();
       if (result.ok) {
+        this.#committed(wanted, heads, after, result.versionstamp);
         const out: Record<string, number> = {};
-        wanted.forEach((append, i) => {
-          const seq = after[i]!;
-          out[append.scope] = seq;
-          this.#remember(append.scope, {
-            key: feedKeys.head(append.scope),
-            value: seq,
-            versionstamp: result.versionstamp,
-          });
-          const appended: Appended = {
-            scope: append.scope,
-            head: seq,
-            changes: append.changes,
-            before: heads[i]!.versionstamp,
-            after: result.versionstamp,
-          };
-          for (const listener of this.#listeners) listener(appended);
-        });
+        wanted.forEach((append, i) => out[append.scope] = after[i]!);
         return out;
       }
       // Was it a feed's head that moved (retry), or a check of the caller's (give up)?
@@ -165,8 +168,100 @@ export class FeedLog {
     }
   }
 
+  /**
+   * Adds `appends` to `op`, an atomic operation the caller commits itself
+   * (the run log's writer, with a run's last events), checked against each
+   * feed's head as this instance last knew it. Appends to feeds whose head
+   * it does not know, or that another append of its own is writing to, are
+   * left out and returned in `later` (append them with
+   * {@linkcode FeedLog.commit} once `op` committed). Tell the result what
+   * became of `op`: `committed` moves the heads on and tells the listeners;
+   * after a failed check, `refresh` reads the heads again for the next try;
+   * `abandon` otherwise. Until then, this instance's other appends to those
+   * feeds wait.
+   */
+  stage(op: Deno.AtomicOperation, appends: FeedAppend[]): { staged: StagedAppends; later: FeedAppend[] } {
+    const wanted: FeedAppend[] = [];
+    const heads: Deno.KvEntryMaybe<number>[] = [];
+    const turns: (() => void)[] = [];
+    const later: FeedAppend[] = [];
+    for (const append of appends) {
+      if (append.changes.length === 0) continue;
+      const head = this.#heads.get(append.scope);
+      // The feed's turn, held until `op` is settled: this instance's other appends to it wait.
+      const turn = head && this.#turns.take(append.scope);
+      if (turn) {
+        wanted.push(append);
+        heads.push(head);
+        turns.push(turn);
+      } else later.push(append);
+    }
+    const after = this.#write(op, wanted, heads);
+    const release = () => turns.splice(0).forEach((give) => give());
+    return {
+      staged: {
+        committed: (versionstamp) => {
+          this.#committed(wanted, heads, after, versionstamp);
+          release();
+        },
+        refresh: async () => {
+          try {
+            if (wanted.length > 0) await this.#readHeads(wanted);
+          } finally {
+            release();
+          }
+        },
+        abandon: release,
+      },
+      later,
+    };
+  }
+
+  /** Adds the appends and their checks to `op`; returns each feed's new head. */
+  #write(op: Deno.AtomicOperation, wanted: FeedAppend[], heads: Deno.KvEntryMaybe<number>[]): number[] {
+    if (heads.length > 0) op.check(...heads);
+    const ts = Date.now();
+    const after: number[] = [];
+    wanted.forEach((append, i) => {
+      let seq = heads[i]!.value ?? 0;
+      for (const change of append.changes) {
+        op.set(feedKeys.event(append.scope, ++seq), { ...change, seq, ts }, { expireIn: this.ttlMs });
+      }
+      op.set(feedKeys.head(append.scope), seq);
+      after.push(seq);
+    });
+    return after;
+  }
+
+  /** The appends are in: remember the new heads and tell the listeners. */
+  #committed(
+    wanted: FeedAppend[],
+    heads: Deno.KvEntryMaybe<number>[],
+    after: number[],
+    versionstamp: string,
+  ): void {
+    wanted.forEach((append, i) => {
+      const head = after[i]!;
+      this.#remember(append.scope, { key: feedKeys.head(append.scope), value: head, versionstamp });
+      const appended: Appended = {
+        scope: append.scope,
+        head,
+        changes: append.changes,
+        before: heads[i]!.versionstamp,
+        after: versionstamp,
+      };
+      for (const listener of this.#listeners) listener(appended);
+    });
+  }
+
   async #readHeads(wanted: FeedAppend[]): Promise<Deno.KvEntryMaybe<number>[]> {
-    const heads = await this.kv.getMany<number[]>(wanted.map((a) => feedKeys.head(a.scope)));
+    const heads: Deno.KvEntryMaybe<number>[] = [];
+    // KV reads at most 10 keys at once.
+    for (let i = 0; i < wanted.length; i += 10) {
+      heads.push(
+        ...await this.kv.getMany<number[]>(wanted.slice(i, i + 10).map((a) => feedKeys.head(a.scope))),
+      );
+    }
     wanted.forEach((append, i) => this.#remember(append.scope, heads[i]!));
     return heads;
   }

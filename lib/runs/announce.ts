@@ -1,8 +1,9 @@
 /**
  * What a project's feed hears of its runs: `run.started` and the user's
  * `message.added` in the very commit that starts the run, and `run.ended`
- * once the run's record says it ended. Viewers of the project (every tab)
- * learn of runs from these.
+ * once the run's record says it ended (for a run this instance drives, in
+ * the log writer's last commit of the run). Viewers of the project (every
+ * tab) learn of runs from these.
  *
  * @example
  * ```ts
@@ -65,10 +66,11 @@ export async function commitStart(stores: Stores, record: RunRecord, message: Me
 }
 
 /**
- * Tells the project's feed that a run ended, once its record says so. A
- * separate commit: the run's last write is grouped with other runs' log
- * writes, where a feed's check could fail them all. A failure is logged: the
- * run itself has ended and its record says so.
+ * Tells the project's feed that a run ended, once its record says so, in a
+ * commit of its own: for a run another instance left behind (see leases.ts).
+ * A run this instance drives ends with its `run.ended` in the log writer's
+ * commit. A failure is logged: the run itself has ended and its record says
+ * so.
  *
  * @example
  * ```ts ignore

@@ -11,10 +11,20 @@
 
 import { runAgent } from "../agent/run_agent.ts";
 import type { Engine } from "../agent/engine.ts";
-import type { AgentEvent, ChatResult, Message, Project, RunEvent, RunRecord, StepName } from "../protocol.ts";
+import type {
+  AgentEvent,
+  ChatResult,
+  FeedChange,
+  Message,
+  Project,
+  RunEvent,
+  RunRecord,
+  StepName,
+} from "../protocol.ts";
 import { isoNow, type Stores } from "../store/mod.ts";
-import { countEdit } from "../store/messages.ts";
-import { fitsOneValue, spilledForm, writeText } from "../store/chunks.ts";
+import { countEdit, type PreparedMessage } from "../store/messages.ts";
+import { type FeedAppend, feedScopes } from "../feeds/feed_log.ts";
+import { fitsOneValue, partKey, spilledForm, writeText } from "../store/chunks.ts";
 import { encodeFrame, RunFeed } from "./feed.ts";
 import { runKeys } from "./keys.ts";
 import type { LoggedRun } from "./log_writer.ts";
@@ -84,6 +94,8 @@ export class LiveRun implements LoggedRun {
   #ctx: LiveRunContext;
   /** How many parts the result was written in, when the record could not hold it in one value. */
   #resultParts = 0;
+  /** The reply, written with the run's terminal event when the run succeeded. */
+  #reply: PreparedMessage | null = null;
 
   /** A run over its record, the user's message (already saved) and its feed. */
   constructor(record: RunRecord, userMessage: Message, feed: RunFeed, context: LiveRunContext) {
@@ -122,6 +134,7 @@ export class LiveRun implements LoggedRun {
       stores: this.#ctx.stores,
       engine: this.#ctx.engine,
       signal,
+      keepReply: (reply) => this.#keepReply(reply),
     });
     const maxRunMs = this.#ctx.stores.bounds?.maxRunMs ?? 0;
     this.#deadline = maxRunMs > 0 ? setTimeout(() => this.stop(STOP.timeout), maxRunMs) : undefined;
@@ -156,9 +169,9 @@ export class LiveRun implements LoggedRun {
     const signal = this.controller.signal;
     if (!this.ended) this.emit(this.#endingFor(signal));
     // Let the agent unwind (it stops at its next await) without holding up the
-    // terminal event. A stopped run may have raced its reply into the
-    // conversation (the abort won while the reply was being written): once the
-    // agent is still, remove it, so a stopped run never leaves an answer.
+    // terminal event. A stopped run writes no reply (that goes with a success
+    // only), but may have written a long one's parts: once the agent is still,
+    // they are removed.
     if (!signal.aborted) this.controller.abort(STOP.cancel);
     const unwinding = iterator.return(undefined).then(() => {}, () => {});
     if (this.record.status !== "succeeded") this.unwound = this.#tidy(unwinding);
@@ -205,14 +218,17 @@ export class LiveRun implements LoggedRun {
   }
 
   /**
-   * The run's final writes: its record, the running index, and for a run that did not succeed the user's
-   * message's mark and the conversation's edit count (at most `FINAL_WRITES`, which the log writer counts).
+   * The run's final writes: its record, the running index, and the reply of a run that succeeded, or the
+   * user's message's mark and the conversation's edit count for one that did not (the log writer counts
+   * them, with {@linkcode LiveRun.finalAppend}'s, in `FINAL_WRITES`).
    */
   finalWrites(op: Deno.AtomicOperation): void {
     const { record, userMessage } = this;
     const key = runKeys.record(record.projectId, record.id);
     op.set(key, this.#resultParts > 0 ? spilledForm(record, "result", this.#resultParts) : record);
     op.delete(runKeys.running(record.id));
+    const reply = this.#succeededReply();
+    if (reply) op.set(reply.key, reply.stored);
     const status = messageStatusOf(record.status);
     if (status) {
       op.set(this.#ctx.stores.messages.key(record.projectId, userMessage.id), { ...userMessage, status });
@@ -220,10 +236,29 @@ export class LiveRun implements LoggedRun {
     }
   }
 
-  /** What {@linkcode LiveRun.finalWrites} weighs at most: two bytes a character (see the log writer). */
+  /** What the project's feed hears in the commit of the final writes: the reply, if any, and `run.ended`. */
+  finalAppend(): FeedAppend {
+    const { record } = this;
+    const reply = this.#succeededReply();
+    const ended: FeedChange = { type: "run.ended", runId: record.id, status: record.status };
+    return { scope: feedScopes.project(record.projectId), changes: reply ? [reply.change, ended] : [ended] };
+  }
+
+  /** What the final writes and append weigh at most: two bytes a character (see the log writer). */
   finalBytes(): number {
     const record = this.#resultParts > 0 ? { ...this.record, result: null } : this.record;
-    return 2 * (JSON.stringify(record).length + JSON.stringify(this.userMessage).length) + 256;
+    const reply = this.#succeededReply();
+    const replyChars = reply ? JSON.stringify(reply.stored).length + JSON.stringify(reply.change).length : 0;
+    return 2 * (JSON.stringify(record).length + JSON.stringify(this.userMessage).length + replyChars) + 512;
+  }
+
+  #succeededReply(): PreparedMessage | null {
+    return this.record.status === "succeeded" ? this.#reply : null;
+  }
+
+  /** Readies the reply for the final commit (a long one is written in parts now, like the result). */
+  async #keepReply(reply: Message): Promise<void> {
+    this.#reply = await this.#ctx.stores.messages.prepare(this.record.projectId, reply);
   }
 
   /** Called by the log writer as events reach the log. */
@@ -316,12 +351,12 @@ export class LiveRun implements LoggedRun {
       await Promise.race([unwinding, new Promise((resolve) => timer = setTimeout(resolve, UNWIND_MS))]);
       clearTimeout(timer);
       await this.flushing;
-      const { projectId, messageId, id } = this.record;
-      const stray = await this.#ctx.stores.messages.repliesOf(projectId, messageId, id);
-      if (stray.length === 0) return;
+      // The reply is written only with a success; the parts of a long one may already be, and are removed.
+      const reply = this.#reply;
+      if (!reply || reply.parts === 0) return;
       const op = this.#ctx.stores.kv.atomic();
-      for (const key of stray) op.delete(key);
-      await countEdit(op, projectId).commit().catch(() => {});
+      for (let n = 0; n < reply.parts; n++) op.delete(partKey(reply.key, n));
+      await op.commit();
     } catch (error) {
       console.error(`Run ${this.record.id}: tidying up failed:`, error);
     }

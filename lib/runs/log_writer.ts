@@ -5,7 +5,9 @@
  * consecutive events share one KV value), so under
  * load the number of commits, each waiting on the disk, does not grow with
  * the number of runs. While a commit is in flight, new events gather for the
- * next one; the agent never waits for any of it.
+ * next one; the agent never waits for any of it. A run's terminal event goes
+ * with its final writes and its project feed's changes (its reply,
+ * `run.ended`), checked against the feed's head: a run ends in one commit.
  *
  * No event is ever skipped: an event too large for one commit is written
  * part by part over several. A commit that keeps failing is split: its runs
@@ -22,6 +24,8 @@
  */
 
 import { setImmediate } from "node:timers";
+import type { FeedChange } from "../protocol.ts";
+import type { FeedAppend, FeedLog, StagedAppends } from "../feeds/feed_log.ts";
 import type { LogEntry, RunLog } from "./run_log.ts";
 import { chunkStep, PART_CHARS } from "./run_log.ts";
 import { standIn } from "./stand_in.ts";
@@ -36,10 +40,15 @@ const MAX_MUTATIONS = 900;
 const MAX_COMMIT_BYTES = 700_000;
 
 /**
- * The most mutations {@linkcode LoggedRun.finalWrites} adds: the record, the
- * running index, the user's message's mark and the conversation's edit count.
+ * The most mutations a run's end adds: {@linkcode LoggedRun.finalWrites}
+ * (the record, the running index, and the reply or else the user's message's
+ * mark and the conversation's edit count) and {@linkcode LoggedRun.finalAppend}
+ * (two changes and the feed's head).
  */
-export const FINAL_WRITES = 4;
+export const FINAL_WRITES = 7;
+
+/** KV allows 100 checks per commit: each project feed a commit appends to is one. */
+const MAX_FEEDS = 90;
 
 /** Failed attempts at one commit before its runs are told. */
 const ATTEMPTS_BEFORE_FAILING = 5;
@@ -56,10 +65,12 @@ export interface LoggedRun {
   /** The seq of the run's terminal event once it was emitted. */
   readonly endSeq: number | null;
   /**
-   * Adds the run's final writes (its record, the index: at most {@linkcode FINAL_WRITES}) to the commit
-   * with its terminal event.
+   * Adds the run's final writes (its record, the index, its reply) to the commit with its terminal
+   * event.
    */
   finalWrites(op: Deno.AtomicOperation): void;
+  /** What its project's feed hears in that commit (`run.ended`, and the reply). */
+  finalAppend(): FeedAppend;
   /** What the final writes weigh at most, in bytes (counted as the commit is filled). */
   finalBytes(): number;
   /** Everything up to `seq` is in the log; `done` once the terminal event and final writes are. */
@@ -85,6 +96,7 @@ export interface LoggedRun {
 export class LogWriter {
   #kv: Deno.Kv;
   #log: RunLog;
+  #feed: FeedLog;
   #dirty = new Set<LoggedRun>();
   #writing: Promise<void> | null = null;
   /** Parts of a large event already written, by run: the next part to write. */
@@ -94,10 +106,11 @@ export class LogWriter {
   /** Runs whose tail was already replaced by a `log_write_failed` error. */
   #failed = new WeakSet<LoggedRun>();
 
-  /** A writer over `log`. */
-  constructor(kv: Deno.Kv, log: RunLog) {
+  /** A writer over `log`; runs' ends are appended to their projects' feeds in `feed`. */
+  constructor(kv: Deno.Kv, log: RunLog, feed: FeedLog) {
     this.#kv = kv;
     this.#log = log;
+    this.#feed = feed;
   }
 
   /** Whether a commit is in flight or due. */
@@ -127,10 +140,12 @@ export class LogWriter {
       // After a split, suspects go one commit each until each is written or failed.
       const solo = this.#nextSuspect();
       const op = this.#kv.atomic();
-      const taken = this.#fill(op, solo ? [solo] : this.#dirty);
+      const { taken, staged, later } = this.#fill(op, solo ? [solo] : this.#dirty);
+      let result: Deno.KvCommitResult | Deno.KvCommitError;
       try {
-        await op.commit();
+        result = await op.commit();
       } catch (error) {
+        staged.abandon();
         failures++;
         streak++;
         if (failures >= ATTEMPTS_BEFORE_FAILING) {
@@ -145,9 +160,22 @@ export class LogWriter {
         await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * streak)));
         continue;
       }
+      if (!result.ok) {
+        // Another writer moved a project feed's head (its check is the only one here): nothing was
+        // written; read the heads again and go again.
+        try {
+          await staged.refresh();
+        } catch (error) {
+          console.error("Reading project feeds' heads again failed; retrying:", error);
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * ++streak)));
+        }
+        continue;
+      }
+      staged.committed(result.versionstamp);
       failures = streak = 0;
       if (solo) this.#suspects.delete(solo);
       for (const step of taken) this.#settle(step);
+      for (const append of later) this.#announce(append);
     }
     // In the same tick as the last check of #dirty: a run scheduled after it starts a new write.
     this.#writing = null;
@@ -191,9 +219,37 @@ export class LogWriter {
     run.failed(error);
   }
 
-  /** Adds as many pending events as fit to `op`; returns what it took from each run. */
-  #fill(op: Deno.AtomicOperation, runs: Iterable<LoggedRun>): Taken[] {
+  /**
+   * A feed change that {@linkcode FeedLog.stage} could not add (this instance did not know the feed's
+   * head): appended on its own once the run's final writes are in. A failure is logged: the run itself
+   * has ended and its record says so.
+   */
+  #announce(append: FeedAppend): void {
+    this.#feed.commit([append]).catch((error) =>
+      console.error(`Telling the feed ${append.scope} that runs ended failed:`, error)
+    );
+  }
+
+  /**
+   * Notes the feed changes of a run's end in `ends` (by feed); false, noting nothing, when the commit
+   * already appends to as many feeds as it can check.
+   */
+  #end(run: LoggedRun, ends: Map<string, FeedChange[]>): boolean {
+    const { scope, changes } = run.finalAppend();
+    const feed = ends.get(scope);
+    if (feed) feed.push(...changes);
+    else if (ends.size >= MAX_FEEDS) return false;
+    else ends.set(scope, [...changes]);
+    return true;
+  }
+
+  /**
+   * Adds as many pending events as fit to `op`, with the final writes of runs that end and their feeds'
+   * changes; returns what it took from each run, the staged feed changes, and those left for later.
+   */
+  #fill(op: Deno.AtomicOperation, runs: Iterable<LoggedRun>): Filled {
     const taken: Taken[] = [];
+    const ends = new Map<string, FeedChange[]>();
     let mutations = 0;
     let size = 0;
     for (const run of runs) {
@@ -202,6 +258,7 @@ export class LogWriter {
         if (run.endSeq === null || mutations + FINAL_WRITES > MAX_MUTATIONS) continue;
         const bytes = run.finalBytes();
         if (taken.length > 0 && size + bytes > MAX_COMMIT_BYTES) continue;
+        if (!this.#end(run, ends)) continue;
         mutations += FINAL_WRITES;
         size += bytes;
         run.finalWrites(op);
@@ -226,9 +283,12 @@ export class LogWriter {
       }
       if (count === 0) {
         // The first pending event does not fit: alone, it goes part by part.
-        if (taken.length === 0) taken.push(this.#fillParts(op, run));
+        if (taken.length === 0) taken.push(this.#fillParts(op, run, ends));
         break;
       }
+      // The terminal event waits for the next commit when this one has no room for its feed's check.
+      if (run.endSeq === run.pending[count - 1]!.seq && !this.#end(run, ends)) count--;
+      if (count === 0) continue;
       mutations += runMutations;
       const batch = run.pending.slice(0, count);
       const done = run.endSeq === batch[count - 1]!.seq;
@@ -237,11 +297,12 @@ export class LogWriter {
       if (done) run.finalWrites(op);
       taken.push({ run, count, done });
     }
-    return taken;
+    const { staged, later } = this.#feed.stage(op, [...ends].map(([scope, changes]) => ({ scope, changes })));
+    return { taken, staged, later };
   }
 
   /** Writes the next parts of one large event; it counts as written with its last part. */
-  #fillParts(op: Deno.AtomicOperation, run: LoggedRun): Taken {
+  #fillParts(op: Deno.AtomicOperation, run: LoggedRun, ends: Map<string, FeedChange[]>): Taken {
     const entry = run.pending[0]!;
     const from = this.#partsDone.get(run) ?? 0;
     const parts = Math.ceil(entry.json.length / PART_CHARS);
@@ -254,7 +315,8 @@ export class LogWriter {
     run.logExpiresAt ??= Date.now() + this.#log.ttlMs;
     this.#log.appendParts(op, run.runId, entry, from, upTo);
     if (upTo < parts) return { run, count: 0, done: false, parts: upTo };
-    const done = run.endSeq === entry.seq;
+    // The first run of its commit: its feed's check always has room.
+    const done = run.endSeq === entry.seq && this.#end(run, ends);
     this.#log.writeHead(op, run.runId, entry.seq, done, run.logExpiresAt);
     if (done) run.finalWrites(op);
     return { run, count: 1, done };
@@ -278,6 +340,14 @@ export class LogWriter {
     if (run.pending.length === 0) this.#dirty.delete(run);
     run.written(last.seq, done);
   }
+}
+
+interface Filled {
+  taken: Taken[];
+  /** The feed changes of the runs that end, added to the commit. */
+  staged: StagedAppends;
+  /** Those of feeds whose head this instance did not know: appended once the commit is in. */
+  later: FeedAppend[];
 }
 
 interface Taken {

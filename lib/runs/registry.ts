@@ -104,7 +104,7 @@ export class RunRegistry {
     this.#maxInMemory = Math.max(2, options.maxEventsInMemory ?? 4096);
     this.#cancelTimeoutMs = options.cancelTimeoutMs ?? 5_000;
     this.log = new RunLog(this.#kv, options.runTtlMs);
-    this.#writer = new LogWriter(this.#kv, this.log);
+    this.#writer = new LogWriter(this.#kv, this.log, this.#stores.feed);
     const shutdown = this.#shutdown.signal;
     this.#leases = new Leases({
       kv: this.#kv,
@@ -194,7 +194,6 @@ export class RunRegistry {
       maxInMemory: this.#maxInMemory,
       schedule: (run) => this.#writer.schedule(run),
       onFinished: (run) => {
-        announceEnd(this.#stores, run.record);
         if (!this.#shutdown.signal.aborted) this.#live.retain(run);
       },
     });
@@ -324,7 +323,7 @@ export class RunRegistry {
     await Promise.all(this.#live.all().map((r) => r.unwound));
     await this.#remote.close();
     this.#live.clear();
-    // The runs' run.ended appends go out a moment later, in a shared commit: they land before KV closes.
+    // A run.ended the log writer could not add to its commit goes out just after it: it lands before KV closes.
     await this.#stores.feed.settled();
     await this.#leases.release();
   }

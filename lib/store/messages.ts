@@ -8,24 +8,11 @@
  */
 
 import { newId } from "../ids.ts";
-import type { Message, MessageStatus } from "../protocol.ts";
+import type { FeedChange, Message, MessageStatus } from "../protocol.ts";
 import { partKey, restoreSpilled, type Spilled, spillIfLarge } from "./chunks.ts";
 import { isoNow, listValues } from "./kv.ts";
 import { FeedLog, feedScopes } from "../feeds/feed_log.ts";
 
-/**
- * Appends to and reads a project's conversation.
- *
- * @example
- * ```ts
- * import { MessageStore } from "./messages.ts";
- * const kv = await Deno.openKv(":memory:");
- * const messages = new MessageStore(kv);
- * await messages.add("p1", { role: "user", content: "Hello", runId: null });
- * console.log((await messages.list("p1")).length); // 1
- * kv.close();
- * ```
- */
 /** The most characters of a message a feed's `message.added` carries (KV values are at most 64 KiB). */
 export const FEED_MESSAGE_CHARS = 8_000;
 
@@ -69,6 +56,30 @@ export function countEdit(op: Deno.AtomicOperation, projectId: string): Deno.Ato
   return op.sum(messageEditsKey(projectId), 1n);
 }
 
+/** A message ready to be written: see {@linkcode MessageStore.prepare}. */
+export interface PreparedMessage {
+  key: Deno.KvKey;
+  /** The value for `key`. */
+  stored: unknown;
+  /** How many parts its text was already written in (0: it is whole in `stored`). */
+  parts: number;
+  /** The project feed's change for it. */
+  change: FeedChange;
+}
+
+/**
+ * Appends to and reads a project's conversation.
+ *
+ * @example
+ * ```ts
+ * import { MessageStore } from "./messages.ts";
+ * const kv = await Deno.openKv(":memory:");
+ * const messages = new MessageStore(kv);
+ * await messages.add("p1", { role: "user", content: "Hello", runId: null });
+ * console.log((await messages.list("p1")).length); // 1
+ * kv.close();
+ * ```
+ */
 export class MessageStore {
   #kv: Deno.Kv;
   #feed: FeedLog;
@@ -95,16 +106,34 @@ export class MessageStore {
     fields: Pick<Message, "role" | "content" | "runId">,
   ): Promise<Message> {
     const message = this.build(fields);
-    const key = this.key(projectId, message.id);
-    const stored = await spillIfLarge(this.#kv, key, message, "content");
+    await this.save(projectId, message);
+    return message;
+  }
+
+  /** Appends a built message (see {@linkcode MessageStore.build}) to a project's conversation. */
+  async save(projectId: string, message: Message): Promise<void> {
+    const { key, stored, change } = await this.prepare(projectId, message);
     await this.#feed.commit(
-      [{
-        scope: feedScopes.project(projectId),
-        changes: [{ type: "message.added", message: forFeed(message) }],
-      }],
+      [{ scope: feedScopes.project(projectId), changes: [change] }],
       (op) => op.set(key, stored),
     );
-    return message;
+  }
+
+  /**
+   * A built message made ready for a commit of the caller's: its key, the
+   * value to set there (a long text already written in parts, which
+   * `parts` counts), and the change that tells the project's feed. A run's
+   * reply goes out so, in the commit that ends the run.
+   */
+  async prepare(projectId: string, message: Message): Promise<PreparedMessage> {
+    const key = this.key(projectId, message.id);
+    const stored = await spillIfLarge(this.#kv, key, message, "content");
+    return {
+      key,
+      stored,
+      parts: "spilled" in stored ? stored.spilled.parts : 0,
+      change: { type: "message.added", message: forFeed(message) },
+    };
   }
 
   /** The conversation, oldest first (at most `limit` latest when given), each message whole. */

@@ -236,11 +236,10 @@ export const HANDLERS: Record<StepName, StepHandler> = {
       const kept = state.answer.length;
       // The sentence goes with the answer, so the page, the API and a replay all say it was cut.
       if (state.answerCut) state.answer += `\n\n*${answerCutNotice(maxAnswer)}*`;
-      const reply = await stores.messages.add(project.id, {
-        role: "assistant",
-        content: state.answer,
-        runId,
-      });
+      const reply = stores.messages.build({ role: "assistant", content: state.answer, runId });
+      const { keepReply } = state.input;
+      if (keepReply) await keepReply(reply);
+      else await stores.messages.save(project.id, reply);
       state.replyId = reply.id;
       if (state.answerCut) {
         return {

@@ -46,6 +46,13 @@ export interface AgentInput {
   stores: AgentStores;
   engine: Engine;
   signal: AbortSignal;
+  /**
+   * Takes the run's reply (built, not yet saved). Left out, the reply is
+   * added to the conversation at once; the run registry keeps it for the
+   * commit that ends the run, so a reply exists exactly when its run
+   * succeeded.
+   */
+  keepReply?: (reply: Message) => Promise<void>;
 }
 
 /** What the steps of one run share. */
