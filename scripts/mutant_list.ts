@@ -134,10 +134,18 @@ export const MUTANTS: Mutant[] = [
   {
     id: "reply-not-saved",
     promise: "The full reply is recorded in the conversation.",
-    file: "lib/agent/steps/handlers.ts",
-    find: "const reply = await stores.messages.add(project.id, {",
-    replace: "const reply = stores.messages.build({",
-    tests: ["tests/stream_test.ts", "tests/agent_test.ts"],
+    file: "lib/runs/live_run.ts",
+    find: "    if (reply) op.set(reply.key, reply.stored);\n",
+    replace: "",
+    tests: ["tests/stream_test.ts", "tests/runs_end_commit_test.ts"],
+  },
+  {
+    id: "feed-append-unchecked",
+    promise: "A feed never loses or reuses a number when instances append to it at once.",
+    file: "lib/feeds/feed_log.ts",
+    find: "    if (heads.length > 0) op.check(...heads);",
+    replace: "",
+    tests: ["tests/runs_end_commit_test.ts", "tests/feed_test.ts"],
   },
   {
     id: "cancel-not-reaching-engine",
