@@ -74,12 +74,14 @@ function assertStopsAtGap(
 Deno.test("a log with a missing event ends the replay with an error at the gap, not a silent skip", async () => {
   await using kv = await tempKvPath();
   // A small window: events leave memory once written, so replays read the log.
-  await using server = await startCustomServer({ LANTERN_KV_PATH: kv.path }, {
+  // Paced steps: each step's events are written in a commit of their own, so the log has chunks after the gap.
+  await using server = await startCustomServer({ LANTERN_KV_PATH: kv.path, LANTERN_LOCAL_PACE_MS: "5" }, {
     maxEventsInMemory: 4,
     retainMs: 60_000,
   });
   const { project, run, events } = await finishedRun(server);
-  const { first, last } = await dropChunkOf(server.stores.kv, run.runId, 20);
+  const { first, last } = await dropChunkOf(server.stores.kv, run.runId, 8);
+  assert.ok(last < events.length, `the dropped chunk (up to ${last}) is not the log's last`);
   const gap = first;
 
   assertStopsAtGap(await replay(server.url, run.eventsUrl), 0, gap);
