@@ -132,11 +132,21 @@ Deno.test("a run whose final record cannot be written ends with a logged log_wri
       w.key[0] === "runs" && (w.value as RunRecord | null)?.status === "succeeded" &&
       String((w.value as RunRecord).message).startsWith("Poison")
     );
+  // The three runs write their answers at once, so their ends go out in one commit.
+  const together = Promise.withResolvers<void>();
+  let waiting = 0;
+  const engine = new TestEngine({
+    pace: (step) => {
+      if (step !== "completion") return Promise.resolve();
+      if (++waiting === 3) together.resolve();
+      return together.promise;
+    },
+  }, new LocalEngine({ paceMs: 0, tokenMs: 0 }));
   const { runs, failed } = await runThree(poisoned, [
     "Poison: remember that tea is at 4",
     "Remember that the launch is on May 3",
     "Remember that Ana leads design",
-  ]);
+  ], engine);
   const [bad, ...good] = runs;
   assert.ok(failed.length >= 5, `the poisoned commit was retried (${failed.length} failures)`);
   assert.ok(
