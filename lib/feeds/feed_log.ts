@@ -201,8 +201,8 @@ export class FeedLog {
     return {
       staged: {
         committed: (versionstamp) => {
-          this.#committed(wanted, heads, after, versionstamp);
           release();
+          this.#committed(wanted, heads, after, versionstamp);
         },
         refresh: async () => {
           try {
@@ -250,7 +250,14 @@ export class FeedLog {
         before: heads[i]!.versionstamp,
         after: versionstamp,
       };
-      for (const listener of this.#listeners) listener(appended);
+      for (const listener of this.#listeners) {
+        // A listener's fault is its own: the append is in, and the log writer's loop goes on.
+        try {
+          listener(appended);
+        } catch (error) {
+          console.error(`A listener of the feed ${append.scope} failed:`, error);
+        }
+      }
     });
   }
 

@@ -221,8 +221,8 @@ export class LogWriter {
 
   /**
    * A feed change that {@linkcode FeedLog.stage} could not add (this instance did not know the feed's
-   * head): appended on its own once the run's final writes are in. A failure is logged: the run itself
-   * has ended and its record says so.
+   * head, or was appending to it at that moment): appended on its own once the run's final writes are
+   * in. A failure is logged: the run itself has ended and its record says so.
    */
   #announce(append: FeedAppend): void {
     this.#feed.commit([append]).catch((error) =>
