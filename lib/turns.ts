@@ -37,27 +37,29 @@ export class Turns {
    * that gives it back (work waiting meanwhile then runs), else null.
    */
   take(key: string): (() => void) | null {
-    if (this.#last.has(key)) return null;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#last.set(key, promise);
-    return () => {
-      resolve();
-      if (this.#last.get(key) === promise) this.#last.delete(key);
-    };
+    return this.#last.has(key) ? null : this.#hold([key]);
   }
 
   /** Runs `work` once every earlier work holding one of `keys` has settled, and resolves with its result. */
   async run<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
-    const { promise, resolve } = Promise.withResolvers<void>();
     const unique = [...new Set(keys)];
     const before = unique.map((key) => this.#last.get(key));
-    for (const key of unique) this.#last.set(key, promise);
+    const release = this.#hold(unique);
     try {
       await Promise.all(before);
       return await work();
     } finally {
-      resolve();
-      for (const key of unique) if (this.#last.get(key) === promise) this.#last.delete(key);
+      release();
     }
+  }
+
+  /** Makes `keys` wait for new work; returns what ends that work's turn. */
+  #hold(keys: readonly string[]): () => void {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    for (const key of keys) this.#last.set(key, promise);
+    return () => {
+      resolve();
+      for (const key of keys) if (this.#last.get(key) === promise) this.#last.delete(key);
+    };
   }
 }
