@@ -1,6 +1,7 @@
 /**
  * The input of `POST /api/projects/:id/agui`: AG-UI's own RunAgentInput
- * schema, the body cap, and the message a run answers.
+ * schema and the message a run answers (the body cap is lib/schemas.ts's
+ * `AGUI_MAX_BODY_BYTES`).
  *
  * @module
  */
@@ -16,8 +17,6 @@ import { MessageBody } from "../schemas.ts";
  * `forwardedProps`).
  */
 export const AguiInput: typeof RunAgentInputSchema = RunAgentInputSchema;
-
-export { AGUI_MAX_BODY_BYTES } from "../schemas.ts";
 
 /**
  * The text of the last user message of an input: the message a run answers.

@@ -15,6 +15,9 @@ import { memoryCountKey } from "./memories.ts";
 import { messageEditsKey } from "./messages.ts";
 import { deletePrefix, isoNow, listValues } from "./kv.ts";
 
+/** How many projects' last reads an instance remembers (see {@linkcode ProjectStore.known}). */
+const KNOWN_PROJECTS = 1_000;
+
 /**
  * Creates, lists, reads and deletes projects.
  *
@@ -28,9 +31,6 @@ import { deletePrefix, isoNow, listValues } from "./kv.ts";
  * kv.close();
  * ```
  */
-/** How many projects' last reads an instance remembers (see {@linkcode ProjectStore.known}). */
-const KNOWN_PROJECTS = 1_000;
-
 export class ProjectStore {
   #kv: Deno.Kv;
   #feed: FeedLog;
