@@ -105,7 +105,7 @@ export function pageRoutes(app: Hono, deps: AppDeps): void {
 
   app.post("/projects/:id/rename", async (c) => {
     const form = await readForm(c.req.raw);
-    const project = await requireProjectToRun(stores, c.req.param("id"));
+    const project = await requireProject(stores, c.req.param("id"));
     const parsed = ProjectBody.safeParse({ name: form.name });
     if (!parsed.success) throw schemaError(parsed.error);
     await stores.projects.rename(project.id, parsed.data.name);
