@@ -32,29 +32,20 @@ function threadCpu(): Map<string, number> {
   );
 }
 
-const { post, close } = await startInProcess({
+const { createProjects, runEach, close } = await startInProcess({
   LANTERN_ENGINE: "scripted",
   LANTERN_RUN_LOG: log,
 });
 
-const projects: string[] = [];
-for (let i = 0; i < n; i++) {
-  projects.push((await (await post("/api/projects", { name: `bench ${i}` })).json()).id);
-}
-
-async function oneRun(projectId: string): Promise<void> {
-  const res = await post(`/api/projects/${projectId}/chat-stream`, { message: "Hello there" });
-  if (res.status !== 200) throw new Error(`chat-stream answered ${res.status}: ${await res.text()}`);
-  for await (const _ of res.body!) { /* read to the end */ }
-}
+const projects = await createProjects(n);
 
 // Warm-up: the JIT, the caches, each project's first read.
-for (let r = 0; r < 3; r++) await Promise.all(projects.map(oneRun));
+for (let r = 0; r < 3; r++) await runEach(projects);
 let peakRss = 0;
 const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 20);
 const before = threadCpu();
 const started = performance.now();
-for (let r = 0; r < rounds; r++) await Promise.all(projects.map(oneRun));
+for (let r = 0; r < rounds; r++) await runEach(projects);
 const wall = performance.now() - started;
 const after = threadCpu();
 clearInterval(sampler);

@@ -68,21 +68,14 @@ proto.commit = function () {
   return commit.call(this);
 };
 
-const { post, close } = await startInProcess({
+const { createProjects, runEach, close } = await startInProcess({
   LANTERN_ENGINE: "scripted",
   LANTERN_RUN_LOG: values.log ?? "on",
 });
-const projects: string[] = [];
-for (let i = 0; i < n; i++) {
-  projects.push((await (await post("/api/projects", { name: `bench ${i}` })).json()).id);
-}
-async function oneRun(projectId: string): Promise<void> {
-  const res = await post(`/api/projects/${projectId}/chat-stream`, { message: "Hello there" });
-  for await (const _ of res.body!) { /* read to the end */ }
-}
-for (let r = 0; r < 2; r++) await Promise.all(projects.map(oneRun));
+const projects = await createProjects(n);
+for (let r = 0; r < 2; r++) await runEach(projects);
 counting = true;
-for (let r = 0; r < rounds; r++) await Promise.all(projects.map(oneRun));
+for (let r = 0; r < rounds; r++) await runEach(projects);
 counting = false;
 await close();
 

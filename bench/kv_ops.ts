@@ -12,8 +12,7 @@
  * @module
  */
 
-import { loadConfig } from "../lib/config.ts";
-import { createLantern } from "../lib/server.ts";
+import { startInProcess } from "./in_process.ts";
 
 const counts = new Map<string, number>();
 const ROOT = new URL("..", import.meta.url).href;
@@ -50,33 +49,17 @@ if (import.meta.main) {
   const concurrency = Math.max(1, Number(Deno.args[2] ?? 1));
   wrap(Deno.Kv.prototype, ["get", "getMany", "list", "set", "delete", "watch", "enqueue"], (n) => `kv.${n}`);
   wrap(Deno.AtomicOperation.prototype, ["commit"], () => "atomic.commit");
-  const lantern = await createLantern(loadConfig({
+  const { createProjects, runEach, close } = await startInProcess({
     LANTERN_KV_PATH: ":memory:",
     LANTERN_ENGINE: "scripted",
-    LANTERN_LIMITS: "off",
     LANTERN_RUN_LOG: runLog,
-  }));
-  const call = (path: string, body: unknown) =>
-    lantern.fetch(
-      new Request(`http://127.0.0.1${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      }),
-    );
-  const projects: string[] = [];
-  for (let i = 0; i < concurrency; i++) {
-    projects.push((await (await call("/api/projects", { name: `bench ${i}` })).json() as { id: string }).id);
-  }
-  const wave = (label: string) =>
-    Promise.all(projects.map(async (id) => {
-      await (await call(`/api/projects/${id}/chat-stream`, { message: label })).text();
-    }));
+  });
+  const projects = await createProjects(concurrency);
   // A first wave warms up; counting starts after it.
-  await wave("warm up");
+  await runEach(projects);
   counts.clear();
   const waves = Math.max(1, Math.round(runs / concurrency));
-  for (let i = 0; i < waves; i++) await wave(`run ${i}`);
+  for (let i = 0; i < waves; i++) await runEach(projects);
   // Let background writes (the final record, the lease) land before counting stops.
   await new Promise((r) => setTimeout(r, 200));
   const rows = [...counts].sort((a, b) => b[1] - a[1]);
@@ -88,5 +71,5 @@ if (import.meta.main) {
   for (const [key, n] of rows) console.log(`| ${key} | ${(n / done).toFixed(2)} |`);
   const total = rows.reduce((a, [, n]) => a + n, 0);
   console.log(`| **All** | ${(total / done).toFixed(2)} |`);
-  await lantern.close(0);
+  await close();
 }
