@@ -42,11 +42,9 @@ async function run(
   const runId = `run-${++runs}`;
   const userMessage = await w.stores.messages.add(w.project.id, { role: "user", content: message, runId });
   const events: AgentEvent[] = [];
-  for await (
-    const event of runAgent({ runId, project: w.project, userMessage, stores: w.stores, engine, signal })
-  ) {
+  await runAgent({ runId, project: w.project, userMessage, stores: w.stores, engine, signal }, (event) => {
     events.push(event);
-  }
+  });
   return events;
 }
 
@@ -720,21 +718,20 @@ Deno.test("aborting the signal stops the run at its next step, without an answer
     runId,
   });
   const seen: AgentEvent[] = [];
-  await assert.rejects(async () => {
-    for await (
-      const event of runAgent({
-        runId,
-        project: w.project,
-        userMessage,
-        stores: w.stores,
-        engine: new LocalEngine(),
-        signal: controller.signal,
-      })
-    ) {
+  await assert.rejects(
+    runAgent({
+      runId,
+      project: w.project,
+      userMessage,
+      stores: w.stores,
+      engine: new LocalEngine(),
+      signal: controller.signal,
+    }, (event) => {
       seen.push(event);
       if (seen.length === 3) controller.abort(new DOMException("Stopped", "AbortError"));
-    }
-  }, (error: unknown) => error instanceof DOMException && error.name === "AbortError");
+    }),
+    (error: unknown) => error instanceof DOMException && error.name === "AbortError",
+  );
   assert.ok(seen.every((e) => e.type === "progress"));
   assert.deepEqual((await w.stores.messages.list(w.project.id)).map((m) => m.role), ["user"]);
 });

@@ -361,7 +361,7 @@ export async function agentEvents(
   const userMessage = await stores.messages.add(project.id, { role: "user", content: message, runId });
   const events: AgentEvent[] = [];
   const signal = new AbortController().signal;
-  for await (const e of runAgent({ runId, project, userMessage, stores, engine, signal })) events.push(e);
+  await runAgent({ runId, project, userMessage, stores, engine, signal }, (e) => events.push(e));
   return events;
 }
 

@@ -711,16 +711,14 @@ Deno.test("runAgent() with the OpenAI engine saves a memory, streams tokens and 
     );
     const events: AgentEvent[] = [];
 
-    for await (
-      const event of runAgent({
-        runId: "r1",
-        project,
-        userMessage,
-        stores,
-        engine: engineFor(fake),
-        signal: new AbortController().signal,
-      })
-    ) events.push(event);
+    await runAgent({
+      runId: "r1",
+      project,
+      userMessage,
+      stores,
+      engine: engineFor(fake),
+      signal: new AbortController().signal,
+    }, (event) => events.push(event));
 
     const memories = await stores.memories.list(project.id);
     assert.deepEqual(memories.map((m) => [m.text, m.source, m.runId]), [[

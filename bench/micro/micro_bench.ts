@@ -57,16 +57,14 @@ Deno.bench("agent: local engine, whole run (remember)", { group: "agent" }, asyn
     content: "Remember that the launch is on May 3",
     runId,
   });
-  for await (
-    const _ of runAgent({
-      runId,
-      project,
-      userMessage,
-      stores,
-      engine,
-      signal: new AbortController().signal,
-    })
-  ) { /* drain */ }
+  await runAgent({
+    runId,
+    project,
+    userMessage,
+    stores,
+    engine,
+    signal: new AbortController().signal,
+  }, () => {});
 });
 
 Deno.bench("store: add a memory", { group: "store" }, async () => {

@@ -1,9 +1,9 @@
 /**
  * The planning-first agent: eight steps, always in order, each announced
  * when it starts and when it ends. {@linkcode runAgent} is the one entry
- * point; it yields events as they happen and never batches them. The work of
- * each step is in steps/handlers.ts, what the steps share in steps/state.ts,
- * and how a plan reads in steps/plan_text.ts.
+ * point; it sends each event the moment it happens and never batches them.
+ * The work of each step is in steps/handlers.ts, what the steps share in
+ * steps/state.ts, and how a plan reads in steps/plan_text.ts.
  *
  * @module
  */
@@ -12,18 +12,31 @@ import type { AgentEvent, ChatResult } from "../protocol.ts";
 import { STEP_TABLE, type StepName, STEPS } from "../steps.ts";
 import { EngineError } from "./engine.ts";
 import { HANDLERS } from "./steps/handlers.ts";
-import { type AgentInput, isAbort, progress, type RunState, StepError, usageOf } from "./steps/state.ts";
+import {
+  type AgentEmit,
+  type AgentInput,
+  isAbort,
+  progress,
+  type RunState,
+  StepError,
+  usageOf,
+} from "./steps/state.ts";
 
 export { HISTORY_LIMIT } from "./steps/handlers.ts";
 export { MAX_WHY_CHARS } from "./steps/plan_text.ts";
-export type { AgentInput, AgentStores } from "./steps/state.ts";
+export type { AgentEmit, AgentInput, AgentStores } from "./steps/state.ts";
 
 /**
- * Runs the agent for one message and yields its events as they happen:
- * progress for each step's start and end (in the order of lib/steps.ts), an
- * `action` for each tool action, the answer's tokens, then one `result`, or
- * an `error` naming the step that failed.
- * Aborting the signal stops it at the next await; the caller reports that.
+ * Runs the agent for one message, handing each event to `emit` as it
+ * happens: progress for each step's start and end (in the order of
+ * lib/steps.ts), an `action` for each tool action, the answer's tokens, then
+ * one `result`, or an `error` naming the step that failed. Resolves once the
+ * run's last event is sent.
+ *
+ * Events go to `emit` synchronously from the agent's own work: no promise or
+ * iterator step per event. Once the signal aborts, nothing more is sent: the
+ * agent stops at its next event or await and the promise rejects with the
+ * abort; the caller reports that.
  *
  * @example
  * ```ts
@@ -36,16 +49,19 @@ export type { AgentInput, AgentStores } from "./steps/state.ts";
  * const stores = { messages: new MessageStore(kv), memories: new MemoryStore(kv) };
  * const project = { id: "p1", name: "Demo", createdAt: new Date().toISOString() };
  * const userMessage = await stores.messages.add("p1", { role: "user", content: "Remember that tea is at 4", runId: "r1" });
- * for await (const event of runAgent({
- *   runId: "r1", project, userMessage, stores, engine: new LocalEngine(), signal: new AbortController().signal,
- * })) {
+ * const signal = new AbortController().signal;
+ * await runAgent({ runId: "r1", project, userMessage, stores, engine: new LocalEngine(), signal }, (event) => {
  *   if (event.type === "result") console.log(event.result.message);
- * }
+ * });
  * kv.close();
  * ```
  */
-export async function* runAgent(input: AgentInput): AsyncGenerator<AgentEvent, void, void> {
+export async function runAgent(input: AgentInput, emit: AgentEmit): Promise<void> {
   const { engine, signal } = input;
+  const send: AgentEmit = (event) => {
+    signal.throwIfAborted();
+    emit(event);
+  };
   const state: RunState = {
     input,
     usage: { model: engine.model, inputTokens: 0, outputTokens: 0 },
@@ -67,35 +83,39 @@ export async function* runAgent(input: AgentInput): AsyncGenerator<AgentEvent, v
       const handler = HANDLERS[name];
       const started = performance.now();
       const opening = handler.opening?.(state) ?? {};
-      yield progress(
-        name,
-        "start",
-        opening.message ?? STEP_TABLE[name].starting,
-        opening.details,
-        opening.metadata,
+      send(
+        progress(
+          name,
+          "start",
+          opening.message ?? STEP_TABLE[name].starting,
+          opening.details,
+          opening.metadata,
+        ),
       );
       await engine.pace?.(name, signal);
-      const ending = yield* handler.run(state);
+      const ending = await handler.run(state, send);
       const durationMs = Number((performance.now() - started).toFixed(3));
       state.durations.push({ step: name, durationMs });
-      yield progress(name, "end", ending.message, ending.details, { ...ending.metadata, durationMs });
+      send(progress(name, "end", ending.message, ending.details, { ...ending.metadata, durationMs }));
     }
-    yield { type: "result", result: resultOf(state) };
+    const result = resultOf(state);
+    await input.keepResult?.(result);
+    send({ type: "result", result });
   } catch (error) {
     if (isAbort(error, signal)) throw error;
     if (error instanceof StepError || error instanceof EngineError) {
-      yield { type: "error", error: { code: error.code, message: error.message, step: current } };
+      send({ type: "error", error: { code: error.code, message: error.message, step: current } });
       return;
     }
     console.error(`Run ${input.runId} failed in step "${current}":`, error);
-    yield {
+    send({
       type: "error",
       error: {
         code: "internal_error",
         message: `The ${current} step failed unexpectedly. Please try again.`,
         step: current,
       },
-    };
+    });
   }
 }
 

@@ -127,7 +127,13 @@ export class LiveRun implements LoggedRun {
   /** Runs the agent and ends the run exactly once. */
   async drive(project: Project): Promise<void> {
     const signal = this.controller.signal;
-    const iterator = runAgent({
+    const maxRunMs = this.#ctx.stores.bounds?.maxRunMs ?? 0;
+    this.#deadline = maxRunMs > 0 ? setTimeout(() => this.stop(STOP.timeout), maxRunMs) : undefined;
+    // An abort ends the run at once, even while the agent is inside an await:
+    // from the listener, not by racing every event against the signal.
+    const onAbort = () => this.#end();
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#agent = runAgent({
       runId: this.record.id,
       project,
       userMessage: this.userMessage,
@@ -135,45 +141,36 @@ export class LiveRun implements LoggedRun {
       engine: this.#ctx.engine,
       signal,
       keepReply: (reply) => this.#keepReply(reply),
+      keepResult: (result) => this.#keepResult(result),
+    }, (event) => {
+      if (!this.ended) this.emit(event);
     });
-    const maxRunMs = this.#ctx.stores.bounds?.maxRunMs ?? 0;
-    this.#deadline = maxRunMs > 0 ? setTimeout(() => this.stop(STOP.timeout), maxRunMs) : undefined;
-    // An abort ends the run at once, even while the agent is inside an await:
-    // from the listener, not by racing every event against the signal.
-    const onAbort = () => this.#end(iterator);
-    signal.addEventListener("abort", onAbort, { once: true });
     try {
-      while (!signal.aborted) {
-        const next = await iterator.next();
-        if (next.done || this.ended) break;
-        if (next.value.type === "result") await this.#keepResult(next.value.result);
-        if (signal.aborted) break;
-        this.emit(next.value);
-        if (this.ended) break;
-      }
+      await this.#agent;
     } catch (error) {
       if (!signal.aborted) console.error(`Run ${this.record.id} stopped on an error:`, error);
     }
     signal.removeEventListener("abort", onAbort);
-    this.#end(iterator);
+    this.#end();
   }
 
   #ending = false;
   #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** The agent at work, settled once it has stopped. */
+  #agent: Promise<void> | null = null;
 
   /** Ends the run once: its terminal event (unless the agent sent one), then the agent's unwinding. */
-  #end(iterator: AsyncGenerator<AgentEvent, void, void>): void {
+  #end(): void {
     if (this.#ending) return;
     this.#ending = true;
     clearTimeout(this.#deadline);
     const signal = this.controller.signal;
     if (!this.ended) this.emit(this.#endingFor(signal));
-    // Let the agent unwind (it stops at its next await) without holding up the
-    // terminal event. A stopped run writes no reply (that goes with a success
-    // only), but may have written a long one's parts: once the agent is still,
-    // they are removed.
+    // The agent stops at its next event or await (the aborted signal) without holding up the
+    // terminal event. A stopped run writes no reply (that goes with a success only), but may have
+    // written a long one's parts: once the agent is still, they are removed.
     if (!signal.aborted) this.controller.abort(STOP.cancel);
-    const unwinding = iterator.return(undefined).then(() => {}, () => {});
+    const unwinding = (this.#agent ?? Promise.resolve()).then(() => {}, () => {});
     if (this.record.status !== "succeeded") this.unwound = this.#tidy(unwinding);
   }
 

@@ -51,8 +51,8 @@ export const HANDLERS: Record<StepName, StepHandler> = {
       details: `Engine: ${engine.name} (${engine.model}).`,
       metadata: { engine: engine.name, model: engine.model, protocol: PROTOCOL_VERSION },
     }),
-    // deno-lint-ignore require-yield
-    async *run({ input: { userMessage } }) {
+    // deno-lint-ignore require-await
+    async run({ input: { userMessage } }) {
       return {
         message: "Message received",
         details: userMessage.content.slice(0, 200),
@@ -61,8 +61,7 @@ export const HANDLERS: Record<StepName, StepHandler> = {
     },
   },
   context: {
-    // deno-lint-ignore require-yield
-    async *run(state) {
+    async run(state) {
       const { runId, project, userMessage, stores, signal } = state.input;
       const { messages: recent, memories } = stores.context
         ? await stores.context.read(project.id, HISTORY_LIMIT + 1)
@@ -88,15 +87,15 @@ export const HANDLERS: Record<StepName, StepHandler> = {
     },
   },
   analyzing: {
-    async *run(state) {
-      const analysis = yield* notes("analyzing", state.input.engine.analyze(state.ctx!));
+    async run(state, emit) {
+      const analysis = await notes("analyzing", state.input.engine.analyze(state.ctx!), emit);
       state.analysis = analysis;
       return { message: analysis.summary, metadata: { intent: analysis.intent, ...analysis.metadata } };
     },
   },
   planning: {
-    async *run(state) {
-      state.plan = yield* notes("planning", state.input.engine.plan(state.ctx!, state.analysis!));
+    async run(state, emit) {
+      state.plan = await notes("planning", state.input.engine.plan(state.ctx!, state.analysis!), emit);
       const planned = Array.isArray(state.plan) ? state.plan.length : 0;
       return {
         message: planned === 0 ? "No tool needed" : `Planned ${plural(planned, "action")}`,
@@ -113,18 +112,22 @@ export const HANDLERS: Record<StepName, StepHandler> = {
   },
   validation: {
     opening: ({ plan }) => ({ metadata: { actions: Array.isArray(plan) ? plan.length : 0 } }),
-    async *run(state) {
+    async run(state, emit) {
       const { engine } = state.input;
       let checked = validatePlan(state.plan);
       if (!checked.ok && engine.replansInvalid) {
-        yield progress(
+        emit(progress(
           "validation",
           "update",
           `The plan has ${plural(checked.problems.length, "invalid action")}; asking for a new one`,
           describeProblems(checked.problems),
           { problems: checked.problems, attempt: 1 },
+        ));
+        state.plan = await notes(
+          "validation",
+          engine.plan(state.ctx!, state.analysis!, checked.problems),
+          emit,
         );
-        state.plan = yield* notes("validation", engine.plan(state.ctx!, state.analysis!, checked.problems));
         checked = validatePlan(state.plan);
       }
       if (!checked.ok) {
@@ -147,7 +150,7 @@ export const HANDLERS: Record<StepName, StepHandler> = {
       details: plan.length === 0 ? "" : describePlan(plan),
       metadata: { plan, actions: plan.length },
     }),
-    async *run(state) {
+    async run(state, emit) {
       const { runId, project, stores, signal } = state.input;
       for (const [index, action] of state.plan.entries()) {
         const started = performance.now();
@@ -187,7 +190,7 @@ export const HANDLERS: Record<StepName, StepHandler> = {
           };
         }
         state.actions.push(result);
-        yield { type: "action", action: { index, ...result } };
+        emit({ type: "action", action: { index, ...result } });
       }
       const total = state.actions.length;
       const failed = state.actions.filter((a) => !a.ok).length;
@@ -200,8 +203,8 @@ export const HANDLERS: Record<StepName, StepHandler> = {
     },
   },
   memory: {
-    // deno-lint-ignore require-yield
-    async *run({ ctx, added, removed }) {
+    // deno-lint-ignore require-await
+    async run({ ctx, added, removed }) {
       // What the context step read, plus this run's changes: no second read of every memory.
       const total = Math.max(0, (ctx?.memories.length ?? 0) + added.length - removed.length);
       return {
@@ -212,7 +215,7 @@ export const HANDLERS: Record<StepName, StepHandler> = {
     },
   },
   completion: {
-    async *run(state) {
+    async run(state, emit) {
       const { engine, project, runId, stores, signal } = state.input;
       const { plan, actions, added, removed } = state;
       const maxAnswer = stores.bounds?.maxAnswerChars ?? 0;
@@ -223,13 +226,13 @@ export const HANDLERS: Record<StepName, StepHandler> = {
           // At the bound the answer is kept up to it and the engine stopped (leaving the loop returns its iterator).
           const { delta, cut } = fitAnswer(state.answer, chunk.delta, maxAnswer);
           state.answer += delta;
-          if (delta) yield { type: "token", delta };
+          if (delta) emit({ type: "token", delta });
           if (cut) {
             state.answerCut = true;
             break;
           }
         } else {
-          yield progress("completion", "update", chunk.message, chunk.details, chunk.metadata);
+          emit(progress("completion", "update", chunk.message, chunk.details, chunk.metadata));
         }
       }
       signal.throwIfAborted();

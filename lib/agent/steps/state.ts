@@ -9,6 +9,7 @@
 import type {
   ActionResult,
   AgentEvent,
+  ChatResult,
   Memory,
   Message,
   PlanAction,
@@ -53,7 +54,19 @@ export interface AgentInput {
    * succeeded.
    */
   keepReply?: (reply: Message) => Promise<void>;
+  /**
+   * Called with the run's result just before its `result` event; the run
+   * registry writes a result too large for one KV value here. Left out,
+   * the result is only sent.
+   */
+  keepResult?: (result: ChatResult) => Promise<void>;
 }
+
+/**
+ * Receives the agent's events, synchronously, the moment each happens.
+ * Once the run's signal has aborted, the agent sends nothing more.
+ */
+export type AgentEmit = (event: AgentEvent) => void;
 
 /** What the steps of one run share. */
 export interface RunState {
@@ -79,10 +92,13 @@ export interface StepWords {
   metadata?: Record<string, unknown>;
 }
 
-/** One step: what it says as it starts (default: the step table's words), and its work. */
+/**
+ * One step: what it says as it starts (default: the step table's words), and
+ * its work, which sends its events through `emit` as they happen.
+ */
 export interface StepHandler {
   opening?(state: RunState): StepWords;
-  run(state: RunState): AsyncGenerator<AgentEvent, StepWords & { message: string }, void>;
+  run(state: RunState, emit: AgentEmit): Promise<StepWords & { message: string }>;
 }
 
 /**
@@ -152,24 +168,25 @@ export function isAbort(error: unknown, signal: AbortSignal): boolean {
  * @example
  * ```ts
  * import { notes } from "./state.ts";
+ * import type { AgentEvent } from "../../protocol.ts";
  * async function* engineWork() {
  *   yield { kind: "note" as const, message: "Thinking it over" };
  *   return 42;
  * }
- * const steps = notes("analyzing", engineWork());
- * const first = await steps.next();
- * console.log(!first.done && first.value.type); // progress
- * console.log((await steps.next()).value); // 42
+ * const sent: AgentEvent[] = [];
+ * const result = await notes("analyzing", engineWork(), (event) => sent.push(event));
+ * console.log(sent[0]?.type, result); // progress 42
  * ```
  */
-export async function* notes<T>(
+export async function notes<T>(
   step: StepName,
   source: AsyncGenerator<EngineNote, T, void>,
-): AsyncGenerator<AgentEvent, T, void> {
+  emit: AgentEmit,
+): Promise<T> {
   while (true) {
     const next = await source.next();
     if (next.done) return next.value;
-    yield progress(step, "update", next.value.message, next.value.details, next.value.metadata);
+    emit(progress(step, "update", next.value.message, next.value.details, next.value.metadata));
   }
 }
 
