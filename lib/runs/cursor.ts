@@ -147,6 +147,23 @@ export class FeedCursor {
     return null;
   }
 
+  /**
+   * The next event's frame when it is the one event in memory past the
+   * position (a follower that keeps up, woken by a push), else null: then
+   * {@linkcode FeedCursor.poll}. The hot path of the event stream, without
+   * the arrays of a step. After the terminal event, `position` is the feed's
+   * `lastSeq` and the feed has `ended`.
+   */
+  pollFrame(): Uint8Array | null {
+    const feed = this.#feed;
+    const index = this.#position - feed.base;
+    if (this.#position + 1 !== feed.lastSeq || index < 0 || this.#closed) return null;
+    if (this.#shutdown?.aborted || this.#signal?.aborted) return null;
+    this.#position = feed.lastSeq;
+    this.#lastSent = feed.events[index]!.ts - performance.timeOrigin;
+    return feed.frames[index]!;
+  }
+
   /** Detaches from the feed and frees the timer; false when already closed. */
   close(): boolean {
     if (this.#closed) return false;

@@ -77,6 +77,12 @@ export function followFrames(feed: RunFeed, options: FollowOptions): ReadableStr
   const pump = (controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void => {
     if (cursor.closed) return;
     if (cursor.takeKeepAlive()) return controller.enqueue(KEEP_ALIVE_FRAME);
+    const frame = cursor.pollFrame();
+    if (frame) {
+      controller.enqueue(frame);
+      if (feed.ended && cursor.position === feed.lastSeq) end(controller);
+      return;
+    }
     let step;
     try {
       step = cursor.poll();

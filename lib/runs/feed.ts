@@ -18,9 +18,45 @@ const encoder = new TextEncoder();
 /**
  * Encodes an event as its event-stream frame: `id: <seq>` and one `data:` line.
  * The run encodes each event once; the wire and every follower share the bytes.
+ * `json` is the event's JSON text, which never holds a raw line break.
  */
 export function encodeFrame(event: RunEvent, json = JSON.stringify(event)): Uint8Array {
-  return encodePooled(encodeServerSentEvent({ id: event.seq, data: json }));
+  // UTF-8 takes at most three bytes per UTF-16 unit; the id line and the framing fit in 40 more.
+  const most = json.length * 3 + 40;
+  if (most > SLAB_BYTES / 4 || !Number.isSafeInteger(event.seq) || event.seq < 0 || /[\r\n]/.test(json)) {
+    return encoder.encode(encodeServerSentEvent({ id: event.seq, data: json }));
+  }
+  if (SLAB_BYTES - slabUsed < most) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  // Written straight into the slab, byte by byte around the JSON: no frame text is built.
+  const start = slabUsed;
+  let at = putAscii(ID_PREFIX, start);
+  at = putDigits(event.seq, at);
+  at = putAscii(DATA_PREFIX, at);
+  at += encoder.encodeInto(json, slab.subarray(at)).written;
+  slab[at++] = LF;
+  slab[at++] = LF;
+  slabUsed = at;
+  return slab.subarray(start, at);
+}
+
+const LF = 10;
+const ID_PREFIX = "id: ";
+const DATA_PREFIX = "\ndata: ";
+
+function putAscii(text: string, at: number): number {
+  for (let i = 0; i < text.length; i++) slab[at++] = text.charCodeAt(i);
+  return at;
+}
+
+/** Writes a whole number's decimal digits (an event's seq). */
+function putDigits(value: number, at: number): number {
+  let end = at;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) end++;
+  for (let i = end, rest = value; i >= at; i--, rest = Math.floor(rest / 10)) slab[i] = 48 + (rest % 10);
+  return end + 1;
 }
 
 /**
@@ -31,20 +67,6 @@ export function encodeFrame(event: RunEvent, json = JSON.stringify(event)): Uint
 const SLAB_BYTES = 64 * 1024;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabUsed = 0;
-
-function encodePooled(text: string): Uint8Array {
-  // UTF-8 takes at most three bytes per UTF-16 unit.
-  const most = text.length * 3;
-  if (most > SLAB_BYTES / 4) return encoder.encode(text);
-  if (SLAB_BYTES - slabUsed < most) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const { written } = encoder.encodeInto(text, slab.subarray(slabUsed));
-  const frame = slab.subarray(slabUsed, slabUsed + written);
-  slabUsed += written;
-  return frame;
-}
 
 /** Reads events after a seq from somewhere slower than memory (the KV log). */
 export type Backfill = (after: number, upTo: number) => Promise<RunEvent[]>;
