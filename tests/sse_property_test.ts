@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { encodeServerSentEvent, type ServerSentEventMessage, ServerSentEventStream } from "../lib/sse.ts";
 import type { RunEvent } from "../lib/protocol.ts";
+import { encodeFrame } from "../lib/runs/feed.ts";
 import { chatStream, createProject, readEvents, startServer } from "./helpers.ts";
 
 interface Parsed {
@@ -185,5 +186,31 @@ Deno.test("any hostile chat message leaves the run's event stream well formed", 
       assert.ok(events.some((e) => e.type === "progress" && e.progress.details === message.trim()));
     }),
     { numRuns: 25 },
+  );
+});
+
+Deno.test("a run's frame, written straight into its slab, is the event-stream encoding of its id and JSON", async () => {
+  const events = fc.record({
+    seq: fc.oneof(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+    delta: fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme", maxLength: 40_000 })),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.array(events, { minLength: 1, maxLength: 40 }), async (batch) => {
+      // Many frames in a row share slabs: each must keep its own bytes after the next is written.
+      const made = batch.map(({ seq, delta }) => {
+        const event = { type: "token", runId: "r1", seq, ts: 1.5, delta } as RunEvent;
+        return { event, frame: encodeFrame(event) };
+      });
+      for (const { event, frame } of made) {
+        const json = JSON.stringify(event);
+        assert.equal(new TextDecoder().decode(frame), encodeServerSentEvent({ id: event.seq, data: json }));
+        assert.deepEqual(await parse([frame.slice()]), [{
+          id: String(event.seq),
+          event: undefined,
+          data: json,
+        }]);
+      }
+    }),
+    { numRuns: 150 },
   );
 });
