@@ -27,7 +27,7 @@ import { setImmediate } from "node:timers";
 import type { FeedChange } from "../protocol.ts";
 import type { FeedAppend, FeedLog, StagedAppends } from "../feeds/feed_log.ts";
 import type { LogEntry, RunLog } from "./run_log.ts";
-import { chunkStep, PART_CHARS } from "./run_log.ts";
+import { chunkOpen, chunkParts, PART_CHARS } from "./run_log.ts";
 import { standIn } from "./stand_in.ts";
 
 /** KV allows 1,000 mutations and about 800 KiB per atomic commit; stay below. */
@@ -271,14 +271,14 @@ export class LogWriter {
       let open = -1;
       while (count < run.pending.length) {
         const entry = run.pending[count]!;
-        const [parts, next] = chunkStep(open, entry.json.length);
+        const parts = chunkParts(open, entry.json.length);
         // The terminal event brings the run's final writes into the same commit.
         const bytes = 2 * entry.json.length + (entry.seq === run.endSeq ? run.finalBytes() : 0);
         const fits = mutations + runMutations + parts <= MAX_MUTATIONS && size + bytes <= MAX_COMMIT_BYTES;
         if (!fits) break;
         runMutations += parts;
         size += bytes;
-        open = next;
+        open = chunkOpen(open, entry.json.length);
         count++;
       }
       if (count === 0) {

@@ -34,21 +34,36 @@ export interface LogEntry {
 export { PART_CHARS };
 
 /**
- * How the next event joins a batch's chunks: `open` is the characters of the
- * chunk being filled (-1 when none is open). Returns the KV values (parts) it
- * adds and the new `open`. The log writer counts mutations with it, and
- * {@linkcode chunkEntries} cuts with it, so both agree.
+ * How many KV values (parts) the next event adds to a batch's chunks, when
+ * `open` is the characters of the chunk being filled (-1 when none is open).
+ * The log writer counts mutations with it and {@linkcode chunkOpen}, and
+ * {@linkcode chunkEntries} cuts with them, so all agree. Two numbers, two
+ * functions: nothing is allocated per event.
  *
  * @example
  * ```ts
- * import { chunkStep } from "./run_log.ts";
- * console.log(chunkStep(-1, 100), chunkStep(100, 100)); // [1, 100] [0, 201]
+ * import { chunkParts } from "./run_log.ts";
+ * console.log(chunkParts(-1, 100), chunkParts(100, 100)); // 1 0
  * ```
  */
-export function chunkStep(open: number, chars: number): [parts: number, open: number] {
-  if (chars > PART_CHARS) return [Math.ceil(chars / PART_CHARS), -1];
-  if (open >= 0 && open + 1 + chars <= PART_CHARS) return [0, open + 1 + chars];
-  return [1, chars];
+export function chunkParts(open: number, chars: number): number {
+  if (chars > PART_CHARS) return Math.ceil(chars / PART_CHARS);
+  return open >= 0 && open + 1 + chars <= PART_CHARS ? 0 : 1;
+}
+
+/**
+ * The characters of the open chunk once the next event joins it (see
+ * {@linkcode chunkParts}); -1 after an event too large to share a value.
+ *
+ * @example
+ * ```ts
+ * import { chunkOpen } from "./run_log.ts";
+ * console.log(chunkOpen(-1, 100), chunkOpen(100, 100)); // 100 201
+ * ```
+ */
+export function chunkOpen(open: number, chars: number): number {
+  if (chars > PART_CHARS) return -1;
+  return open >= 0 && open + 1 + chars <= PART_CHARS ? open + 1 + chars : chars;
 }
 
 /**
@@ -68,7 +83,8 @@ export function chunkEntries(entries: LogEntry[]): LogEntry[] {
   let lines: string[] = [];
   let lastSeq = 0;
   for (const entry of entries) {
-    const [parts, next] = chunkStep(open, entry.json.length);
+    const parts = chunkParts(open, entry.json.length);
+    const next = chunkOpen(open, entry.json.length);
     if (parts > 0 && lines.length > 0) {
       chunks.push({ seq: lastSeq, json: lines.length === 1 ? lines[0]! : lines.join("\n") });
       lines = [];
