@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { isId, newId } from "../lib/ids.ts";
-import { createStores, deletePrefix, listValues, openKv, type Stores } from "../lib/store/mod.ts";
+import { createStores, deletePrefix, isoNow, listValues, openKv, type Stores } from "../lib/store/mod.ts";
 
 async function stores(): Promise<Stores & Disposable> {
   const kv = await openKv(":memory:");
@@ -165,5 +165,22 @@ Deno.test("openKv creates the folder of a file path and keeps data across opens"
     assert.deepEqual((await createStores(kv).projects.list()).map((p) => p.name), ["Persisted"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("isoNow() gives what toISOString gives, at every millisecond of a second and across seconds", () => {
+  const realNow = Date.now;
+  const start = Date.UTC(2026, 10, 30, 23, 59, 58, 990);
+  try {
+    for (let ms = start; ms < start + 2_100; ms += 7) {
+      Date.now = () => ms;
+      assert.equal(isoNow(), new Date(ms).toISOString());
+    }
+    for (const ms of [0, 999, 1_000, Date.UTC(1999, 11, 31, 23, 59, 59, 999), Date.UTC(2000, 0, 1)]) {
+      Date.now = () => ms;
+      assert.equal(isoNow(), new Date(ms).toISOString());
+    }
+  } finally {
+    Date.now = realNow;
   }
 });

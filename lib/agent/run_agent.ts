@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { AgentEvent, ChatResult } from "../protocol.ts";
+import type { ChatResult } from "../protocol.ts";
 import { STEP_TABLE, type StepName, STEPS } from "../steps.ts";
 import { EngineError } from "./engine.ts";
 import { HANDLERS } from "./steps/handlers.ts";

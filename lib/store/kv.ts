@@ -100,10 +100,30 @@ export async function deletePrefix(kv: Deno.Kv, prefix: Deno.KvKey, end?: Deno.K
   return count;
 }
 
-/** Now, as an ISO 8601 string. */
+/**
+ * Now, as an ISO 8601 string (what `new Date().toISOString()` gives, for a
+ * fraction of its cost: a run stamps many progress events a second).
+ *
+ * @example
+ * ```ts
+ * import { isoNow } from "./kv.ts";
+ * console.log(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(isoNow())); // true
+ * ```
+ */
 export function isoNow(): string {
-  return new Date().toISOString();
+  const ms = Date.now();
+  const second = Math.floor(ms / 1000);
+  // The text up to the second is kept (progress events come many a second): only the milliseconds are new.
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, -4);
+  }
+  const millis = ms - second * 1000;
+  return isoPrefix + (millis < 10 ? "00" : millis < 100 ? "0" : "") + millis + "Z";
 }
+
+let isoSecond = Number.NaN;
+let isoPrefix = "";
 
 /**
  * Whether an error is SQLite's "database is locked": another isolate or

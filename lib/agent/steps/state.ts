@@ -19,6 +19,7 @@ import type {
   Usage,
 } from "../../protocol.ts";
 import type { StepName } from "../../steps.ts";
+import { isoNow } from "../../store/kv.ts";
 import type { MemoryStore } from "../../store/memories.ts";
 import type { Bounds } from "../../store/bounds.ts";
 import type { OutputStore } from "../../store/outputs.ts";
@@ -139,7 +140,7 @@ export function progress(
     phase,
     message,
     details,
-    timestamp: new Date().toISOString(),
+    timestamp: isoNow(),
     metadata,
   };
   return { type: "progress", progress: payload };
