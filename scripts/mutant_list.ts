@@ -77,8 +77,8 @@ export const MUTANTS: Mutant[] = [
     id: "sse-event-field",
     promise: "Events carry no `event:` field, so EventSource.onmessage sees them all.",
     file: "lib/runs/feed.ts",
-    find: "encodeServerSentEvent({ id: event.seq, data: json })",
-    replace: "encodeServerSentEvent({ id: event.seq, event: event.type, data: json })",
+    find: `const DATA_PREFIX = "\\ndata: ";`,
+    replace: `const DATA_PREFIX = "\\nevent: run\\ndata: ";`,
     tests: ["tests/stream_test.ts"],
   },
   {
@@ -242,16 +242,24 @@ export const MUTANTS: Mutant[] = [
     tests: ["tests/runs_log_gap_test.ts"],
   },
   {
+    id: "agent-sends-after-abort",
+    promise: "Once a run is stopped, its agent sends nothing more: no step, no token, no answer.",
+    file: "lib/agent/run_agent.ts",
+    find: "    signal.throwIfAborted();\n    emit(event);",
+    replace: "    emit(event);",
+    tests: ["tests/agent_test.ts"],
+  },
+  {
     id: "tokens-held-back",
     promise: "The answer streams token by token while the engine writes it.",
     file: "lib/agent/steps/handlers.ts",
-    find: `          if (delta) yield { type: "token", delta };`,
+    find: `          if (delta) emit({ type: "token", delta });`,
     replace: `          if (delta) held.push(delta);`,
     more: [{
       file: "lib/agent/steps/handlers.ts",
       find: "      signal.throwIfAborted();\n      const kept = ",
       replace:
-        `      for (const delta of held) yield { type: "token", delta };\n      signal.throwIfAborted();\n      const kept = `,
+        `      for (const delta of held) emit({ type: "token", delta });\n      signal.throwIfAborted();\n      const kept = `,
     }, {
       file: "lib/agent/steps/handlers.ts",
       find: `      const { plan, actions, added, removed } = state;\n`,

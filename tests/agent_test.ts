@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { type Analysis, type Engine, type EngineContext, EngineError } from "../lib/agent/engine.ts";
 import { LocalEngine } from "../lib/agent/local_engine.ts";
 import { type AgentStores, runAgent } from "../lib/agent/run_agent.ts";
+import { ScriptedEngine as BenchEngine } from "../lib/agent/scripted_engine.ts";
 import {
   type AgentEvent,
   type ChatResult,
@@ -708,7 +709,34 @@ Deno.test("a tool that fails is reported as a failed action, and the run still a
   assert.deepEqual(await w.stores.memories.list(w.project.id), []);
 });
 
-Deno.test("aborting the signal stops the run at its next step, without an answer", async () => {
+Deno.test("aborting the signal while the answer streams stops it at the next token, even from an engine that never waits", async () => {
+  using w = await world();
+  const controller = new AbortController();
+  const userMessage = await w.stores.messages.add(w.project.id, {
+    role: "user",
+    content: "hi",
+    runId: "run-cut",
+  });
+  const seen: AgentEvent[] = [];
+  await assert.rejects(
+    runAgent({
+      runId: "run-cut",
+      project: w.project,
+      userMessage,
+      stores: w.stores,
+      engine: new BenchEngine(),
+      signal: controller.signal,
+    }, (event) => {
+      seen.push(event);
+      if (event.type === "token") controller.abort(new DOMException("Stopped", "AbortError"));
+    }),
+    (error: unknown) => error instanceof DOMException && error.name === "AbortError",
+  );
+  assert.equal(seen.filter((e) => e.type === "token").length, 1);
+  assert.equal(seen.at(-1)?.type, "token");
+});
+
+Deno.test("aborting the signal stops the run at once: nothing more is sent, and no answer is kept", async () => {
   using w = await world();
   const controller = new AbortController();
   const runId = "run-aborted";
@@ -732,6 +760,8 @@ Deno.test("aborting the signal stops the run at its next step, without an answer
     }),
     (error: unknown) => error instanceof DOMException && error.name === "AbortError",
   );
+  // The abort came from inside the third event: not one more was sent.
+  assert.equal(seen.length, 3);
   assert.ok(seen.every((e) => e.type === "progress"));
   assert.deepEqual((await w.stores.messages.list(w.project.id)).map((m) => m.role), ["user"]);
 });
