@@ -448,6 +448,15 @@ Deno.test("bad input to the project and memory routes is a clear 4xx, and servin
   );
   await assertServing(server);
   assert.deepEqual((await call<Project[]>(projects)).body, [project]);
+  // The next body is read whole, its multi-byte text and a leading byte-order mark included: a refused body
+  // leaves nothing behind in the decoder.
+  const next = await fetch(projects, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"name":"Café ☕ plans"}')]),
+  });
+  assert.equal(next.status, 201);
+  assert.equal((await next.json() as Project).name, "Café ☕ plans");
 });
 
 Deno.test("the server keeps serving through a burst of bad requests mixed with good ones", async () => {

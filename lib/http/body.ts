@@ -139,10 +139,13 @@ export function checkCharset(type: string): void {
   );
 }
 
+/** One decoder for every body: a whole-buffer `decode` (not streaming) keeps no state between calls. */
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 /** Decodes bytes as UTF-8, refusing (400) anything that is not valid UTF-8. */
 export function decodeUtf8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw new HttpError(400, "invalid_utf8", "The request body is not valid UTF-8.");
   }

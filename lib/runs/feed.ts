@@ -23,7 +23,10 @@ const encoder = new TextEncoder();
 export function encodeFrame(event: RunEvent, json = JSON.stringify(event)): Uint8Array {
   // UTF-8 takes at most three bytes per UTF-16 unit; the id line and the framing fit in 40 more.
   const most = json.length * 3 + 40;
-  if (most > SLAB_BYTES / 4 || !Number.isSafeInteger(event.seq) || event.seq < 0 || /[\r\n]/.test(json)) {
+  if (
+    most > SLAB_BYTES / 4 || !Number.isSafeInteger(event.seq) || event.seq < 0 || json.includes("\n") ||
+    json.includes("\r")
+  ) {
     return encoder.encode(encodeServerSentEvent({ id: event.seq, data: json }));
   }
   if (SLAB_BYTES - slabUsed < most) {
