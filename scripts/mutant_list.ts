@@ -250,6 +250,14 @@ export const MUTANTS: Mutant[] = [
     tests: ["tests/agent_test.ts"],
   },
   {
+    id: "sweep-reads-own-runs",
+    promise: "A sweep for orphans reads only other instances' runs, not the thousands this one drives.",
+    file: "lib/runs/leases.ts",
+    find: '      this.#kv.list<RunningEntry>({ prefix: index, end: runKeys.running(this.#id, "") }),',
+    replace: "      this.#kv.list<RunningEntry>({ prefix: index }),",
+    tests: ["tests/runs_sweep_test.ts"],
+  },
+  {
     id: "tokens-held-back",
     promise: "The answer streams token by token while the engine writes it.",
     file: "lib/agent/steps/handlers.ts",

@@ -39,7 +39,11 @@ Deno.test("with the log off, concurrent runs end with their final record written
       const stored = (await stores.kv.get<RunRecord>(runKeys.record(project.id, run.id))).value;
       assert.equal(stored?.status, "succeeded");
       assert.equal(stored?.lastSeq, seen.length);
-      assert.equal((await stores.kv.get(runKeys.running(run.id))).value, null, "still indexed as running");
+      assert.equal(
+        (await stores.kv.get(runKeys.running(run.owner, run.id))).value,
+        null,
+        "still indexed as running",
+      );
       // Nothing went to a log.
       assert.equal(await runs.log.head(run.id), null);
     }

@@ -59,7 +59,7 @@ export async function commitStart(stores: Stores, record: RunRecord, message: Me
   }], (op) => {
     stores.projects.checkKnown(op, projectId);
     op.set(runKeys.record(projectId, runId), record)
-      .set(runKeys.running(runId), { projectId, owner: record.owner })
+      .set(runKeys.running(record.owner, runId), { projectId, owner: record.owner })
       .set(stores.messages.key(projectId, message.id), message);
   });
   return heads !== null;

@@ -20,8 +20,12 @@ export const runKeys = {
   record: (projectId: string, runId: string): Deno.KvKey => ["runs", projectId, runId],
   /** All run records of a project, in order of creation. */
   projectRuns: (projectId: string): Deno.KvKey => ["runs", projectId],
-  /** The index entry of a running run: `{projectId, owner}`. */
-  running: (runId: string): Deno.KvKey => ["running", runId],
+  /**
+   * The index entry of a running run, under its owner: `{projectId, owner}`. Keyed by owner so that an
+   * instance looking for orphans reads only other instances' runs. (Lantern before 2026-11-30 wrote
+   * `["running", runId]`; {@linkcode runningEntry} reads both.)
+   */
+  running: (owner: string, runId: string): Deno.KvKey => ["running", owner, runId],
   /** The index of running runs. */
   allRunning: (): Deno.KvKey => ["running"],
   /** One part of one event of a run's log. */
@@ -39,3 +43,18 @@ export const runKeys = {
   /** The key an owner watches to learn of new cancel requests. */
   inbox: (owner: string): Deno.KvKey => ["inbox", owner],
 } as const;
+
+/**
+ * The run id of an entry of the running index, whichever way it was keyed:
+ * `["running", owner, runId]`, or `["running", runId]` as Lantern wrote it
+ * before the index was keyed by owner.
+ *
+ * @example
+ * ```ts
+ * import { runningEntry } from "./keys.ts";
+ * console.log(runningEntry(["running", "i1", "r1"]), runningEntry(["running", "r0"])); // r1 r0
+ * ```
+ */
+export function runningEntry(key: Deno.KvKey): string {
+  return String(key.length >= 3 ? key[2] : key[1]);
+}

@@ -12,7 +12,7 @@ import type { Message, RunEvent, RunRecord } from "../protocol.ts";
 import { countEdit, type MessageStore } from "../store/messages.ts";
 import { isoNow } from "../store/kv.ts";
 import { CancelTimeout } from "./errors.ts";
-import { runKeys } from "./keys.ts";
+import { runKeys, runningEntry } from "./keys.ts";
 import { endings, settledRecord } from "./outcome.ts";
 import type { LogHead, RunLog } from "./run_log.ts";
 
@@ -86,13 +86,22 @@ export class Leases {
     return lease !== null && lease.expiresAt > Date.now();
   }
 
-  /** Ends every run whose owner's lease lapsed as interrupted; returns how many. */
+  /**
+   * Ends every run whose owner's lease lapsed as interrupted; returns how many. It reads only other
+   * instances' entries of the running index (this one's runs are under its own id): a sweep of an
+   * instance that runs alone reads nothing, however many runs it drives.
+   */
   async sweep(): Promise<number> {
     let count = 0;
     const owners = new Map<string, boolean>();
-    const running = this.#kv.list<{ projectId: string; owner: string }>({ prefix: runKeys.allRunning() });
-    for await (const entry of running) {
-      const runId = entry.key[1] as string;
+    const index = runKeys.allRunning();
+    // Before this instance's entries, then after them (a boolean sorts after every string id).
+    const others = [
+      this.#kv.list<RunningEntry>({ prefix: index, end: runKeys.running(this.#id, "") }),
+      this.#kv.list<RunningEntry>({ prefix: index, start: [...index, this.#id, true] }),
+    ];
+    for await (const entry of concat(others)) {
+      const runId = runningEntry(entry.key);
       const { projectId, owner } = entry.value;
       if (owner === this.#id) continue;
       let alive = owners.get(owner);
@@ -138,7 +147,11 @@ export class Leases {
       const expiresAt = head?.expiresAt ?? Date.now() + this.#log.ttlMs;
       this.#log.append(op, record.id, [{ seq: event.seq, json: JSON.stringify(event) }], true, expiresAt);
     }
-    op.set(recordKey, final).delete(runKeys.running(record.id));
+    // The index entry as this Lantern keys it, and as one before it did (deleting what is not there is a no-op).
+    op.set(recordKey, final).delete(runKeys.running(record.owner, record.id)).delete([
+      ...runKeys.allRunning(),
+      record.id,
+    ]);
     if (messageEntry.value) op.set(messageKey, { ...messageEntry.value, status: "interrupted" });
     countEdit(op, record.projectId);
     const { ok } = await op.commit();
@@ -202,4 +215,14 @@ export class Leases {
     this.#inbox = null;
     await this.#kv.delete(runKeys.lease(this.#id)).catch(() => {});
   }
+}
+
+/** What an entry of the running index holds. */
+interface RunningEntry {
+  projectId: string;
+  owner: string;
+}
+
+async function* concat<T>(lists: AsyncIterable<T>[]): AsyncGenerator<T> {
+  for (const list of lists) yield* list;
 }

@@ -223,7 +223,7 @@ export class LiveRun implements LoggedRun {
     const { record, userMessage } = this;
     const key = runKeys.record(record.projectId, record.id);
     op.set(key, this.#resultParts > 0 ? spilledForm(record, "result", this.#resultParts) : record);
-    op.delete(runKeys.running(record.id));
+    op.delete(runKeys.running(record.owner, record.id));
     const reply = this.#succeededReply();
     if (reply) op.set(reply.key, reply.stored);
     const status = messageStatusOf(record.status);
