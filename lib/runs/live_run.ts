@@ -133,18 +133,22 @@ export class LiveRun implements LoggedRun {
     // from the listener, not by racing every event against the signal.
     const onAbort = () => this.#end();
     signal.addEventListener("abort", onAbort, { once: true });
-    this.#agent = runAgent({
-      runId: this.record.id,
-      project,
-      userMessage: this.userMessage,
-      stores: this.#ctx.stores,
-      engine: this.#ctx.engine,
-      signal,
-      keepReply: (reply) => this.#keepReply(reply),
-      keepResult: (result) => this.#keepResult(result),
-    }, (event) => {
-      if (!this.ended) this.emit(event);
-    });
+    // Started a microtask later, so the run holds the agent's promise before its first event: an abort
+    // from that event on waits for the agent to unwind before tidying up.
+    this.#agent = Promise.resolve().then(() =>
+      runAgent({
+        runId: this.record.id,
+        project,
+        userMessage: this.userMessage,
+        stores: this.#ctx.stores,
+        engine: this.#ctx.engine,
+        signal,
+        keepReply: (reply) => this.#keepReply(reply),
+        keepResult: (result) => this.#keepResult(result),
+      }, (event) => {
+        if (!this.ended) this.emit(event);
+      })
+    );
     try {
       await this.#agent;
     } catch (error) {
