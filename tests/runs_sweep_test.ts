@@ -82,7 +82,9 @@ Deno.test("a sweep interrupts other instances' orphans, old index keys included,
       error: null,
       usage: null,
     };
-    const index = runId === "orphan-new" ? runKeys.running("instance-dead", runId) : ["running", runId];
+    const index = runId === "orphan-new"
+      ? runKeys.running("instance-dead", runId)
+      : runKeys.runningBefore(runId);
     const op = kv.atomic()
       .set(runKeys.record(project.id, runId), record)
       .set(index, { projectId: project.id, owner: "instance-dead" })

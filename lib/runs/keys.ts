@@ -22,10 +22,12 @@ export const runKeys = {
   projectRuns: (projectId: string): Deno.KvKey => ["runs", projectId],
   /**
    * The index entry of a running run, under its owner: `{projectId, owner}`. Keyed by owner so that an
-   * instance looking for orphans reads only other instances' runs. (Lantern before 2026-11-30 wrote
-   * `["running", runId]`; {@linkcode runningEntry} reads both.)
+   * instance looking for orphans reads only other instances' runs. {@linkcode runningRunId} reads it and
+   * the older form.
    */
   running: (owner: string, runId: string): Deno.KvKey => ["running", owner, runId],
+  /** The index entry of a running run as Lantern keyed it before 2026-11-30, without its owner. */
+  runningBefore: (runId: string): Deno.KvKey => ["running", runId],
   /** The index of running runs. */
   allRunning: (): Deno.KvKey => ["running"],
   /** One part of one event of a run's log. */
@@ -51,10 +53,10 @@ export const runKeys = {
  *
  * @example
  * ```ts
- * import { runningEntry } from "./keys.ts";
- * console.log(runningEntry(["running", "i1", "r1"]), runningEntry(["running", "r0"])); // r1 r0
+ * import { runningRunId } from "./keys.ts";
+ * console.log(runningRunId(["running", "i1", "r1"]), runningRunId(["running", "r0"])); // r1 r0
  * ```
  */
-export function runningEntry(key: Deno.KvKey): string {
+export function runningRunId(key: Deno.KvKey): string {
   return String(key.length >= 3 ? key[2] : key[1]);
 }

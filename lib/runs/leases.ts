@@ -12,7 +12,7 @@ import type { Message, RunEvent, RunRecord } from "../protocol.ts";
 import { countEdit, type MessageStore } from "../store/messages.ts";
 import { isoNow } from "../store/kv.ts";
 import { CancelTimeout } from "./errors.ts";
-import { runKeys, runningEntry } from "./keys.ts";
+import { runKeys, runningRunId } from "./keys.ts";
 import { endings, settledRecord } from "./outcome.ts";
 import type { LogHead, RunLog } from "./run_log.ts";
 
@@ -101,7 +101,7 @@ export class Leases {
       this.#kv.list<RunningEntry>({ prefix: index, start: [...index, this.#id, true] }),
     ];
     for await (const entry of concat(others)) {
-      const runId = runningEntry(entry.key);
+      const runId = runningRunId(entry.key);
       const { projectId, owner } = entry.value;
       if (owner === this.#id) continue;
       let alive = owners.get(owner);
@@ -148,10 +148,9 @@ export class Leases {
       this.#log.append(op, record.id, [{ seq: event.seq, json: JSON.stringify(event) }], true, expiresAt);
     }
     // The index entry as this Lantern keys it, and as one before it did (deleting what is not there is a no-op).
-    op.set(recordKey, final).delete(runKeys.running(record.owner, record.id)).delete([
-      ...runKeys.allRunning(),
-      record.id,
-    ]);
+    op.set(recordKey, final).delete(runKeys.running(record.owner, record.id)).delete(
+      runKeys.runningBefore(record.id),
+    );
     if (messageEntry.value) op.set(messageKey, { ...messageEntry.value, status: "interrupted" });
     countEdit(op, record.projectId);
     const { ok } = await op.commit();
