@@ -192,6 +192,26 @@ export async function runRecord(
   return res.body;
 }
 
+/** The record of a run still `running`, as an instance that died mid-run left it. */
+export function orphanRecord(projectId: string, runId: string, messageId: string, owner: string): RunRecord {
+  return {
+    id: runId,
+    projectId,
+    message: "help",
+    status: "running",
+    createdAt: new Date().toISOString(),
+    endedAt: null,
+    durationMs: null,
+    lastSeq: 0,
+    owner,
+    messageId,
+    engine: "local",
+    result: null,
+    error: null,
+    usage: null,
+  };
+}
+
 /** A temporary KV file path (its folder is removed by the returned disposer). */
 export async function tempKvPath(): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "lantern-runs-" });

@@ -10,6 +10,7 @@ import { call, createProject, spawnServer, within } from "./helpers.ts";
 import {
   eventually,
   follow,
+  orphanRecord,
   type Plain,
   plain,
   readUntil,
@@ -140,22 +141,7 @@ Deno.test("a dead owner's run is interrupted on the next sweep, and a reply it s
   // the log, the user's message, and the reply it saved just before dying.
   const runId = "0".repeat(12) + "a".repeat(25);
   const user = stores.messages.build({ role: "user", content: "help", runId });
-  const record: RunRecord = {
-    id: runId,
-    projectId: project.id,
-    message: "help",
-    status: "running",
-    createdAt: new Date().toISOString(),
-    endedAt: null,
-    durationMs: null,
-    lastSeq: 0,
-    owner: "an-instance-that-died",
-    messageId: user.id,
-    engine: "local",
-    result: null,
-    error: null,
-    usage: null,
-  };
+  const record = orphanRecord(project.id, runId, user.id, "an-instance-that-died");
   const events: RunEvent[] = [
     { type: "token", runId, seq: 1, ts: 1, delta: "Hello " },
     { type: "token", runId, seq: 2, ts: 2, delta: "there" },

@@ -11,6 +11,7 @@ import { createStores } from "../lib/store/mod.ts";
 import { Leases } from "../lib/runs/leases.ts";
 import { RunLog } from "../lib/runs/run_log.ts";
 import { runKeys } from "../lib/runs/keys.ts";
+import { orphanRecord } from "./runs_helpers.ts";
 
 /** The KV, with every entry its lists hand out counted. */
 function countingLists(kv: Deno.Kv): { kv: Deno.Kv; listed: () => number } {
@@ -66,22 +67,7 @@ Deno.test("a sweep interrupts other instances' orphans, old index keys included,
   const orphans = ["orphan-new", "orphan-old"];
   for (const runId of orphans) {
     const user = stores.messages.build({ role: "user", content: "help", runId });
-    const record: RunRecord = {
-      id: runId,
-      projectId: project.id,
-      message: "help",
-      status: "running",
-      createdAt: new Date().toISOString(),
-      endedAt: null,
-      durationMs: null,
-      lastSeq: 0,
-      owner: "instance-dead",
-      messageId: user.id,
-      engine: "local",
-      result: null,
-      error: null,
-      usage: null,
-    };
+    const record = orphanRecord(project.id, runId, user.id, "instance-dead");
     const index = runId === "orphan-new"
       ? runKeys.running("instance-dead", runId)
       : runKeys.runningBefore(runId);
