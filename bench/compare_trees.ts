@@ -15,7 +15,7 @@
 
 import { parseArgs } from "node:util";
 import { runLoadPhase } from "./phases.ts";
-import { LANTERN_BENCH_ENV } from "./peer.ts";
+import { LANTERN_BENCH_ENV, peerLoadOptions } from "./peer.ts";
 import { summarize } from "./stats.ts";
 
 const { values, positionals } = parseArgs({
@@ -48,21 +48,19 @@ for (let round = 0; round < rounds; round++) {
       verbose: false,
       readyTimeoutMs: 20_000,
     };
-    const result = await runLoadPhase(ctx, {
-      id: `compare-${round}`,
-      server: "lantern",
-      env,
-      n,
-      clients: 1,
-      waves: Math.ceil(runs / n),
-      minSeconds: 0,
-      maxWaves: Math.ceil(runs / n),
-      warmupRuns: Math.min(200, runs),
-      timeoutMs: 180_000,
-      route: "chat-stream",
-      serverCpus: "0",
-      clientCpus: "1",
-    });
+    const result = await runLoadPhase(
+      ctx,
+      peerLoadOptions({
+        id: `compare-${round}`,
+        server: "lantern",
+        env,
+        n,
+        runs,
+        timeoutMs: 180_000,
+        serverCpus: "0",
+        clientCpus: "1",
+      }),
+    );
     if (!result.serverCost || result.lost > 0 || result.failed > 0) {
       throw new Error(
         `${root}: the load did not complete cleanly (${result.error ?? `${result.lost} lost`}).`,

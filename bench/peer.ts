@@ -18,6 +18,7 @@
 import { baselineEnvFor } from "./fake_events.ts";
 import {
   type HoldPhaseResult,
+  type LoadPhaseOptions,
   type LoadPhaseResult,
   type PhaseContext,
   runHoldPhase,
@@ -33,6 +34,41 @@ export const LANTERN_BENCH_ENV: Readonly<Record<string, string>> = Object.freeze
   // Deno's built-in OpenTelemetry stays off even when the harness's own environment turns it on.
   OTEL_DENO: "false",
 });
+
+/** What one side of a peer-phase load is: which server, how many runs, how many at a time, where. */
+export interface PeerLoad {
+  id: string;
+  server: "lantern" | "peer" | "baseline";
+  env: Record<string, string>;
+  n: number;
+  runs: number;
+  timeoutMs: number;
+  serverCpus?: string;
+  clientCpus?: string;
+}
+
+/**
+ * The options of one side's load in the peer phase: `runs` chat streams, `n` at a time, from one
+ * client, after 200 warm-up runs (fewer when `runs` is smaller). `bench/compare_trees.ts` uses the same.
+ */
+export function peerLoadOptions(load: PeerLoad): LoadPhaseOptions {
+  const waves = Math.ceil(load.runs / load.n);
+  return {
+    id: load.id,
+    server: load.server,
+    env: load.env,
+    n: load.n,
+    clients: 1,
+    waves,
+    minSeconds: 0,
+    maxWaves: waves,
+    warmupRuns: Math.min(200, load.runs),
+    timeoutMs: load.timeoutMs,
+    route: "chat-stream",
+    serverCpus: load.serverCpus,
+    clientCpus: load.clientCpus,
+  };
+}
 
 /** Which sides take part, by name. */
 export type PeerSide = "lantern" | "lanternLogOff" | "peer" | "baseline";
@@ -173,21 +209,19 @@ export async function runPeerPhase(ctx: PhaseContext, o: PeerOptions): Promise<P
     if (!o.canGoOn()) return;
     const matched = (n === 1 ? report.single : report.load).lantern.at(-1);
     o.log(`peer: ${side} N=${n} (#${rep + 1})`);
-    const result = await runLoadPhase(ctx, {
-      id: `peer-${side}-${n}-${rep}`,
-      server: side === "peer" ? "peer" : side === "baseline" ? "baseline" : "lantern",
-      env: envOf(side, matched),
-      n,
-      clients: 1,
-      waves: Math.ceil(runs / n),
-      minSeconds: 0,
-      maxWaves: Math.ceil(runs / n),
-      warmupRuns: Math.min(200, runs),
-      timeoutMs: o.cap(180_000),
-      route: "chat-stream",
-      serverCpus: o.serverCpus,
-      clientCpus: o.clientCpus,
-    });
+    const result = await runLoadPhase(
+      ctx,
+      peerLoadOptions({
+        id: `peer-${side}-${n}-${rep}`,
+        server: side === "peer" ? "peer" : side === "baseline" ? "baseline" : "lantern",
+        env: envOf(side, matched),
+        n,
+        runs,
+        timeoutMs: o.cap(180_000),
+        serverCpus: o.serverCpus,
+        clientCpus: o.clientCpus,
+      }),
+    );
     into.push(result);
     const cpu = result.serverCost && result.runs ? (result.serverCost.cpuSeconds * 1000) / result.runs : NaN;
     o.log(
