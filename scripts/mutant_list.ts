@@ -258,6 +258,15 @@ export const MUTANTS: Mutant[] = [
     tests: ["tests/runs_sweep_test.ts"],
   },
   {
+    id: "finished-runs-kept-a-minute",
+    promise:
+      "With the log on, a finished run leaves memory soon after it ends: a busy server does not hoard them.",
+    file: "lib/runs/registry.ts",
+    find: "  return durable ? RETAIN_MS.logged : RETAIN_MS.unlogged;",
+    replace: "  return RETAIN_MS.unlogged;",
+    tests: ["tests/runs_memory_test.ts"],
+  },
+  {
     id: "tokens-held-back",
     promise: "The answer streams token by token while the engine writes it.",
     file: "lib/agent/steps/handlers.ts",

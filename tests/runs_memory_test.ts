@@ -2,16 +2,18 @@
  * What a run keeps in memory: with the log on, events leave memory once they
  * are logged and every attached follower has read them, and a finished run
  * keeps only its terminal event; a follower that comes later still gets
- * every event, once, in order, from the log. With the log off, memory is all
- * there is, so a finished run keeps every event for its late followers.
+ * every event, once, in order, from the log, and the run leaves memory soon
+ * after it ends. With the log off, memory is all there is, so a finished run
+ * keeps every event for its late followers, and stays a minute.
  */
 
 import assert from "node:assert/strict";
 import { LocalEngine } from "../lib/agent/local_engine.ts";
 import type { RunEvent } from "../lib/protocol.ts";
 import { followEvents } from "../lib/runs/cursor.ts";
-import { RunRegistry } from "../lib/runs/registry.ts";
+import { RETAIN_MS, RunRegistry } from "../lib/runs/registry.ts";
 import { createStores } from "../lib/store/mod.ts";
+import { eventually } from "./runs_helpers.ts";
 
 async function finishedRun(durableLog: boolean) {
   const stores = createStores(await Deno.openKv(":memory:"));
@@ -63,4 +65,28 @@ Deno.test("with the log off, a finished run keeps every event in memory for late
   for await (const event of followEvents(feed, 3)) late.push(event);
   release();
   assert.deepEqual(late, r.seen.slice(3));
+});
+
+Deno.test("with the log on, a finished run leaves memory soon after it ends, and is still read whole from KV", async () => {
+  await using r = await finishedRun(true);
+  const ended = await r.runs.get(r.project.id, r.run.id);
+  assert.equal(r.runs.stats().liveRuns, 1, "the run is kept a moment for a reconnecting client");
+  await eventually("the finished run to leave memory", () => r.runs.stats().liveRuns === 0 || undefined);
+  assert.deepEqual(await r.runs.get(r.project.id, r.run.id), ended);
+  const { feed, release } = await r.runs.open(r.project.id, r.run.id);
+  const late: RunEvent[] = [];
+  for await (const event of followEvents(feed, 0)) late.push(event);
+  release();
+  assert.deepEqual(late, r.seen, "the events read back from the log differ from the live ones");
+});
+
+Deno.test("with the log off, a finished run stays in memory well past the log's retention", async () => {
+  await using r = await finishedRun(false);
+  await new Promise((resolve) => setTimeout(resolve, RETAIN_MS.logged + 500));
+  assert.equal(r.runs.stats().liveRuns, 1, "memory is all a late follower of an unlogged run can read");
+  const { feed, release } = await r.runs.open(r.project.id, r.run.id);
+  const late: RunEvent[] = [];
+  for await (const event of followEvents(feed, 0)) late.push(event);
+  release();
+  assert.deepEqual(late, r.seen);
 });

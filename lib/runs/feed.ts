@@ -299,6 +299,9 @@ export class RunFeed {
   #shed(): void {
     if (!this.#lean || !this.ended || this.followers > 0) return;
     this.trim(this.lastSeq - 1);
+    // Fresh lists: the old ones keep the room they grew to over the whole run.
+    this.events = this.events.slice();
+    this.frames = this.frames.slice();
     // The kept frame gets a buffer of its own, so it does not hold a whole slab for the retention time.
     const last = this.frames.length - 1;
     if (last >= 0 && this.frames[last]!.byteLength !== this.frames[last]!.buffer.byteLength) {

@@ -342,6 +342,11 @@ export class LiveRun implements LoggedRun {
       this.#keepWindow(this.feed.lastSeq);
       this.feed.lean();
     }
+    // A finished run may be kept a while for late followers: it lets go of what only its run needed (a
+    // stopped run's reply is still to be tidied away, see #tidy).
+    if (this.record.status === "succeeded") this.#reply = null;
+    this.#deadline = undefined;
+    this.#agent = null;
     this.finished.resolve();
     this.#ctx.onFinished(this);
   }

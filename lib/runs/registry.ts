@@ -40,7 +40,9 @@ export interface RegistryOptions {
   durableLog?: boolean;
   /**
    * How long a finished run stays in memory for late followers (ms); never
-   * longer than `runTtlMs`, so an expired run answers 410 here too.
+   * longer than `runTtlMs`, so an expired run answers 410 here too. By
+   * default {@linkcode RETAIN_MS}: short with the log (a run that left
+   * memory is read back from it), a minute without.
    */
   retainMs?: number;
   /**
@@ -50,6 +52,20 @@ export interface RegistryOptions {
   maxEventsInMemory?: number;
   /** How long a cancel from another instance waits for the owner (ms). */
   cancelTimeoutMs?: number;
+}
+
+/**
+ * How long a finished run stays in memory by default (ms). With the log, long
+ * enough that an `EventSource` reconnecting after the end (`retry:` is 1 s by
+ * default) is answered from memory, and no longer: a finished run holds some
+ * 4.5 KB while it stays (at 400 runs a second, a minute of them is over
+ * 100 MB of heap), and the log serves a later follower just as well. Without
+ * the log, memory is all a late follower can read, so a run stays a minute.
+ */
+export const RETAIN_MS = { logged: 2_000, unlogged: 60_000 } as const;
+
+function retainFor(durable: boolean): number {
+  return durable ? RETAIN_MS.logged : RETAIN_MS.unlogged;
 }
 
 /**
@@ -100,7 +116,7 @@ export class RunRegistry {
     this.#engine = options.engine;
     this.#leaseMs = options.leaseMs;
     this.#durable = options.durableLog ?? true;
-    this.#live = new LiveRuns(Math.min(options.retainMs ?? 60_000, options.runTtlMs));
+    this.#live = new LiveRuns(Math.min(options.retainMs ?? retainFor(this.#durable), options.runTtlMs));
     this.#maxInMemory = Math.max(2, options.maxEventsInMemory ?? 4096);
     this.#cancelTimeoutMs = options.cancelTimeoutMs ?? 5_000;
     this.log = new RunLog(this.#kv, options.runTtlMs);
