@@ -258,6 +258,32 @@ export const MUTANTS: Mutant[] = [
     tests: ["tests/runs_sweep_test.ts"],
   },
   {
+    id: "start-skips-context-checks",
+    promise:
+      "A run's context is current: another instance's edit or memory is never missed for want of a read.",
+    file: "lib/store/recent_context.ts",
+    find: "      { key: messageEditsKey(projectId), versionstamp: copy.edits },\n",
+    replace: "",
+    tests: ["tests/recent_context_test.ts"],
+  },
+  {
+    id: "own-memory-leaves-count-behind",
+    promise:
+      "This instance's own memory changes keep its context copy current, so the next run needs no read.",
+    file: "lib/store/recent_context.ts",
+    find: "        copy.memoryCount = after;\n",
+    replace: "",
+    tests: ["tests/recent_context_test.ts"],
+  },
+  {
+    id: "agent-holds-the-loop",
+    promise: "Runs take turns: one run's whole answer never holds up new requests and other runs' commits.",
+    file: "lib/agent/run_agent.ts",
+    find: "      await nextTurn();\n",
+    replace: "",
+    tests: ["tests/runs_turns_test.ts"],
+  },
+  {
     id: "finished-runs-kept-a-minute",
     promise:
       "With the log on, a finished run leaves memory soon after it ends: a busy server does not hoard them.",

@@ -1,24 +1,43 @@
 import assert from "node:assert/strict";
 import { createStores, type Stores } from "../lib/store/mod.ts";
 import { countEdit } from "../lib/store/messages.ts";
+import { commitStart } from "../lib/runs/announce.ts";
+import type { Project, RunRecord } from "../lib/protocol.ts";
 
-/** Two instances' stores over one KV, and a count of the lists made on it. */
+/** Two instances' stores over one KV, and counts of the lists and reads of several keys made on it. */
 async function twoInstances(): Promise<
-  { a: Stores; b: Stores; lists: () => number; [Symbol.dispose](): void }
+  { a: Stores; b: Stores; lists: () => number; reads: () => number; [Symbol.dispose](): void }
 > {
   const kv = await Deno.openKv(":memory:");
   let lists = 0;
+  let reads = 0;
   const list = kv.list.bind(kv);
   kv.list = ((...args: Parameters<Deno.Kv["list"]>) => {
     lists++;
     return list(...args);
   }) as Deno.Kv["list"];
+  const getMany = kv.getMany.bind(kv);
+  kv.getMany = ((...args: Parameters<Deno.Kv["getMany"]>) => {
+    reads++;
+    return getMany(...args);
+  }) as Deno.Kv["getMany"];
   return {
     a: createStores(kv),
     b: createStores(kv),
     lists: () => lists,
+    reads: () => reads,
     [Symbol.dispose]: () => kv.close(),
   };
+}
+
+let runs = 0;
+
+/** Starts a run in `project` as `stores`' instance would (its start commit); true once committed. */
+function start(stores: Stores, project: Project, content: string): Promise<boolean> {
+  const runId = `r${++runs}`;
+  const message = stores.messages.build({ role: "user", content, runId });
+  const record = { id: runId, projectId: project.id, owner: "a", message: content } as RunRecord;
+  return commitStart(stores, record, message);
 }
 
 const texts = (messages: { content: string }[]) => messages.map((m) => m.content);
@@ -78,4 +97,67 @@ Deno.test("recent context: a message too long for its feed change is read whole"
   const long = "word ".repeat(4_000);
   await w.a.messages.add(project.id, { role: "assistant", content: long, runId: null });
   assert.equal((await w.a.context.read(project.id, 41)).messages[0]?.content, long);
+});
+
+Deno.test("recent context: a run's start commit checks the copy, so its context step reads nothing from KV", async () => {
+  using w = await twoInstances();
+  const project = await w.a.projects.create("Demo");
+  await w.a.memories.add(project.id, { text: "Tea is at four", source: "user" });
+  await w.a.context.read(project.id, 41);
+  const [lists, reads] = [w.lists(), w.reads()];
+  assert.ok(await start(w.a, project, "hello"));
+  const context = await w.a.context.read(project.id, 41);
+  assert.deepEqual(texts(context.messages), ["hello"]);
+  assert.deepEqual(context.memories.map((m) => m.text), ["Tea is at four"]);
+  assert.deepEqual([w.lists(), w.reads()], [lists, reads], "the context was read from KV");
+  await w.a.context.read(project.id, 41);
+  assert.equal(w.reads(), reads + 1, "a read that no start vouches for checks KV again");
+});
+
+Deno.test("recent context: this instance's own memory changes keep the copy current for the next start", async () => {
+  using w = await twoInstances();
+  const project = await w.a.projects.create("Demo");
+  await w.a.context.read(project.id, 41);
+  const tea = await w.a.memories.add(project.id, { text: "Tea is at four", source: "user" });
+  await w.a.memories.add(project.id, { text: "The launch is on May 3", source: "user" });
+  await w.a.memories.delete(project.id, tea.id);
+  const [lists, reads] = [w.lists(), w.reads()];
+  assert.ok(await start(w.a, project, "hello"), "the start's checks failed");
+  const context = await w.a.context.read(project.id, 41);
+  assert.equal(w.reads(), reads, "the context was checked against KV");
+  assert.deepEqual(context.memories, await w.a.memories.list(project.id));
+  assert.deepEqual(context.memories.map((m) => m.text), ["The launch is on May 3"]);
+  assert.equal(w.lists() - 1, lists, "listed more than the check above");
+});
+
+Deno.test("recent context: another instance's memory, edit or message between two starts is seen by the next run", async () => {
+  using w = await twoInstances();
+  const project = await w.a.projects.create("Demo");
+  await w.a.context.read(project.id, 41);
+  assert.ok(await start(w.a, project, "one"));
+  await w.a.context.read(project.id, 41);
+
+  // A memory moves the feed's head too: the start's append finds it moved, and goes again without checks.
+  await w.b.memories.add(project.id, { text: "Tea is at four", source: "user" });
+  assert.ok(await start(w.a, project, "two"));
+  assert.deepEqual((await w.a.context.read(project.id, 41)).memories.map((m) => m.text), ["Tea is at four"]);
+  await w.a.context.read(project.id, 41);
+
+  // An edit does not: the start's check of the edit count fails, and the next try goes without it.
+  const [first] = (await w.a.context.read(project.id, 41)).messages;
+  await w.b.messages.mark(project.id, first!.id, "cancelled");
+  assert.equal(await start(w.a, project, "three"), false);
+  assert.ok(await start(w.a, project, "three"));
+  assert.equal((await w.a.context.read(project.id, 41)).messages[0]?.status, "cancelled");
+
+  // Another instance's append moves the feed's head: the start's own check of it catches that.
+  await w.b.messages.add(project.id, { role: "assistant", content: "from b", runId: null });
+  assert.ok(await start(w.a, project, "four"));
+  assert.deepEqual(texts((await w.a.context.read(project.id, 41)).messages), [
+    "one",
+    "two",
+    "three",
+    "from b",
+    "four",
+  ]);
 });

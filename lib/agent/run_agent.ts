@@ -8,6 +8,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import type { ChatResult } from "../protocol.ts";
 import { STEP_TABLE, type StepName, STEPS } from "../steps.ts";
 import { EngineError } from "./engine.ts";
@@ -36,7 +37,9 @@ export type { AgentEmit, AgentInput, AgentStores } from "./steps/state.ts";
  * Events go to `emit` synchronously from the agent's own work: no promise or
  * iterator step per event. Once the signal aborts, nothing more is sent: the
  * agent stops at its next event or await and the promise rejects with the
- * abort; the caller reports that.
+ * abort; the caller reports that. Each step's work begins at a fresh turn of
+ * the event loop, just after its `start` event is sent: runs started
+ * together share the server step by step, however fast their engine.
  *
  * @example
  * ```ts
@@ -93,6 +96,9 @@ export async function runAgent(input: AgentInput, emit: AgentEmit): Promise<void
         ),
       );
       await engine.pace?.(name, signal);
+      // The step's work begins at the event loop's next turn: runs started together take turns step
+      // by step, and a new request is not held up behind another run's whole answer.
+      await nextTurn();
       const ending = await handler.run(state, send);
       const durationMs = Number((performance.now() - started).toFixed(3));
       state.durations.push({ step: name, durationMs });
@@ -117,6 +123,11 @@ export async function runAgent(input: AgentInput, emit: AgentEmit): Promise<void
       },
     });
   }
+}
+
+/** Resolves at the event loop's next turn, once pending I/O has been seen to (a new request, a commit). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function resultOf(state: RunState): ChatResult {

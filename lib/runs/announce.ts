@@ -33,7 +33,10 @@ import { runKeys } from "./keys.ts";
  * Stores a new run's record, its place in the index of running runs and the
  * user's message, and tells the project's feed, all in one atomic commit.
  * The commit checks that the project is as this instance last read it
- * (`ProjectStore.known`): false, and nothing written, when it changed since.
+ * (`ProjectStore.known`), and that the context this instance keeps of it is
+ * current (`RecentContextReader.guard`): false, and nothing written, when
+ * either changed since (the next try finds the project read again and the
+ * context dropped).
  *
  * @example
  * ```ts ignore
@@ -58,6 +61,8 @@ export async function commitStart(stores: Stores, record: RunRecord, message: Me
     ],
   }], (op) => {
     stores.projects.checkKnown(op, projectId);
+    // The project's copy of its context is checked here, so the run's context step need not read it.
+    stores.context.guard(op, projectId);
     op.set(runKeys.record(projectId, runId), record)
       .set(runKeys.running(record.owner, runId), { projectId, owner: record.owner })
       .set(stores.messages.key(projectId, message.id), message);
