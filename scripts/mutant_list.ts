@@ -284,6 +284,15 @@ export const MUTANTS: Mutant[] = [
     tests: ["tests/runs_turns_test.ts"],
   },
   {
+    id: "log-writer-one-turn",
+    promise:
+      "A run's burst of events, spanning a step's turn of the event loop, goes to the log in one commit.",
+    file: "lib/runs/log_writer.ts",
+    find: "new Promise((resolve) => setImmediate(() => setImmediate(resolve)))",
+    replace: "new Promise((resolve) => setImmediate(resolve))",
+    tests: ["tests/log_writer_test.ts"],
+  },
+  {
     id: "finished-runs-kept-a-minute",
     promise:
       "With the log on, a finished run leaves memory soon after it ends: a busy server does not hoard them.",
