@@ -128,6 +128,9 @@ Deno.test("recent context: this instance's own memory changes keep the copy curr
   assert.deepEqual(context.memories, await w.a.memories.list(project.id));
   assert.deepEqual(context.memories.map((m) => m.text), ["The launch is on May 3"]);
   assert.equal(w.lists() - 1, lists, "listed more than the check above");
+  // A read that no start vouches for checks the memory count: the copy moved on with it, so nothing is listed.
+  assert.deepEqual((await w.a.context.read(project.id, 41)).memories, context.memories);
+  assert.equal(w.lists() - 1, lists, "the memories were listed again");
 });
 
 Deno.test("recent context: another instance's memory, edit or message between two starts is seen by the next run", async () => {
