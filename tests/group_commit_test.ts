@@ -1,23 +1,7 @@
 import assert from "node:assert/strict";
 import { groupCommits } from "../lib/store/group_commit.ts";
 import { FeedLog, feedScopes } from "../lib/feeds/feed_log.ts";
-
-/** A KV whose real commits are counted. */
-async function countingKv(): Promise<{ kv: Deno.Kv; commits: () => number }> {
-  const kv = await Deno.openKv(":memory:");
-  let commits = 0;
-  const atomic = kv.atomic.bind(kv);
-  kv.atomic = () => {
-    const op = atomic();
-    const commit = op.commit.bind(op);
-    op.commit = () => {
-      commits++;
-      return commit();
-    };
-    return op;
-  };
-  return { kv, commits: () => commits };
-}
+import { countingKv } from "./helpers.ts";
 
 Deno.test("group commit: operations sent together share one commit, and each is written whole", async () => {
   const { kv, commits } = await countingKv();

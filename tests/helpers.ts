@@ -394,3 +394,20 @@ export async function runScript(args: string[], env: Record<string, string> = {}
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   return { code: out.code, text };
 }
+
+/** An in-memory KV whose real commits are counted. */
+export async function countingKv(): Promise<{ kv: Deno.Kv; commits: () => number }> {
+  const kv = await Deno.openKv(":memory:");
+  let commits = 0;
+  const atomic = kv.atomic.bind(kv);
+  kv.atomic = () => {
+    const op = atomic();
+    const commit = op.commit.bind(op);
+    op.commit = () => {
+      commits++;
+      return commit();
+    };
+    return op;
+  };
+  return { kv, commits: () => commits };
+}

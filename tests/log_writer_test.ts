@@ -9,6 +9,7 @@ import { setImmediate } from "node:timers";
 import { FeedLog } from "../lib/feeds/feed_log.ts";
 import { type LoggedRun, LogWriter } from "../lib/runs/log_writer.ts";
 import { RunLog } from "../lib/runs/run_log.ts";
+import { countingKv } from "./helpers.ts";
 
 /** A run with events to log and no end yet. */
 function quietRun(runId: string): LoggedRun & { logged: number } {
@@ -32,15 +33,7 @@ function quietRun(runId: string): LoggedRun & { logged: number } {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 Deno.test("the log writer takes a burst that spans a turn of the event loop in one commit", async () => {
-  const kv = await Deno.openKv(":memory:");
-  let commits = 0;
-  const atomic = kv.atomic.bind(kv);
-  kv.atomic = () => {
-    const op = atomic();
-    const commit = op.commit.bind(op);
-    op.commit = () => (commits++, commit());
-    return op;
-  };
+  const { kv, commits } = await countingKv();
   try {
     const log = new RunLog(kv, 60_000);
     const writer = new LogWriter(kv, log, new FeedLog(kv));
@@ -58,7 +51,7 @@ Deno.test("the log writer takes a burst that spans a turn of the event loop in o
     emit();
     await writer.idle();
     assert.equal(run.logged, 4);
-    assert.equal(commits, 1, "the burst took more than one commit");
+    assert.equal(commits(), 1, "the burst took more than one commit");
     assert.deepEqual((await log.read("r1", 0, 4)).map((e) => e.seq), [1, 2, 3, 4]);
   } finally {
     kv.close();

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { LocalEngine } from "../lib/agent/local_engine.ts";
-import type { RunEvent } from "../lib/protocol.ts";
+import type { RunEvent, RunRecord } from "../lib/protocol.ts";
 import { followEvents } from "../lib/runs/cursor.ts";
 import { RETAIN_MS, RunRegistry } from "../lib/runs/registry.ts";
 import { createStores } from "../lib/store/mod.ts";
@@ -45,25 +45,28 @@ async function finishedRun(durableLog: boolean) {
   };
 }
 
+/** What a follower that comes after the run's end reads, from the seq after `after`. */
+async function followLate(runs: RunRegistry, run: RunRecord, after: number): Promise<RunEvent[]> {
+  const { feed, release } = await runs.open(run.projectId, run.id);
+  const late: RunEvent[] = [];
+  for await (const event of followEvents(feed, after)) late.push(event);
+  release();
+  return late;
+}
+
 Deno.test("with the log on, a finished run keeps only its terminal event; a late follower reads the rest from the log", async () => {
   await using r = await finishedRun(true);
   assert.ok(r.seen.length > 20, `a long enough run (${r.seen.length} events)`);
   assert.equal(r.feed.events.length, 1, "events still held in memory after the run");
   assert.deepEqual(r.feed.events[0], r.seen.at(-1));
-  const { feed, release } = await r.runs.open(r.project.id, r.run.id);
-  const late: RunEvent[] = [];
-  for await (const event of followEvents(feed, 0)) late.push(event);
-  release();
+  const late = await followLate(r.runs, r.run, 0);
   assert.deepEqual(late, r.seen, "the late follower's events differ from the live follower's");
 });
 
 Deno.test("with the log off, a finished run keeps every event in memory for late followers", async () => {
   await using r = await finishedRun(false);
   assert.equal(r.feed.events.length, r.seen.length);
-  const { feed, release } = await r.runs.open(r.project.id, r.run.id);
-  const late: RunEvent[] = [];
-  for await (const event of followEvents(feed, 3)) late.push(event);
-  release();
+  const late = await followLate(r.runs, r.run, 3);
   assert.deepEqual(late, r.seen.slice(3));
 });
 
@@ -73,10 +76,7 @@ Deno.test("with the log on, a finished run leaves memory soon after it ends, and
   assert.equal(r.runs.stats().liveRuns, 1, "the run is kept a moment for a reconnecting client");
   await eventually("the finished run to leave memory", () => r.runs.stats().liveRuns === 0 || undefined);
   assert.deepEqual(await r.runs.get(r.project.id, r.run.id), ended);
-  const { feed, release } = await r.runs.open(r.project.id, r.run.id);
-  const late: RunEvent[] = [];
-  for await (const event of followEvents(feed, 0)) late.push(event);
-  release();
+  const late = await followLate(r.runs, r.run, 0);
   assert.deepEqual(late, r.seen, "the events read back from the log differ from the live ones");
 });
 
@@ -84,9 +84,6 @@ Deno.test("with the log off, a finished run stays in memory well past the log's 
   await using r = await finishedRun(false);
   await new Promise((resolve) => setTimeout(resolve, RETAIN_MS.logged + 500));
   assert.equal(r.runs.stats().liveRuns, 1, "memory is all a late follower of an unlogged run can read");
-  const { feed, release } = await r.runs.open(r.project.id, r.run.id);
-  const late: RunEvent[] = [];
-  for await (const event of followEvents(feed, 0)) late.push(event);
-  release();
+  const late = await followLate(r.runs, r.run, 0);
   assert.deepEqual(late, r.seen);
 });
