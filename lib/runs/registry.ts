@@ -61,6 +61,12 @@ export interface RegistryOptions {
  * 4.5 KB while it stays (at 400 runs a second, a minute of them is over
  * 100 MB of heap), and the log serves a later follower just as well. Without
  * the log, memory is all a late follower can read, so a run stays a minute.
+ *
+ * @example
+ * ```ts
+ * import { RETAIN_MS } from "./registry.ts";
+ * console.log(RETAIN_MS.logged, RETAIN_MS.unlogged); // 2000 60000
+ * ```
  */
 export const RETAIN_MS = { logged: 2_000, unlogged: 60_000 } as const;
 
