@@ -293,6 +293,32 @@ export const MUTANTS: Mutant[] = [
     tests: ["tests/log_writer_test.ts"],
   },
   {
+    id: "failed-start-keeps-context",
+    promise: "A start whose check failed leaves no run a stale context to take unread.",
+    file: "lib/runs/announce.ts",
+    find: "    if (heads === null) stores.context.drop(projectId);\n",
+    replace: "",
+    tests: ["tests/recent_context_test.ts"],
+  },
+  {
+    id: "deleted-project-context-kept",
+    promise:
+      "A project deleted and imported again under its id is read anew, not from the deleted one's context.",
+    file: "lib/store/recent_context.ts",
+    find: '    if (changes.some((change) => change.type === "project.deleted")) {\n',
+    replace: "    if (false) {\n",
+    tests: ["tests/recent_context_test.ts"],
+  },
+  {
+    id: "stopped-run-forgotten-before-tidy",
+    promise:
+      "A shutdown waits for a stopped run to tidy up its long reply's parts, however long it was kept.",
+    file: "lib/runs/live_runs.ts",
+    find: "      if (run.unwound) run.unwound.then(forget, forget);\n      else forget();\n",
+    replace: "      forget();\n",
+    tests: ["tests/runs_cancel_test.ts"],
+  },
+  {
     id: "finished-runs-kept-a-minute",
     promise:
       "With the log on, a finished run leaves memory soon after it ends: a busy server does not hoard them.",

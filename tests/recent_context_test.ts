@@ -3,6 +3,7 @@ import { createStores, type Stores } from "../lib/store/mod.ts";
 import { countEdit } from "../lib/store/messages.ts";
 import { commitStart } from "../lib/runs/announce.ts";
 import type { Project, RunRecord } from "../lib/protocol.ts";
+import { exportProject, importProject } from "../lib/ops/portable.ts";
 
 /** Two instances' stores over one KV, and counts of the lists and reads of several keys made on it. */
 async function twoInstances(): Promise<
@@ -163,4 +164,29 @@ Deno.test("recent context: another instance's memory, edit or message between tw
     "from b",
     "four",
   ]);
+});
+
+Deno.test("recent context: a start that does not go through leaves no run a copy to take unread", async () => {
+  using w = await twoInstances();
+  const project = await w.a.projects.create("Demo");
+  const first = await w.a.messages.add(project.id, { role: "user", content: "one", runId: null });
+  await w.a.context.read(project.id, 41);
+  assert.ok(await start(w.a, project, "r0")); // a run whose context step is still to come
+  await w.b.messages.mark(project.id, first.id, "cancelled");
+  assert.equal(await start(w.a, project, "r1"), false, "the edit count's check passed");
+  // r0's context step: the failed check showed the copy stale, so it is read anew.
+  assert.equal((await w.a.context.read(project.id, 41)).messages[0]?.status, "cancelled");
+});
+
+Deno.test("recent context: a project deleted and imported again under its id is read anew", async () => {
+  using w = await twoInstances();
+  const project = await w.a.projects.create("Demo");
+  const backup = (await exportProject(w.a.kv, project.id))!;
+  await w.a.memories.add(project.id, { text: "A fact of the deleted project", source: "user" });
+  await w.a.context.read(project.id, 41);
+  await w.a.projects.delete(project.id);
+  await importProject(w.a.kv, backup, { keepIds: true });
+  await w.a.projects.get(project.id);
+  assert.ok(await start(w.a, project, "hello"));
+  assert.deepEqual((await w.a.context.read(project.id, 41)).memories, []);
 });

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { type Message, type RunRecord, type StepName, STEPS } from "../lib/protocol.ts";
+import { RETAIN_MS } from "../lib/runs/registry.ts";
 import { call, chatStream, createProject, readEvents, within } from "./helpers.ts";
 import {
   drain,
@@ -191,6 +192,44 @@ Deno.test("a run stopped while its long reply is being readied leaves no reply a
   });
   const messages = await call<Message[]>(`${server.url}/api/projects/${project.id}/messages`);
   assert.deepEqual(messages.body.map((m) => [m.role, m.status]), [["user", "cancelled"]]);
+});
+
+Deno.test("a stopped run whose agent is slow to unwind stays in memory until it has tidied up, so a shutdown waits for it", async () => {
+  const readied = Promise.withResolvers<Message>();
+  const unwound = Promise.withResolvers<void>();
+  const long = "All work and no play. ".repeat(4_000);
+  await using server = await startCustomServer({}, {
+    engine: new TestEngine({
+      answer: async function* () {
+        yield { kind: "token", delta: long };
+      },
+    }),
+    patchStores: (stores) => {
+      const prepare = stores.messages.prepare.bind(stores.messages);
+      stores.messages.prepare = async (projectId, message) => {
+        const prepared = await prepare(projectId, message);
+        if (message.role !== "assistant") return prepared;
+        readied.resolve(message);
+        await unwound.promise; // a step that takes its time to notice the stop
+        return prepared;
+      };
+    },
+  });
+  const project = await createProject(server.url);
+  const run = await startRun(server.url, project.id, "Tell me a long story");
+  const follower = follow(server.url, run.eventsUrl);
+  const reply = await readied.promise;
+  const parts = ["parts", "messages", project.id, reply.id];
+  await call(`${server.url}${run.cancelUrl}`, { method: "POST" });
+  assert.equal((await follower).events.at(-1)?.type, "cancelled");
+  // Past a finished run's time in memory (the log is on): this one has not tidied up yet.
+  await new Promise((resolve) => setTimeout(resolve, RETAIN_MS.logged + 500));
+  assert.equal(server.runs.stats().liveRuns, 1, "the stopped run left memory before it tidied up");
+  setTimeout(() => unwound.resolve(), 300);
+  await server.runs.close(0);
+  for await (const entry of server.stores.kv.list({ prefix: parts })) {
+    assert.fail(`a part of the stopped run's reply outlived the shutdown: ${JSON.stringify(entry.key)}`);
+  }
 });
 
 Deno.test("a chat-stream client that hangs up mid-run: the run goes on, finishes, and can be followed again", async () => {

@@ -44,8 +44,21 @@ import { runKeys } from "./keys.ts";
  * ```
  */
 export async function commitStart(stores: Stores, record: RunRecord, message: Message): Promise<boolean> {
+  const { projectId } = record;
+  let heads: Record<string, number> | null = null;
+  try {
+    heads = await append(stores, record, message);
+  } finally {
+    // A check failed (the guard's, perhaps: another instance wrote) or the commit threw: the kept context
+    // may be stale, and no run of the project may take it unread.
+    if (heads === null) stores.context.drop(projectId);
+  }
+  return heads !== null;
+}
+
+function append(stores: Stores, record: RunRecord, message: Message): Promise<Record<string, number> | null> {
   const { id: runId, projectId } = record;
-  const heads = await stores.feed.commit([{
+  return stores.feed.commit([{
     scope: feedScopes.project(projectId),
     changes: [
       {
@@ -67,7 +80,6 @@ export async function commitStart(stores: Stores, record: RunRecord, message: Me
       .set(runKeys.running(record.owner, runId), { projectId, owner: record.owner })
       .set(stores.messages.key(projectId, message.id), message);
   });
-  return heads !== null;
 }
 
 /**

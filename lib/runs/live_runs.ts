@@ -60,7 +60,11 @@ export class LiveRuns {
   retain(run: LiveRun): void {
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      this.#runs.delete(run.record.id);
+      // A stopped run's tidying up (its agent's unwinding, then its reply's parts) may take longer than
+      // its retention: it stays until then, so a shutdown, which waits for the runs it holds, waits for it.
+      const forget = () => this.#runs.delete(run.record.id);
+      if (run.unwound) run.unwound.then(forget, forget);
+      else forget();
     }, this.#retainMs);
     Deno.unrefTimer(timer);
     this.#timers.add(timer);

@@ -19,7 +19,9 @@
  * context step takes it with no read at all (the read cost a run about a
  * tenth of its CPU). When a check fails, because another instance wrote
  * meanwhile, the copy is dropped and the start goes again without it; the
- * next read lists.
+ * next read lists. A run's context is so the project as it stood at the
+ * run's start: this instance's later writes clear the vouch (the step
+ * reads), another instance's reach the next run.
  *
  * @example
  * ```ts
@@ -106,6 +108,11 @@ export class RecentContextReader {
     copy.guarded = true;
   }
 
+  /** Forgets a project's copy: a start commit with its check did not go through (the next read lists). */
+  drop(projectId: string): void {
+    this.#copies.delete(projectId);
+  }
+
   /** The latest `limit` messages of a project and its current memories. */
   async read(projectId: string, limit: number): Promise<RecentContext> {
     const known = this.#copies.get(projectId);
@@ -167,9 +174,15 @@ export class RecentContextReader {
    */
   #apply: AppendListener = ({ scope, before, after, changes }) => {
     if (!scope.startsWith(PROJECT_SCOPE)) return;
-    const copy = this.#copies.get(scope.slice(PROJECT_SCOPE.length));
+    const projectId = scope.slice(PROJECT_SCOPE.length);
+    const copy = this.#copies.get(projectId);
     if (!copy) return;
-    const guarded = copy.guarded;
+    if (changes.some((change) => change.type === "project.deleted")) {
+      this.#copies.delete(projectId);
+      return;
+    }
+    // Only the start's own append (its `run.started`) carried the guard's check.
+    const guarded = copy.guarded && changes.some((change) => change.type === "run.started");
     copy.guarded = false;
     copy.confirmed = null;
     if (!copy.messages) return;
