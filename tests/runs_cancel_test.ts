@@ -149,12 +149,14 @@ Deno.test("cancel ends the run at once even when the engine ignores the signal",
   assert.deepEqual(await server.stores.memories.list(project.id), [], "the plan never ran");
 });
 
-Deno.test("a run stopped while its long reply is being readied leaves no reply and none of its parts", async () => {
+/**
+ * A server whose runs answer too long for one KV value (the reply's parts are written before the run
+ * ends), and whose agent then waits for `go` before it goes on: `readied` is the reply once its parts are in.
+ */
+async function longReplyServer(go: Promise<void>) {
   const readied = Promise.withResolvers<Message>();
-  const cancelled = Promise.withResolvers<void>();
-  // An answer too long for one KV value: its parts are written before the run ends.
   const long = "All work and no play. ".repeat(4_000);
-  await using server = await startCustomServer({}, {
+  const server = await startCustomServer({}, {
     engine: new TestEngine({
       answer: async function* () {
         yield { kind: "token", delta: long };
@@ -165,17 +167,23 @@ Deno.test("a run stopped while its long reply is being readied leaves no reply a
       stores.messages.prepare = async (projectId, message) => {
         const prepared = await prepare(projectId, message);
         if (message.role !== "assistant") return prepared;
-        // The reply's parts are written; the run is cancelled before it can end with them.
         readied.resolve(message);
-        await cancelled.promise;
+        await go;
         return prepared;
       };
     },
   });
+  return Object.assign(server, { readied: readied.promise });
+}
+
+Deno.test("a run stopped while its long reply is being readied leaves no reply and none of its parts", async () => {
+  // The reply's parts are written; the run is cancelled before it can end with them.
+  const cancelled = Promise.withResolvers<void>();
+  await using server = await longReplyServer(cancelled.promise);
   const project = await createProject(server.url);
   const run = await startRun(server.url, project.id, "Tell me a long story");
   const follower = follow(server.url, run.eventsUrl);
-  const reply = await readied.promise;
+  const reply = await server.readied;
   const parts = ["parts", "messages", project.id, reply.id];
   assert.ok(
     (await server.stores.kv.get([...parts, 0])).value !== null,
@@ -195,30 +203,13 @@ Deno.test("a run stopped while its long reply is being readied leaves no reply a
 });
 
 Deno.test("a stopped run whose agent is slow to unwind stays in memory until it has tidied up, so a shutdown waits for it", async () => {
-  const readied = Promise.withResolvers<Message>();
+  // A step that takes its time to notice the stop.
   const unwound = Promise.withResolvers<void>();
-  const long = "All work and no play. ".repeat(4_000);
-  await using server = await startCustomServer({}, {
-    engine: new TestEngine({
-      answer: async function* () {
-        yield { kind: "token", delta: long };
-      },
-    }),
-    patchStores: (stores) => {
-      const prepare = stores.messages.prepare.bind(stores.messages);
-      stores.messages.prepare = async (projectId, message) => {
-        const prepared = await prepare(projectId, message);
-        if (message.role !== "assistant") return prepared;
-        readied.resolve(message);
-        await unwound.promise; // a step that takes its time to notice the stop
-        return prepared;
-      };
-    },
-  });
+  await using server = await longReplyServer(unwound.promise);
   const project = await createProject(server.url);
   const run = await startRun(server.url, project.id, "Tell me a long story");
   const follower = follow(server.url, run.eventsUrl);
-  const reply = await readied.promise;
+  const reply = await server.readied;
   const parts = ["parts", "messages", project.id, reply.id];
   await call(`${server.url}${run.cancelUrl}`, { method: "POST" });
   assert.equal((await follower).events.at(-1)?.type, "cancelled");
