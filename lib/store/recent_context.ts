@@ -223,15 +223,13 @@ function applyMemory(
 ): Memory[] | null {
   if (memories === null) return null;
   if (change.type === "memory.removed") return memories.filter((m) => m.id !== change.memoryId);
-  const at = memories.findIndex((m) => m.id > change.memory.id);
-  return at < 0
-    ? [...memories, change.memory]
-    : [...memories.slice(0, at), change.memory, ...memories.slice(at)];
+  insertById(memories, change.memory);
+  return memories;
 }
 
-/** Puts a message in its place by id (ids sort by time), as a list of the conversation would. */
-function insertById(messages: Message[], message: Message): void {
-  let i = messages.length;
-  while (i > 0 && messages[i - 1]!.id > message.id) i--;
-  messages.splice(i, 0, message);
+/** Puts a message or a memory in its place by id (ids sort by time), as a list of them would. */
+function insertById<T extends { id: string }>(items: T[], item: T): void {
+  let i = items.length;
+  while (i > 0 && items[i - 1]!.id > item.id) i--;
+  items.splice(i, 0, item);
 }
