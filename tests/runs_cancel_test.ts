@@ -151,7 +151,7 @@ Deno.test("cancel ends the run at once even when the engine ignores the signal",
 
 /**
  * A server whose runs answer too long for one KV value (the reply's parts are written before the run
- * ends), and whose agent then waits for `go` before it goes on: `readied` is the reply once its parts are in.
+ * ends), and whose agent then waits for `go` before it goes on.
  */
 async function longReplyServer(go: Promise<void>) {
   const readied = Promise.withResolvers<Message>();
@@ -173,18 +173,22 @@ async function longReplyServer(go: Promise<void>) {
       };
     },
   });
-  return Object.assign(server, { readied: readied.promise });
+  /** Starts a run with a follower; resolves once its reply's parts are written, with their KV prefix. */
+  const startLongRun = async () => {
+    const project = await createProject(server.url);
+    const run = await startRun(server.url, project.id, "Tell me a long story");
+    const follower = follow(server.url, run.eventsUrl);
+    const reply = await readied.promise;
+    return { project, run, follower, parts: ["parts", "messages", project.id, reply.id] };
+  };
+  return Object.assign(server, { startLongRun });
 }
 
 Deno.test("a run stopped while its long reply is being readied leaves no reply and none of its parts", async () => {
   // The reply's parts are written; the run is cancelled before it can end with them.
   const cancelled = Promise.withResolvers<void>();
   await using server = await longReplyServer(cancelled.promise);
-  const project = await createProject(server.url);
-  const run = await startRun(server.url, project.id, "Tell me a long story");
-  const follower = follow(server.url, run.eventsUrl);
-  const reply = await server.readied;
-  const parts = ["parts", "messages", project.id, reply.id];
+  const { project, run, follower, parts } = await server.startLongRun();
   assert.ok(
     (await server.stores.kv.get([...parts, 0])).value !== null,
     "the long reply's first part is written",
@@ -206,11 +210,7 @@ Deno.test("a stopped run whose agent is slow to unwind stays in memory until it 
   // A step that takes its time to notice the stop.
   const unwound = Promise.withResolvers<void>();
   await using server = await longReplyServer(unwound.promise);
-  const project = await createProject(server.url);
-  const run = await startRun(server.url, project.id, "Tell me a long story");
-  const follower = follow(server.url, run.eventsUrl);
-  const reply = await server.readied;
-  const parts = ["parts", "messages", project.id, reply.id];
+  const { run, follower, parts } = await server.startLongRun();
   await call(`${server.url}${run.cancelUrl}`, { method: "POST" });
   assert.equal((await follower).events.at(-1)?.type, "cancelled");
   // Past a finished run's time in memory (the log is on): this one has not tidied up yet.
