@@ -244,16 +244,23 @@ Deno.test("deno serve --parallel: a feed on one isolate sees runs started on ano
   const clients: Deno.HttpClient[] = [];
   try {
     const project = await createProject(server.url);
-    // Feeds on fresh connections until both isolates serve one.
+    // Feeds on fresh connections, eight at a time and kept open, until both isolates serve one: one
+    // connection after another can all be taken by whichever isolate waits first in accept.
     const feeds = new Map<string, Response>();
-    for (let i = 0; i < 40 && feeds.size < 2; i++) {
-      const client = Deno.createHttpClient({ poolMaxIdlePerHost: 1 });
-      clients.push(client);
-      const res = await fetch(`${server.url}/api/projects/${project.id}/events`, { client });
-      const instance = res.headers.get("x-instance-id")!;
-      if (feeds.has(instance)) await res.body?.cancel();
-      else feeds.set(instance, res);
+    const spare: Response[] = [];
+    for (let batch = 0; batch < 8 && feeds.size < 2; batch++) {
+      const opened = await Promise.all(Array.from({ length: 8 }, () => {
+        const client = Deno.createHttpClient({ poolMaxIdlePerHost: 1 });
+        clients.push(client);
+        return fetch(`${server.url}/api/projects/${project.id}/events`, { client });
+      }));
+      for (const res of opened) {
+        const instance = res.headers.get("x-instance-id")!;
+        if (feeds.has(instance)) spare.push(res);
+        else feeds.set(instance, res);
+      }
     }
+    for (const res of spare) await res.body?.cancel();
     assert.equal(feeds.size, 2, "both isolates serve a feed");
     const run = await startRun(server.url, project.id, "Remember that tea is at 4");
     for (const [instance, res] of feeds) {
