@@ -293,6 +293,15 @@ export const MUTANTS: Mutant[] = [
     tests: ["tests/log_writer_test.ts"],
   },
   {
+    id: "log-commit-jumps-starts",
+    promise:
+      "A run's start already waiting to commit is not queued in KV behind the run log's larger commit.",
+    file: "lib/runs/log_writer.ts",
+    find: "      await this.#group.caughtUp();\n",
+    replace: "",
+    tests: ["tests/log_writer_test.ts"],
+  },
+  {
     id: "failed-start-keeps-context",
     promise: "A start whose check failed leaves no run a stale context to take unread.",
     file: "lib/runs/announce.ts",

@@ -78,3 +78,24 @@ Deno.test("group commit: appends to many projects' feeds at once share commits a
   }
   kv.close();
 });
+
+Deno.test("group commit: caughtUp resolves once every operation sent before it has settled, a refused one too", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const group = groupCommits(kv);
+  await group.caughtUp(); // nothing sent: at once
+  const settled: string[] = [];
+  const note = (name: string) => (outcome: unknown) => (settled.push(name), outcome);
+  const sent = [
+    group.atomic().set(["one"], 1).commit().then(note("one")),
+    group.atomic().set(["large"], "x".repeat(70_000)).commit().then(note("large"), note("large")),
+    // On the same key as the first: it goes in a commit of its own, after it.
+    group.atomic().set(["one"], 2).commit().then(note("again")),
+  ];
+  await group.caughtUp().then(() => settled.push("caught up"));
+  const later = group.atomic().set(["later"], 1).commit().then(note("later"));
+  assert.deepEqual(settled.toSorted(), ["again", "caught up", "large", "one"]);
+  assert.equal(settled.at(-1), "caught up");
+  await Promise.all([...sent, later]);
+  assert.equal((await kv.get(["one"])).value, 2);
+  kv.close();
+});

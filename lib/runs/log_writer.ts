@@ -29,6 +29,7 @@ import type { FeedAppend, FeedLog, StagedAppends } from "../feeds/feed_log.ts";
 import type { LogEntry, RunLog } from "./run_log.ts";
 import { chunkOpen, chunkParts, PART_CHARS } from "./run_log.ts";
 import { standIn } from "./stand_in.ts";
+import { type CommitGroup, groupCommits } from "../store/group_commit.ts";
 
 /** KV allows 1,000 mutations and about 800 KiB per atomic commit; stay below. */
 const MAX_MUTATIONS = 900;
@@ -97,6 +98,7 @@ export class LogWriter {
   #kv: Deno.Kv;
   #log: RunLog;
   #feed: FeedLog;
+  #group: CommitGroup;
   #dirty = new Set<LoggedRun>();
   #writing: Promise<void> | null = null;
   /** Parts of a large event already written, by run: the next part to write. */
@@ -111,6 +113,7 @@ export class LogWriter {
     this.#kv = kv;
     this.#log = log;
     this.#feed = feed;
+    this.#group = groupCommits(kv);
   }
 
   /** Whether a commit is in flight or due. */
@@ -141,6 +144,9 @@ export class LogWriter {
     // Failed commits since the last success: the pause grows with them.
     let streak = 0;
     while (this.#dirty.size > 0) {
+      // Runs starting go first: their commits are small and a client waits on each for its first
+      // event; events gather meanwhile and go out together in this commit.
+      await this.#group.caughtUp();
       // After a split, suspects go one commit each until each is written or failed.
       const solo = this.#nextSuspect();
       const op = this.#kv.atomic();

@@ -134,6 +134,10 @@ export class CommitGroup {
   readonly kv: Deno.Kv;
   #queue: Waiting[] = [];
   #busy = false;
+  /** Operations submitted, and those settled (committed or failed), since the group began. */
+  #submitted = 0;
+  #settled = 0;
+  #catchUps: { upTo: number; resolve: () => void }[] = [];
 
   /** A group over an open KV. */
   constructor(kv: Deno.Kv) {
@@ -145,8 +149,22 @@ export class CommitGroup {
     return new GroupedOperation(this);
   }
 
+  /**
+   * Resolves once every operation submitted before the call has settled. A
+   * writer with larger, less urgent commits (the run log's) waits for it, so
+   * the operations already waiting here (runs starting) do not queue behind
+   * its commit in KV.
+   */
+  caughtUp(): Promise<void> {
+    if (this.#settled >= this.#submitted) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#catchUps.push({ upTo: this.#submitted, resolve });
+    return promise;
+  }
+
   /** Queues an operation; resolves with its own outcome. */
   submit(operation: GroupedOperation): Promise<Outcome> {
+    this.#submitted++;
     const { promise, resolve, reject } = Promise.withResolvers<Outcome>();
     this.#queue.push({ operation, resolve, reject });
     // The first comes in: go out after what else this turn of the event loop brings
@@ -159,7 +177,15 @@ export class CommitGroup {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) await this.#commitBatch(this.#take());
+    while (this.#queue.length > 0) {
+      const batch = this.#take();
+      await this.#commitBatch(batch);
+      this.#settled += batch.length;
+      if (this.#catchUps.length > 0) {
+        const settled = this.#settled;
+        this.#catchUps = this.#catchUps.filter((c) => c.upTo > settled || (c.resolve(), false));
+      }
+    }
     this.#busy = false;
   }
 
