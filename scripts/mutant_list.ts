@@ -302,6 +302,14 @@ export const MUTANTS: Mutant[] = [
     tests: ["tests/log_writer_test.ts"],
   },
   {
+    id: "group-stalls-on-bad-value",
+    promise: "A value KV cannot store fails its own write only; the shared commits go on.",
+    file: "lib/store/group_commit.ts",
+    find: "      try {\n        const op = this.kv.atomic();\n        operation.addTo(op);\n",
+    replace: "      const op = this.kv.atomic();\n      operation.addTo(op);\n      try {\n",
+    tests: ["tests/group_commit_test.ts"],
+  },
+  {
     id: "failed-start-keeps-context",
     promise: "A start whose check failed leaves no run a stale context to take unread.",
     file: "lib/runs/announce.ts",

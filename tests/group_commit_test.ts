@@ -52,6 +52,21 @@ Deno.test("group commit: a value KV refuses rejects its own commit; the others a
   kv.close();
 });
 
+Deno.test("group commit: a value KV cannot store rejects its own commit; the others are written and the group goes on", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const group = groupCommits(kv);
+  const [good, bad] = await Promise.allSettled([
+    group.atomic().set(["good"], 1).commit(),
+    group.atomic().set(["bad"], () => "a function is not storable").commit(),
+  ]);
+  assert.equal(good.status === "fulfilled" && good.value.ok, true);
+  assert.equal(bad.status, "rejected");
+  assert.equal((await kv.get(["good"])).value, 1);
+  assert.equal((await group.atomic().set(["after"], 2).commit()).ok, true, "later commits still go out");
+  await group.caughtUp();
+  kv.close();
+});
+
 Deno.test("group commit: two operations on one key commit one after the other, so a check sees the first write", async () => {
   const kv = await Deno.openKv(":memory:");
   const group = groupCommits(kv);

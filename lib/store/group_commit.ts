@@ -179,6 +179,7 @@ export class CommitGroup {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#take();
+      // Settles each operation of the batch, whatever happens: it never throws.
       await this.#commitBatch(batch);
       this.#settled += batch.length;
       if (this.#catchUps.length > 0) {
@@ -218,9 +219,10 @@ export class CommitGroup {
 
   async #commitBatch(batch: Waiting[]): Promise<void> {
     if (batch.length > 1) {
-      const op = this.kv.atomic();
-      for (const { operation } of batch) operation.addTo(op);
       try {
+        const op = this.kv.atomic();
+        // A value KV cannot store throws here, as it would from `set`: each alone below then answers.
+        for (const { operation } of batch) operation.addTo(op);
         const outcome = await op.commit();
         if (outcome.ok) {
           for (const waiting of batch) waiting.resolve(outcome);
@@ -231,9 +233,9 @@ export class CommitGroup {
       }
     }
     await Promise.all(batch.map(async ({ operation, resolve, reject }) => {
-      const op = this.kv.atomic();
-      operation.addTo(op);
       try {
+        const op = this.kv.atomic();
+        operation.addTo(op);
         resolve(await op.commit());
       } catch (error) {
         reject(error);
