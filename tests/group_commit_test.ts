@@ -114,3 +114,19 @@ Deno.test("group commit: caughtUp resolves once every operation sent before it h
   assert.equal((await kv.get(["one"])).value, 2);
   kv.close();
 });
+
+Deno.test("group commit: caughtUp waits for an operation left for a later commit, even when newer ones went first", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const group = groupCommits(kv);
+  const order: string[] = [];
+  const note = (name: string) => () => order.push(name);
+  const first = group.atomic().set(["k"], 1).commit().then(note("first"));
+  // On the first one's key: it waits for the next commit.
+  const second = group.atomic().set(["k"], 2).commit().then(note("second"));
+  const caught = group.caughtUp().then(note("caught up"));
+  // Sent after the call, on another key: it goes in the first commit, before the second.
+  const later = group.atomic().set(["x"], 1).commit().then(note("later"));
+  await Promise.all([first, second, caught, later]);
+  assert.ok(order.indexOf("caught up") > order.indexOf("second"), order.join(", "));
+  kv.close();
+});
