@@ -58,8 +58,9 @@ const before = await settledMemory();
 await openStreams(streams - first);
 const after = await settledMemory();
 const per = (bytes: number) => `${(bytes / (streams - first) / 1024).toFixed(1)} KiB`;
+const heapKept = per(after.memory.heapUsed - before.memory.heapUsed);
 console.log(
-  `${streams} idle chat streams: heap kept per stream ${per(after.memory.heapUsed - before.memory.heapUsed)}, ` +
+  `${streams} idle chat streams: heap kept per stream ${heapKept}, ` +
     `RSS per stream ${per(after.memory.rss - before.memory.rss)} (from ${first} streams to ${streams})`,
 );
 // What V8 holds beyond the live heap: the generations' committed space grows ahead of what they hold.

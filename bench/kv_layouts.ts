@@ -97,7 +97,9 @@ async function measure(layout: Layout): Promise<{ main: number; sqlite: number; 
         const op = kv.atomic();
         for (const { projectId, runId } of batch) addRun(op, layout, heads, projectId, runId, end);
         // The run's log, as its terminal commit carries it.
-        if (end) for (const { runId } of batch) op.set(["run_events", runId, 92, 0], "x".repeat(16_000), TTL);
+        if (end) {
+          for (const { runId } of batch) op.set(["run_events", runId, 92, 0], "x".repeat(16_000), TTL);
+        }
         await op.commit();
       }
     }
