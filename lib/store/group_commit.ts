@@ -156,6 +156,18 @@ export class CommitGroup {
    * writer with larger, less urgent commits (the run log's) waits for it, so
    * the operations already waiting here (runs starting) do not queue behind
    * its commit in KV.
+   *
+   * @example
+   * ```ts
+   * import { groupCommits } from "./group_commit.ts";
+   * const kv = await Deno.openKv(":memory:");
+   * const group = groupCommits(kv);
+   * const start = group.atomic().set(["start"], 1).commit();
+   * await group.caughtUp();
+   * console.log((await kv.get(["start"])).value); // 1: the start went first
+   * await start;
+   * kv.close();
+   * ```
    */
   caughtUp(): Promise<void> {
     if (this.#oldest > this.#submitted) return Promise.resolve();
