@@ -24,7 +24,8 @@ Deno.test("dist: one bundle and static/ beside it, and it runs from an empty fol
       "nothing but the bundle and static/",
     );
     const bundle = await Deno.readTextFile(`${out}/lantern.js`);
-    assert.doesNotMatch(bundle, /from "(?:npm:|jsr:|\.\.?\/)/, "every import is bundled");
+    // Doc comments the bundler keeps (a method's runnable example) may quote an import; code may not.
+    assert.doesNotMatch(bundle, /^(?!\s*\*).*from "(?:npm:|jsr:|\.\.?\/)/m, "every import is bundled");
 
     const report = await smokeTest(out);
     assert.deepEqual(report.steps, [...STEPS]);
