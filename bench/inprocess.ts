@@ -20,7 +20,7 @@
 
 import { parseArgs } from "node:util";
 import { startInProcess } from "./in_process.ts";
-import { readProc } from "./proc_stats.ts";
+import { ownThreadCpuMs } from "./proc_stats.ts";
 import { type Allocations, startAllocations } from "./alloc_profile.ts";
 
 const { values } = parseArgs({
@@ -36,13 +36,6 @@ const n = Number(values.n ?? 100);
 const rounds = Number(values.rounds ?? 20);
 const log = values.log ?? "on";
 
-/** CPU ms of this process's threads by name ("main" is the JS thread, "sw-" KV's SQLite threads). */
-function threadCpu(): Map<string, number> {
-  return new Map(
-    Object.entries(readProc(Deno.pid).threadCpu).map(([name, seconds]) => [name, seconds * 1000]),
-  );
-}
-
 const { createProjects, runEach, close } = await startInProcess({
   LANTERN_ENGINE: "scripted",
   LANTERN_RUN_LOG: log,
@@ -55,12 +48,12 @@ for (let r = 0; r < 3; r++) await runEach(projects);
 const stopAllocations = values.alloc ? await startAllocations() : null;
 let peakRss = 0;
 const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 20);
-const before = threadCpu();
+const before = ownThreadCpuMs();
 const started = performance.now();
 for (let r = 0; r < rounds; r++) await runEach(projects);
 const wall = performance.now() - started;
 const allocations: Allocations | null = stopAllocations ? await stopAllocations() : null;
-const after = threadCpu();
+const after = ownThreadCpuMs();
 clearInterval(sampler);
 
 const runs = n * rounds;

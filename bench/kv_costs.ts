@@ -10,26 +10,19 @@
  * @module
  */
 
-import { readProc } from "./proc_stats.ts";
+import { ownThreadCpuMs } from "./proc_stats.ts";
 
 const path = await Deno.makeTempFile({ suffix: ".kv" });
 const kv = await Deno.openKv(path);
 
-/** CPU ms of this process's threads by name ("main" is the JS thread, "sw-" KV's SQLite threads). */
-function threadCpu(): Map<string, number> {
-  return new Map(
-    Object.entries(readProc(Deno.pid).threadCpu).map(([name, seconds]) => [name, seconds * 1000]),
-  );
-}
-
 const rows: string[] = [];
 
 async function measure(name: string, times: number, at: number, op: (i: number) => Promise<unknown>) {
-  const before = threadCpu();
+  const before = ownThreadCpuMs();
   for (let i = 0; i < times; i += at) {
     await Promise.all(Array.from({ length: Math.min(at, times - i) }, (_, j) => op(i + j)));
   }
-  const after = threadCpu();
+  const after = ownThreadCpuMs();
   const per = (thread: string) => ((after.get(thread) ?? 0) - (before.get(thread) ?? 0)) * 1000 / times;
   let all = 0;
   for (const [thread, ms] of after) all += (ms - (before.get(thread) ?? 0)) * 1000 / times;

@@ -16,7 +16,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { readProc } from "./proc_stats.ts";
+import { ownThreadCpuMs } from "./proc_stats.ts";
 
 const LAYOUTS = ["today", "no-feed", "beside", "prefix", "per-append"] as const;
 type Layout = typeof LAYOUTS[number];
@@ -26,13 +26,6 @@ const RUNS_PER_COMMIT = 10;
 const HISTORY_RUNS = 2_000;
 const MEASURED_RUNS = 4_000;
 const TTL = { expireIn: 86_400_000 };
-
-/** CPU ms of this process's threads by name ("main" is the JS thread, "sw-" KV's SQLite threads). */
-function threadCpu(): Map<string, number> {
-  return new Map(
-    Object.entries(readProc(Deno.pid).threadCpu).map(([name, seconds]) => [name, seconds * 1000]),
-  );
-}
 
 let clock = 0;
 const newId = (prefix: string) => `${prefix}_${(Date.now() * 1000 + clock++).toString(36)}`;
@@ -106,9 +99,9 @@ async function measure(layout: Layout): Promise<{ main: number; sqlite: number; 
   };
   try {
     await runs(HISTORY_RUNS);
-    const before = threadCpu();
+    const before = ownThreadCpuMs();
     await runs(MEASURED_RUNS);
-    const after = threadCpu();
+    const after = ownThreadCpuMs();
     const per = (thread: string) =>
       ((after.get(thread) ?? 0) - (before.get(thread) ?? 0)) * 1000 / MEASURED_RUNS;
     let all = 0;

@@ -46,6 +46,23 @@ function statusField(text: string, name: string): number {
   return Number.parseInt(line.trim(), 10) || 0;
 }
 
+/**
+ * CPU ms of this process's threads by name ("main" is the JS thread, "sw-" KV's SQLite threads): what the
+ * in-process benches take before and after their work.
+ *
+ * @example
+ * ```ts ignore
+ * const before = ownThreadCpuMs();
+ * // … the work …
+ * const mainMs = ownThreadCpuMs().get("main")! - before.get("main")!;
+ * ```
+ */
+export function ownThreadCpuMs(): Map<string, number> {
+  return new Map(
+    Object.entries(readProc(Deno.pid).threadCpu).map(([name, seconds]) => [name, seconds * 1000]),
+  );
+}
+
 /** Reads a process's counters; throws if the process is gone. */
 export function readProc(pid: number, withThreads = true): ProcSnapshot {
   const at = performance.timeOrigin + performance.now();
